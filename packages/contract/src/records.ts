@@ -1,0 +1,229 @@
+import { z } from 'zod';
+
+/** The record format version every record carries. */
+export const RECORD_VERSION = 1 as const;
+
+const base = { v: z.literal(RECORD_VERSION) };
+const nonEmpty = z.string().min(1);
+const durationMs = z.number().nonnegative();
+
+/** OS facts of a node: family (debian, ubuntu, fedora, rhel, alpine ...) and release; more facts may follow. */
+export const OsFactsSchema = z.looseObject({
+  family: nonEmpty,
+  release: z.string(),
+  packageManager: z.string().optional(),
+  init: z.string().optional(),
+  arch: z.string().optional(),
+});
+
+/** A node: one server that forklift can reach over SSH (written by provision-node). */
+export const NodeRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('node'),
+  id: nonEmpty,
+  group: nonEmpty,
+  service: nonEmpty,
+  provider: nonEmpty,
+  address: nonEmpty,
+  port: z.number().int().min(1).max(65535),
+  user: nonEmpty,
+  privateKey: nonEmpty.optional(),
+  hostKey: nonEmpty.optional(),
+  os: OsFactsSchema.optional(),
+  color: z.string().optional(),
+  roles: z.array(z.string()).optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  state: z.enum(['running', 'destroyed']),
+});
+
+/** One action of a plan: its id (used in markers), action name and human label. */
+export const PlanActionSchema = z.looseObject({
+  id: nonEmpty,
+  action: nonEmpty,
+  label: z.string(),
+});
+
+/** A plan: the complete POSIX sh script of one phase for one node (written by render-crate). */
+export const PlanRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('plan'),
+  node: nonEmpty,
+  phase: nonEmpty,
+  script: z.string(),
+  actions: z.array(PlanActionSchema),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** Status of one action on one node. */
+export const ActionStatusSchema = z.enum(['changed', 'ok', 'failed', 'skipped']);
+
+/** The result of one action on one node (written by run-actions). */
+export const ResultRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('result'),
+  node: nonEmpty,
+  phase: nonEmpty,
+  action: nonEmpty,
+  label: z.string(),
+  status: ActionStatusSchema,
+  exitCode: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  diff: z.string().optional(),
+  durationMs,
+});
+
+/** Counts of action statuses. */
+export const StatusCountsSchema = z.object({
+  changed: z.number().int().nonnegative(),
+  ok: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+});
+
+/** The end of one phase on one node (written by run-actions). */
+export const PhaseRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('phase'),
+  node: nonEmpty,
+  phase: nonEmpty,
+  status: ActionStatusSchema,
+  counts: StatusCountsSchema,
+  durationMs,
+});
+
+/** Why a test failed: a focused message, the expected and actual values, a diff and the test file location. */
+export const TestFailureSchema = z.looseObject({
+  message: z.string(),
+  expected: z.unknown().optional(),
+  actual: z.unknown().optional(),
+  diff: z.string().optional(),
+  location: z.string().optional(),
+});
+
+/** One test or expectation (written by expect-run). */
+export const TestRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('test'),
+  file: nonEmpty,
+  name: z.string(),
+  status: z.enum(['passed', 'failed', 'errored']),
+  durationMs,
+  failure: TestFailureSchema.optional(),
+});
+
+/** One browser step (written by browser-drive). */
+export const StepRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('step'),
+  script: nonEmpty,
+  index: z.number().int().nonnegative(),
+  step: nonEmpty,
+  status: z.enum(['passed', 'failed', 'skipped']),
+  durationMs,
+  screenshot: z.string().optional(),
+  error: z.string().optional(),
+});
+
+/** A color's share of traffic. */
+export const ColorWeightSchema = z.object({ color: nonEmpty, weight: z.number().min(0) });
+
+/** One stage of a blue/green promotion (written by promote-color). */
+export const PromotionRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('promotion'),
+  service: nonEmpty,
+  from: nonEmpty,
+  to: nonEmpty,
+  weights: z.array(ColorWeightSchema),
+  stage: z.union([z.number(), z.string()]),
+  status: nonEmpty,
+  health: z.object({ requests: z.number().int().nonnegative(), errors: z.number().int().nonnegative() }),
+});
+
+/** An error that stopped one node or item while others went on. */
+export const ErrorRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('error'),
+  code: nonEmpty,
+  message: z.string(),
+  node: z.string().optional(),
+});
+
+/** The last record of every tool's output. */
+export const SummaryRecordSchema = z.looseObject({
+  ...base,
+  kind: z.literal('summary'),
+  tool: nonEmpty,
+  ok: z.boolean(),
+  counts: z.record(z.string(), z.number()),
+  durationMs,
+});
+
+/** Every known record kind and its schema. */
+export const recordSchemas = {
+  node: NodeRecordSchema,
+  plan: PlanRecordSchema,
+  result: ResultRecordSchema,
+  phase: PhaseRecordSchema,
+  test: TestRecordSchema,
+  step: StepRecordSchema,
+  promotion: PromotionRecordSchema,
+  error: ErrorRecordSchema,
+  summary: SummaryRecordSchema,
+} as const;
+
+export type KnownKind = keyof typeof recordSchemas;
+export const KNOWN_KINDS = Object.keys(recordSchemas) as KnownKind[];
+
+export type OsFacts = z.infer<typeof OsFactsSchema>;
+export type NodeRecord = z.infer<typeof NodeRecordSchema>;
+export type PlanAction = z.infer<typeof PlanActionSchema>;
+export type PlanRecord = z.infer<typeof PlanRecordSchema>;
+export type ActionStatus = z.infer<typeof ActionStatusSchema>;
+export type StatusCounts = z.infer<typeof StatusCountsSchema>;
+export type ResultRecord = z.infer<typeof ResultRecordSchema>;
+export type PhaseRecord = z.infer<typeof PhaseRecordSchema>;
+export type TestFailure = z.infer<typeof TestFailureSchema>;
+export type TestRecord = z.infer<typeof TestRecordSchema>;
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+export type ColorWeight = z.infer<typeof ColorWeightSchema>;
+export type PromotionRecord = z.infer<typeof PromotionRecordSchema>;
+export type ErrorRecord = z.infer<typeof ErrorRecordSchema>;
+export type SummaryRecord = z.infer<typeof SummaryRecordSchema>;
+
+/** Any record of a known kind. */
+export type KnownRecord = {
+  [K in KnownKind]: z.infer<(typeof recordSchemas)[K]>;
+}[KnownKind];
+
+/** A record of the given known kind. */
+export type RecordOf<K extends KnownKind> = z.infer<(typeof recordSchemas)[K]>;
+
+/** The fields of a record of kind K without `v` and `kind`, for building records. */
+export type RecordFields<K extends KnownKind> = Omit<RecordOf<K>, 'v' | 'kind'>;
+
+/** Whether `kind` names a known record kind. */
+export function isKnownKind(kind: string): kind is KnownKind {
+  return Object.prototype.hasOwnProperty.call(recordSchemas, kind);
+}
+
+/**
+ * Build a record of a known kind, validated.
+ * @example makeRecord('error', { code: 'unreachable', message: 'connect timeout', node: 'web-1' })
+ */
+export function makeRecord<K extends KnownKind>(kind: K, fields: RecordFields<K>): RecordOf<K> {
+  const schema = recordSchemas[kind] as z.ZodType;
+  return schema.parse({ v: RECORD_VERSION, kind, ...fields }) as RecordOf<K>;
+}
+
+/** The empty status counts. */
+export function emptyCounts(): StatusCounts {
+  return { changed: 0, ok: 0, failed: 0, skipped: 0 };
+}
+
+/** JSON Schema (draft 2020-12) of one record kind, generated from its zod schema. */
+export function jsonSchemaFor(kind: KnownKind): Record<string, unknown> {
+  const schema = z.toJSONSchema(recordSchemas[kind], { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $id: `https://forklift.dev/schema/${kind}.schema.json`, title: `forklift ${kind} record`, ...schema };
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The whole test suite: build every package, run tap over every package's tests (TAP output on
+// stdout), and close with the one line CI reads: `N passed, N failed` (`, N skipped` when any).
+// Counts are the tests of each file (its t.test blocks and top-level assertions); a file that
+// crashed or timed out without a failing test inside counts as one failure.
+import { spawn, spawnSync } from 'node:child_process';
+import { Parser } from 'tap-parser';
+
+const build = spawnSync('npx', ['tsc', '-b'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('build failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const tapArgs = ['tap', '--reporter=tap', ...process.argv.slice(2)];
+const child = spawn('npx', tapArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+const parser = new Parser();
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures = [];
+
+parser.on('child', (file) => {
+  let fileFailures = 0;
+  file.on('assert', (result) => {
+    if (result.skip || result.todo) skipped += 1;
+    else if (result.ok) passed += 1;
+    else {
+      failed += 1;
+      fileFailures += 1;
+      failures.push(`${file.name} > ${result.name}`);
+    }
+  });
+  file.on('complete', (results) => {
+    if (!results.ok && fileFailures === 0) {
+      failed += 1;
+      failures.push(`${file.name} (crashed, timed out or bailed out)`);
+    }
+  });
+});
+
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  parser.write(chunk);
+});
+child.on('close', (code) => {
+  parser.end();
+  if (failures.length) {
+    console.log('\nfailed:');
+    for (const line of failures) console.log(`  ${line}`);
+  }
+  if (code !== 0 && failed === 0) {
+    failed += 1;
+    console.log(`tap exited with ${code}`);
+  }
+  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(failed === 0 && code === 0 ? 0 : 1);
+});
