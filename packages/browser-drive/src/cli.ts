@@ -1,0 +1,2 @@
+// wired by the package's issue
+export {};
