@@ -1,1 +1,5 @@
-export {};
+export { startSshd, SSHD_PATH, type SshdOptions, type TestSshd } from './sshd.js';
+export { createTestUser, type SudoMode, type TestUser } from './user.js';
+export { freePort } from './free-port.js';
+export { generateKey, publicKeyOf } from './keys.js';
+export { runBinary, spawnBinary, binPath, toNdjson, REPO_ROOT, type BinaryOptions, type BinaryResult, type SpawnedBinary } from './run-binary.js';
