@@ -10,11 +10,10 @@ export const forkliftCatTool: ToolDefinition = {
   version: CONTRACT_VERSION,
   stdin: 'required',
   maxArgs: 0,
-  flags: { string: ['max-line-bytes'] },
   usage: `forklift-cat — validate a forklift record stream and pass it through
 
 Usage:
-  ... | forklift-cat [--debug]
+  ... | forklift-cat [--max-line-bytes N] [--debug]
 
 Reads NDJSON records on stdin, validates each known kind against the contract,
 and writes every record back out in order, then a summary record.

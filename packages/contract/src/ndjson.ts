@@ -26,6 +26,15 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
+function valueAt(object: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = object;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
 /**
  * Parse and validate one NDJSON line (without its line terminator).
  * Throws InputError naming the line number and the field.
@@ -57,7 +66,7 @@ export function parseRecordLine(text: string, line: number, source = 'stdin'): I
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = formatPath(issue.path);
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    const missing = issue.code === 'invalid_type' && valueAt(object, issue.path) === undefined;
     const detail = missing ? 'missing' : issue.message;
     throw new InputError(`${where}: ${kind} record field "${field}": ${detail}`, { line });
   }

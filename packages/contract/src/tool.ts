@@ -80,7 +80,7 @@ export interface ToolDefinition {
   maxArgs?: number;
   /** Whether the tool takes --detailed-exitcode. */
   detailedExitcode?: boolean;
-  /** Read stdin with a larger or smaller line bound. */
+  /** Default bound on one stdin line in bytes (16 MiB); `--max-line-bytes N` overrides it. */
   maxLineBytes?: number;
   run(ctx: ToolContext): Promise<ToolOutcome>;
 }
@@ -90,7 +90,7 @@ const COMMON_BOOLEAN = ['help', 'version', 'debug'];
 function parseFlags(tool: ToolDefinition, argv: string[]): { args: string[]; flags: Record<string, unknown> } {
   const spec = tool.flags ?? {};
   const booleans = [...COMMON_BOOLEAN, ...(spec.boolean ?? []), ...(tool.detailedExitcode ? ['detailed-exitcode'] : [])];
-  const strings = [...(spec.string ?? []), ...(spec.multiple ?? [])];
+  const strings = [...(tool.stdin === 'none' ? [] : ['max-line-bytes']), ...(spec.string ?? []), ...(spec.multiple ?? [])];
   const parsed = mri(argv, { boolean: booleans, string: strings, alias: spec.alias, default: spec.default });
   const known = new Set<string>([...booleans, ...strings, ...Object.keys(spec.alias ?? {}), ...Object.values(spec.alias ?? {})]);
   const flags: Record<string, unknown> = {};
@@ -177,7 +177,13 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
         }
       } else {
         hadInput = true;
-        input = await readAllRecords(io.stdin as AsyncIterable<Buffer>, { maxLineBytes: tool.maxLineBytes });
+        const limit = parsed.flags['max-line-bytes'];
+        let maxLineBytes = tool.maxLineBytes;
+        if (limit !== undefined) {
+          maxLineBytes = Number(limit);
+          if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new UsageError(`--max-line-bytes must be a positive integer, got "${String(limit)}"`);
+        }
+        input = await readAllRecords(io.stdin as AsyncIterable<Buffer>, { maxLineBytes });
       }
     }
   } catch (error) {
