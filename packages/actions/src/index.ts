@@ -1,1 +1,13 @@
-export {};
+export * from './types.js';
+export * from './facts.js';
+export * from './sh.js';
+export * from './schemas.js';
+export * from './template.js';
+export * from './meta.js';
+export * from './prelude.js';
+export * from './block.js';
+export * from './registry.js';
+export * from './validate.js';
+export * from './script.js';
+export * from './builtin.js';
+export { fileAction, fileSchema, type FileArgs } from './actions/file.js';

@@ -1,0 +1,50 @@
+import { InputError } from '@forklift/contract';
+import { sh } from './sh.js';
+
+/** Action ids: they appear in marker lines and file names on the node. */
+export const ACTION_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+/** Throw InputError unless `id` is a valid action id. @example assertActionId('nginx-conf') */
+export function assertActionId(id: string, where = 'action id'): void {
+  if (!ACTION_ID_PATTERN.test(id) || id === '.' || id === '..') {
+    throw new InputError(`${where}: invalid action id ${JSON.stringify(id)} (use letters, digits, _ . -)`, { code: 'bad-action-id' });
+  }
+}
+
+/** Make any text safe for one line of a sh comment (no control characters). */
+export function commentText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?');
+}
+
+/** What a block wraps: its id, label, the body and the ids of actions to notify when it changes. */
+export interface BlockInput {
+  id: string;
+  action: string;
+  label: string;
+  body: string;
+  notify: readonly string[];
+}
+
+/**
+ * Wrap an action body in a labelled, checked block: begin marker, the body in a subshell under `set -e`
+ * with stdin from /dev/null, exit and status markers; a failure stops the script.
+ * The body is not re-indented: its quoted strings may span lines.
+ */
+export function renderBlock(block: BlockInput): string {
+  assertActionId(block.id);
+  const body = block.body.endsWith('\n') ? block.body : `${block.body}\n`;
+  return (
+    `# [${block.id}] ${commentText(block.label)}\n` +
+    sh`fl_begin ${block.id}\n` +
+    'set +e\n' +
+    '(\n' +
+    '  set -e\n' +
+    sh`  fl_id=${block.id}\n` +
+    sh`  fl_notify=${block.notify.join(' ')}\n` +
+    body +
+    ') </dev/null\n' +
+    'fl_rc=$?\n' +
+    'set -e\n' +
+    sh`fl_end ${block.id} "$fl_rc"\n`
+  );
+}

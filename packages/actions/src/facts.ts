@@ -1,0 +1,57 @@
+import { InputError, type OsFacts } from '@forklift/contract';
+import type { Facts, OsFamily, OsTable } from './types.js';
+
+const FAMILY_OF: Record<string, OsFamily> = {
+  debian: 'debian',
+  ubuntu: 'debian',
+  raspbian: 'debian',
+  fedora: 'fedora',
+  rhel: 'fedora',
+  centos: 'fedora',
+  rocky: 'fedora',
+  almalinux: 'fedora',
+  amzn: 'fedora',
+  alpine: 'alpine',
+};
+
+const DEFAULTS: OsTable<{ packageManager: string; init: string }> = {
+  debian: { packageManager: 'apt', init: 'systemd' },
+  fedora: { packageManager: 'dnf', init: 'systemd' },
+  alpine: { packageManager: 'apk', init: 'openrc' },
+};
+
+/** The OS families forklift knows, in a stable order. */
+export const OS_FAMILIES: readonly OsFamily[] = ['debian', 'fedora', 'alpine'];
+
+/**
+ * Map a distribution name (`ubuntu`, `rhel` ...) to its family; InputError when unknown.
+ * @example familyOf('ubuntu') // 'debian'
+ */
+export function familyOf(distribution: string): OsFamily {
+  const family = FAMILY_OF[distribution.toLowerCase()];
+  if (!family) throw new InputError(`unsupported OS family "${distribution}" (known: ${Object.keys(FAMILY_OF).join(', ')})`, { code: 'unsupported-os' });
+  return family;
+}
+
+/**
+ * Facts for rendering from a node record's `os` (missing values take the family's defaults).
+ * @example factsFromOs({ family: 'debian', release: '12' }).packageManager // 'apt'
+ */
+export function factsFromOs(os: OsFacts | { family: string; release?: string; packageManager?: string; init?: string }): Facts {
+  const family = familyOf(os.family);
+  return {
+    family,
+    distribution: os.family.toLowerCase(),
+    release: os.release ?? '',
+    packageManager: os.packageManager ?? DEFAULTS[family].packageManager,
+    init: os.init ?? DEFAULTS[family].init,
+  };
+}
+
+/**
+ * Pick the entry of a per-family table for these facts.
+ * @example forOs({ debian: 'apt-get', fedora: 'dnf', alpine: 'apk' }, ctx.facts)
+ */
+export function forOs<T>(table: OsTable<T>, facts: Pick<Facts, 'family'>): T {
+  return table[facts.family];
+}

@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+
+/** OS families forklift renders for; every node's `os.family` maps onto one of them. */
+export type OsFamily = 'debian' | 'fedora' | 'alpine';
+
+/**
+ * Per-OS-family table (Pallet's defimpl): the one place where OS differences live.
+ * @example const installCmd: OsTable<string> = { debian: 'apt-get install -y', fedora: 'dnf install -y', alpine: 'apk add' }
+ */
+export type OsTable<T> = Readonly<Record<OsFamily, T>>;
+
+/** Facts an action may read, derived from the node record's `os` (family, release, package manager, init). */
+export interface Facts {
+  /** The family the node belongs to (debian covers ubuntu; fedora covers rhel, centos, rocky ...). */
+  family: OsFamily;
+  /** The distribution as reported by the node (`debian`, `ubuntu`, `rhel` ...). */
+  distribution: string;
+  /** Release string, e.g. `12`. */
+  release: string;
+  /** `apt`, `dnf` or `apk` unless the node says otherwise. */
+  packageManager: string;
+  /** `systemd`, `sysvinit` or `openrc` unless the node says otherwise. */
+  init: string;
+}
+
+/** What `render` gets besides its arguments. */
+export interface RenderContext {
+  /** OS facts of the node being rendered for. */
+  facts: Facts;
+  /** The id of this action instance (used in markers, pending flags and temp names); matches `[A-Za-z0-9_.-]+`. */
+  id: string;
+  /** The phase being rendered. */
+  phase: string;
+  /** True when rendering a plan-only script (checks, diffs, no changes). The body may also test `fl_apply` at run time. */
+  plan: boolean;
+  /** Where forklift keeps state on the node (default `/var/lib/forklift`). */
+  stateDir: string;
+  /** Contents of local (controller-side) files the action asked for via `localFiles`, read by render-crate. */
+  files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** One instance of an action handed to an aggregate hook. */
+export interface AggregateItem<A> {
+  id: string;
+  args: A;
+}
+
+/**
+ * An action: its name, docs and strict argument schema first, then its label and its sh body.
+ * `render` returns the body of one block; it runs in a subshell under `set -e` with stdin from /dev/null,
+ * calls `fl_changed` when it changes (or, in plan mode, would change) something, and may `exit 0` early.
+ */
+export interface ActionDefinition<S extends z.ZodType = z.ZodType> {
+  /** Name used in specs (`action: 'file'`). */
+  name: string;
+  /** One line for --help and the README. */
+  summary: string;
+  /** Longer reference text (markdown) for the README. */
+  doc?: string;
+  /** Strict zod schema of the arguments: validation, --help and the README come from it. */
+  schema: S;
+  /** Short human label of an instance, e.g. `file /etc/motd`. */
+  label(args: z.output<S>): string;
+  /** The sh body of the block (pure: no IO, no clock, values only through `sh`/`shellQuote`). */
+  render(args: z.output<S>, ctx: RenderContext): string;
+  /** Ids of other actions whose change must trigger this one (service `restartOn`); kept pending on the node until handled. */
+  watches?(args: z.output<S>): readonly string[];
+  /** Local files (controller side) whose bytes render needs; render-crate reads them and passes them in `ctx.files`. */
+  localFiles?(args: z.output<S>): readonly string[];
+  /**
+   * Aggregation per phase (the `package` action): when present, every instance of this action in a phase is
+   * rendered together at the position of the first one, and this hook's sh runs once at the start of the
+   * first instance's block (e.g. one index refresh and one package-manager call). Leave per-instance results
+   * with `fl_note KEY`; each instance's own `render` body then reads them with `fl_noted KEY`.
+   */
+  aggregate?(items: ReadonlyArray<AggregateItem<z.output<S>>>, ctx: RenderContext): string;
+}
+
+/** Any registered action (arguments erased). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyActionDefinition = ActionDefinition<any>;
+
+/** A validated action instance in a phase: id, action name and parsed arguments. */
+export interface ActionInstance {
+  id: string;
+  action: string;
+  args: unknown;
+}

@@ -1,0 +1,30 @@
+import { InputError } from '@forklift/contract';
+import type { z } from 'zod';
+import { getAction } from './registry.js';
+
+/** Format a zod issue path like `phases.configure[0].path`. @example formatIssuePath(['a', 0, 'b']) // 'a[0].b' */
+export function formatIssuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+/** One line for the first zod issue, naming the path under `prefix`. */
+export function describeIssue(error: z.ZodError, prefix: string): string {
+  const issue = error.issues[0]!;
+  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
+  if (keys) return `${formatIssuePath(issue.path, prefix)}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  return `${formatIssuePath(issue.path, prefix)}: ${missing ? 'missing' : issue.message}`;
+}
+
+/**
+ * Validate raw arguments of action `name` against its schema; InputError naming `where` and the path inside it.
+ * @example validateArgs('file', { path: '/etc/motd', content: 'hi\n' }, 'web.json5: phases.configure[0]')
+ */
+export function validateArgs(name: string, args: unknown, where = name): unknown {
+  const definition = getAction(name, where);
+  const parsed = definition.schema.safeParse(args);
+  if (!parsed.success) throw new InputError(describeIssue(parsed.error, where), { code: 'bad-action-args' });
+  return parsed.data;
+}
