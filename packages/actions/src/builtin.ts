@@ -1,4 +1,10 @@
+import { cronAction } from './actions/cron.js';
 import { fileAction } from './actions/file.js';
+import { groupAction } from './actions/group.js';
+import { packageSourceAction } from './actions/package-source.js';
+import { packageAction } from './actions/package.js';
+import { serviceAction } from './actions/service.js';
+import { userAction } from './actions/user.js';
 import { registerAction } from './registry.js';
 import type { AnyActionDefinition } from './types.js';
 
@@ -6,6 +12,6 @@ import type { AnyActionDefinition } from './types.js';
  * Every built-in action, registered when this module loads. To add one: import it and append it here
  * (one line each; actions-2 adds user, group, package, package-source, cron, service the same way).
  */
-export const builtinActions: readonly AnyActionDefinition[] = [fileAction];
+export const builtinActions: readonly AnyActionDefinition[] = [fileAction, userAction, groupAction, packageAction, packageSourceAction, cronAction, serviceAction];
 
 for (const action of builtinActions) registerAction(action);

@@ -110,7 +110,7 @@ function renderFor(args: ServiceArgs, init: InitCommands, id: string): string {
     out += `if ${init.active(n)}; then\n  fl_changed\n` + sh`  fl_diff_value ${label} state running stopped\n` + `  if fl_apply; then ${init.run(n, 'stop')}; fi\nfi\n`;
   } else if (args.state === 'restarted' || args.state === 'reloaded') {
     const verb = args.state === 'restarted' ? 'restart' : 'reload';
-    out += '  fl_changed\n'.trimStart() + sh`fl_say ${`${verb} ${n}`}\n` + `if fl_apply; then ${init.run(n, verb)}; fi\n`;
+    out += 'fl_changed\n' + sh`fl_say ${`${verb} ${n}`}\n` + `if fl_apply; then ${init.run(n, verb)}; fi\n`;
   }
   return out;
 }
@@ -135,7 +135,7 @@ export const serviceAction = defineAction({
       'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then\n' +
       renderFor(args, SYSTEMD, ctx.id).replace(/^(?=.)/gm, '  ') +
       'else\n' +
-      sh`  if [ ! -x ${initScript(args.name)} ] && ! command -v rc-service >/dev/null 2>&1; then fl_fail ${`no systemd and no init script ${initScript(args.name)}`}; fi\n` +
+      sh`  if [ ! -x ${initScript(args.name)} ]; then fl_fail ${`systemd is not running and there is no init script ${initScript(args.name)}`}; fi\n` +
       renderFor(args, forOs(SYSVINIT, ctx.facts), ctx.id).replace(/^(?=.)/gm, '  ') +
       'fi\n'
     );
