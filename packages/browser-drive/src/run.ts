@@ -1,0 +1,166 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { InputError, type NodeRecord, type RecordFields } from '@forklift/contract';
+import { AddressError, resolveUrlInput } from './address.js';
+import { browser as startBrowser, DEFAULT_TIMEOUT_MS, type Browser, type BrowserOptions } from './browser.js';
+import type { StepScript } from './script.js';
+import { describeStep, runStep } from './steps.js';
+
+/** Fields of one step record (without v and kind), plus an execute/alert `result` and a `pageSource` path. */
+export type StepRecordFields = RecordFields<'step'> & { result?: unknown; pageSource?: string };
+
+/** Options of runScript. */
+export interface RunScriptOptions extends BrowserOptions {
+  /** Node records addresses come from. */
+  nodes?: readonly NodeRecord[];
+  /** Where screenshots and failure snapshots go (default: a new directory under the system temp dir). */
+  screenshotsDir?: string;
+  /** Called with each step record, in order. */
+  onStep?: (record: StepRecordFields) => Promise<void> | void;
+  /** Stop between or during steps (the rest are skipped, the browser closed). */
+  signal?: AbortSignal;
+  /** Run in this already open browser (left open afterwards) instead of starting one. */
+  browser?: Browser;
+}
+
+/** Counts of a finished script run. */
+export interface RunScriptResult {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Set when the run was stopped by the signal (its reason). */
+  interrupted?: unknown;
+}
+
+/**
+ * Resolve every address of a script against node records; an address that names no node is an
+ * InputError naming the step index and field, raised before any browser starts.
+ */
+export function resolveAddresses(script: StepScript, nodes: readonly NodeRecord[], baseUrlFlag?: string): { urls: Map<number, string>; baseUrl?: string } {
+  const urls = new Map<number, string>();
+  let baseUrl = baseUrlFlag;
+  try {
+    if (baseUrl === undefined && script.baseUrl !== undefined) baseUrl = resolveUrlInput(script.baseUrl, nodes);
+  } catch (error) {
+    if (error instanceof AddressError) throw new InputError(`${script.name}: field "baseUrl.${error.field}": ${error.message}`, { code: 'bad-script' });
+    throw error;
+  }
+  for (const step of script.steps) {
+    if (step.verb !== 'open') continue;
+    let url: string;
+    try {
+      url = resolveUrlInput(step.fields.open, nodes);
+    } catch (error) {
+      if (error instanceof AddressError) throw new InputError(`${script.name}: step ${step.index} (open): field "open.${error.field}": ${error.message}`, { code: 'bad-script' });
+      throw error;
+    }
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) {
+      if (baseUrl === undefined) throw new InputError(`${script.name}: step ${step.index} (open): field "open": relative URL "${url}" needs --base-url or baseUrl`, { code: 'bad-script' });
+      url = new URL(url, baseUrl).href;
+    }
+    urls.set(step.index, url);
+  }
+  return { urls, baseUrl };
+}
+
+function abortPromise(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (!signal) return;
+    const fire = (): void => reject(new Error(`interrupted (${String(signal.reason ?? 'abort')})`));
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
+}
+
+/**
+ * Run a validated step script in a real browser, one step record per step: a failed step gets a
+ * screenshot and the page source saved, and every later step is skipped. The browser it started is
+ * closed (all its processes killed by PID) before it returns, also on abort.
+ * @example await runScript(loadScript('checkout.json5'), { nodes, onStep: (r) => console.log(r) })
+ */
+export async function runScript(script: StepScript, options: RunScriptOptions = {}): Promise<RunScriptResult> {
+  const { urls, baseUrl } = resolveAddresses(script, options.nodes ?? [], options.baseUrl);
+  const defaultTimeoutMs = script.timeout !== undefined && options.timeoutMs === undefined ? script.timeout * 1000 : (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const scriptBase = basename(script.name, extname(script.name)) || 'script';
+  let screenshotsDir = options.screenshotsDir;
+  const ensureDir = (): string => {
+    if (screenshotsDir === undefined) screenshotsDir = mkdtempSync(join(tmpdir(), `browser-drive-${scriptBase.replace(/[^\w.-]/g, '_')}-`));
+    else mkdirSync(screenshotsDir, { recursive: true });
+    return screenshotsDir;
+  };
+  const result: RunScriptResult = { ok: true, passed: 0, failed: 0, skipped: 0 };
+  const emit = async (record: StepRecordFields): Promise<void> => {
+    result[record.status as 'passed' | 'failed' | 'skipped'] += 1;
+    await options.onStep?.(record);
+  };
+  const aborted = abortPromise(options.signal);
+  aborted.catch(() => undefined);
+
+  const own = options.browser === undefined;
+  const launching = options.browser ? Promise.resolve(options.browser) : startBrowser({ ...options, baseUrl, timeoutMs: defaultTimeoutMs });
+  let b: Browser;
+  try {
+    b = await Promise.race([launching, aborted]);
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
+    // stopped while the browser was starting: let it finish starting, then end it
+    if (own) await launching.then((late) => late.close()).catch(() => undefined);
+    result.ok = false;
+    result.interrupted = options.signal.reason;
+    for (const step of script.steps) await emit({ script: script.name, index: step.index, step: describeStep(step, urls), status: 'skipped', durationMs: 0 });
+    return result;
+  }
+  try {
+    b.baseUrl = baseUrl ?? b.baseUrl;
+    await b.driver.manage().setTimeouts({ pageLoad: Math.max(30_000, defaultTimeoutMs), script: Math.max(30_000, defaultTimeoutMs) });
+    let stopped = false;
+    for (const step of script.steps) {
+      const name = describeStep(step, urls);
+      if (stopped || options.signal?.aborted) {
+        if (options.signal?.aborted) result.interrupted = options.signal.reason;
+        await emit({ script: script.name, index: step.index, step: name, status: 'skipped', durationMs: 0 });
+        continue;
+      }
+      b.timeoutMs = step.fields.timeout !== undefined ? step.fields.timeout * 1000 : defaultTimeoutMs;
+      const started = performance.now();
+      try {
+        const output = await Promise.race([runStep(step, { browser: b, urls, screenshotsDir: ensureDir, scriptBase }), aborted]);
+        const durationMs = Math.round(performance.now() - started);
+        await emit({ script: script.name, index: step.index, step: name, status: 'passed', durationMs, ...output });
+      } catch (error) {
+        const durationMs = Math.round(performance.now() - started);
+        stopped = true;
+        result.ok = false;
+        const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+        if (options.signal?.aborted) {
+          result.interrupted = options.signal.reason;
+          await emit({ script: script.name, index: step.index, step: name, status: 'failed', durationMs, error: why });
+          continue;
+        }
+        const snapshot = await b.snapshot(ensureDir(), `${scriptBase}-step${step.index}-failed`);
+        const saved = [
+          snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined,
+          snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined,
+          ...snapshot.problems,
+        ].filter(Boolean);
+        await emit({
+          script: script.name,
+          index: step.index,
+          step: name,
+          status: 'failed',
+          durationMs,
+          error: `step ${step.index} (${name}) failed: ${why}; ${saved.join(', ')}`,
+          ...(snapshot.screenshot ? { screenshot: snapshot.screenshot } : {}),
+          ...(snapshot.pageSource ? { pageSource: snapshot.pageSource } : {}),
+        });
+      }
+    }
+  } finally {
+    b.timeoutMs = defaultTimeoutMs;
+    if (own) await b.close();
+  }
+  if (result.interrupted !== undefined) result.ok = false;
+  return result;
+}

@@ -1,0 +1,70 @@
+import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { runScript } from './run.js';
+import { loadScript } from './script.js';
+import { STEP_VERBS } from './script.js';
+
+/** The package version, as in package.json. */
+export const BROWSER_DRIVE_VERSION = '0.1.0';
+
+const BROWSERS = new Set(['chrome', 'chromium']);
+
+function timeoutFlag(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a positive number of seconds, got "${String(value)}"`);
+  return seconds * 1000;
+}
+
+/** browser-drive as a forklift tool: node records in, one step record per step and a summary out. */
+export const browserDriveTool: ToolDefinition = {
+  name: 'browser-drive',
+  version: BROWSER_DRIVE_VERSION,
+  stdin: 'optional',
+  minArgs: 1,
+  maxArgs: 1,
+  flags: {
+    string: ['browser', 'screenshots', 'base-url', 'timeout', 'chromium', 'chromedriver'],
+    boolean: ['headed'],
+  },
+  usage: `browser-drive — run a JSON5 step script in a real browser (Debian's chromium via chromedriver)
+
+Usage:
+  [node records |] browser-drive SCRIPT.json5 [--browser chrome] [--headed] [--screenshots DIR]
+                                [--base-url URL] [--timeout S] [--chromium PATH] [--chromedriver PATH]
+
+Reads node records on stdin when piped (addresses like { node: { group: 'web', index: 0 }, port: 80 }),
+passes them through, writes one step record per step, then a summary.
+
+Options:
+  --browser chrome     the browser (only chrome/chromium)
+  --headed             show the window (needs DISPLAY); headless by default
+  --screenshots DIR    where screenshot steps and failure snapshots go (default: a new temp dir)
+  --base-url URL       base for relative URLs in open steps (overrides the script's baseUrl)
+  --timeout S          seconds to wait for elements and conditions (default 10)
+  --chromium PATH      browser binary (default $FORKLIFT_CHROMIUM or /usr/bin/chromium)
+  --chromedriver PATH  driver binary (default $FORKLIFT_CHROMEDRIVER or /usr/bin/chromedriver)
+
+Steps: ${STEP_VERBS.join(', ')}
+
+Exit codes: 0 all steps passed, 1 a step failed (later steps skipped), 64 usage,
+65 bad script or input (names the step index and field), 69 no browser or driver, 130 interrupted.`,
+  async run(ctx) {
+    const browserName = String(ctx.flags.browser ?? 'chrome');
+    if (!BROWSERS.has(browserName)) throw new UsageError(`--browser ${browserName}: only chrome (chromium) is supported`);
+    const timeoutMs = timeoutFlag(ctx.flags.timeout);
+    const script = loadScript(ctx.args[0]);
+    const result = await runScript(script, {
+      nodes: ctx.nodes,
+      headed: Boolean(ctx.flags.headed),
+      screenshotsDir: ctx.flags.screenshots as string | undefined,
+      baseUrl: ctx.flags['base-url'] as string | undefined,
+      timeoutMs,
+      chromiumPath: ctx.flags.chromium as string | undefined,
+      driverPath: ctx.flags.chromedriver as string | undefined,
+      env: ctx.env,
+      signal: ctx.signal,
+      onStep: (record) => ctx.emit('step', record),
+    });
+    return { ok: result.ok, counts: { passed: result.passed, failed: result.failed, skipped: result.skipped } };
+  },
+};
