@@ -1,2 +1,3 @@
-// wired by the package's issue
-export {};
+import { runExpectRunBin } from './bin-run.js';
+
+await runExpectRunBin();

@@ -1,1 +1,15 @@
-export {};
+export { expect, test, type ExpectOptions } from './expect.js';
+export { inObj, inArray, inSet, inside, more, moreOf, fromEach, type Accessor, type FromEach } from './wrappers.js';
+export { nodes, onNode, http, type NodeHandle, type CommandResult, type CommandTransport, type HttpResponse } from './system.js';
+export { onFileEnd, type TestContext, type TestOptions, type FailureInfo } from './state.js';
+export { ExpectationError } from './failure.js';
+export { checkValue, isConstructor, isErrorClass } from './infer.js';
+export { diffValues, deepEqual } from './equal.js';
+export { formatMessage, type Mismatch } from './mismatch.js';
+export { show } from './show.js';
+export { userFrames, locationIn } from './stack.js';
+export { discoverTests, TEST_FILE } from './discover.js';
+export { createExpectRunTool, DEFAULT_TIMEOUT_S } from './tool.js';
+export { expectRunMain } from './bin-run.js';
+export { summaryLine, type RunSummary } from './summary.js';
+export { EXPECT_RUN_VERSION } from './version.js';

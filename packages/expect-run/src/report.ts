@@ -1,0 +1,117 @@
+import type { Writable } from 'node:stream';
+import type { ToolContext } from '@forklift/contract';
+import type { TestResult } from './run-file.js';
+import type { FailureInfo } from './state.js';
+
+/** Where results go: records on stdout (default) or TAP 14; focused failures always on stderr. */
+export interface Reporter {
+  result(result: TestResult, run: number): Promise<void>;
+  loadError(file: string, failure: FailureInfo, run: number): Promise<void>;
+  /** The end of one run (TAP closes its plan here). */
+  runEnd(): Promise<void>;
+}
+
+function relativeTo(cwd: string, file: string): string {
+  return file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;
+}
+
+function indent(text: string, by: string): string {
+  return text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+}
+
+function stderrFailure(ctx: ToolContext, label: string, failure: FailureInfo): void {
+  ctx.log(`${label}\n${indent(failure.stack ?? failure.message, '  ')}`);
+}
+
+function recordFailure(failure: FailureInfo): Record<string, unknown> {
+  const { stack: _stack, ...fields } = failure;
+  return fields;
+}
+
+/** Round a duration to 0.01 ms for records. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/**
+ * The reporter writing one `test` record per result (and an `error` record per file that failed to
+ * load); with `watch`, records carry the run number.
+ */
+export function recordReporter(ctx: ToolContext, cwd: string, watch: boolean): Reporter {
+  return {
+    async result(result, run) {
+      const file = relativeTo(cwd, result.file);
+      if (result.failure) stderrFailure(ctx, `${result.status === 'failed' ? 'FAIL' : 'ERROR'} ${file} > ${result.name}`, result.failure);
+      await ctx.emit('test', {
+        file,
+        name: result.name,
+        status: result.status,
+        durationMs: roundMs(result.durationMs),
+        ...(result.failure ? { failure: recordFailure(result.failure) } : {}),
+        assertions: result.assertions,
+        ...(watch ? { run } : {}),
+      });
+    },
+    async loadError(path, failure, run) {
+      const file = relativeTo(cwd, path);
+      stderrFailure(ctx, `ERROR ${file} (loading)`, failure);
+      await ctx.emit('error', {
+        code: 'load-failed',
+        message: `${file}: ${failure.message}`,
+        file,
+        ...(failure.location ? { location: failure.location } : {}),
+        ...(watch ? { run } : {}),
+      });
+    },
+    async runEnd() {},
+  };
+}
+
+function tapEscape(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/#/g, '\\#').replace(/\n/g, ' ');
+}
+
+function yamlBlock(fields: Record<string, unknown>): string {
+  const lines = ['  ---'];
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) lines.push(`  ${key}: ${JSON.stringify(value)}`);
+  lines.push('  ...');
+  return lines.join('\n') + '\n';
+}
+
+/** The reporter writing TAP 14 (for tap's reporters) instead of records. */
+export function tapReporter(ctx: ToolContext, cwd: string, out: Writable): Reporter {
+  let count = 0;
+  let started = false;
+  const write = (text: string): Promise<void> =>
+    new Promise((resolve) => {
+      if (!started) {
+        started = true;
+        text = 'TAP version 14\n' + text;
+      }
+      if (out.write(text)) resolve();
+      else out.once('drain', () => resolve());
+    });
+  return {
+    async result(result) {
+      count += 1;
+      const file = relativeTo(cwd, result.file);
+      const title = tapEscape(`${file} > ${result.name}`);
+      if (!result.failure) return write(`ok ${count} - ${title} # time=${result.durationMs.toFixed(2)}ms\n`);
+      stderrFailure(ctx, `${result.status === 'failed' ? 'FAIL' : 'ERROR'} ${file} > ${result.name}`, result.failure);
+      const { message, location, expected, actual, diff } = result.failure;
+      return write(`not ok ${count} - ${title}\n${yamlBlock({ message, status: result.status, at: location, expected, actual, diff })}`);
+    },
+    async loadError(path, failure) {
+      count += 1;
+      const file = relativeTo(cwd, path);
+      stderrFailure(ctx, `ERROR ${file} (loading)`, failure);
+      return write(`not ok ${count} - ${tapEscape(file)} (loading)\n${yamlBlock({ message: failure.message, at: failure.location })}`);
+    },
+    async runEnd() {
+      await write(`1..${count}\n`);
+    },
+  };
+}
