@@ -2,20 +2,25 @@ import { InputError } from '@forklift/contract';
 import type { z } from 'zod';
 import { getAction } from './registry.js';
 
-/** Format a zod issue path like `phases.configure[0].path`. @example formatIssuePath(['a', 0, 'b']) // 'a[0].b' */
+/** Format a zod issue path like `phases.configure[0].path` after a prefix (`file.json5:` gets a space). @example formatIssuePath(['a', 0, 'b']) // 'a[0].b' */
 export function formatIssuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
   let out = prefix;
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (out.endsWith(':')) out += ` ${String(part)}`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
   return out;
 }
 
 /** One line for the first zod issue, naming the path under `prefix`. */
 export function describeIssue(error: z.ZodError, prefix: string): string {
   const issue = error.issues[0]!;
+  const at = formatIssuePath(issue.path, prefix).replace(/:$/, '');
   const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
-  if (keys) return `${formatIssuePath(issue.path, prefix)}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (keys) return `${at}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
   const missing = issue.code === 'invalid_type' && issue.input === undefined;
-  return `${formatIssuePath(issue.path, prefix)}: ${missing ? 'missing' : issue.message}`;
+  return `${at}: ${missing ? 'missing' : issue.message}`;
 }
 
 /**

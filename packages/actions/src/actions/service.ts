@@ -88,11 +88,16 @@ function renderFor(args: ServiceArgs, init: InitCommands, id: string): string {
   // restart (or a fresh start) succeeded, so a run that died in between still restarts next time.
   const pending = args.restartOn !== undefined;
   if (args.state === 'started' || pending) {
-    out += `fl_started=0\nif ! ${init.active(n)}; then\n`;
+    if (pending) out += 'fl_started=0\n';
     if (args.state === 'started') {
-      out += '  fl_changed\n' + sh`  fl_diff_value ${label} state stopped running\n` + `  if fl_apply; then ${init.run(n, 'start')}; fi\n  fl_started=1\n`;
+      out +=
+        `if ! ${init.active(n)}; then\n` +
+        '  fl_changed\n' +
+        sh`  fl_diff_value ${label} state stopped running\n` +
+        `  if fl_apply; then ${init.run(n, 'start')}; fi\n` +
+        (pending ? '  fl_started=1\n' : '') +
+        'fi\n';
     }
-    out += 'fi\n';
   }
   if (pending) {
     const verb = args.onChange;

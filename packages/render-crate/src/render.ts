@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts } from '@forklift/actions';
+import { InputError, type NodeRecord, type PlanAction } from '@forklift/contract';
+import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
+import { actionEntrySchema } from './spec-schema.js';
+import type { Spec } from './spec.js';
+import { describeIssue } from '@forklift/actions';
+
+/** Options of renderPlans. */
+export interface RenderPlansOptions {
+  /** Phases to render, in order (default: bootstrap when the spec has one, then configure). */
+  phases?: readonly string[];
+  /** Plan mode: checks and diffs only; records get `mode: "plan"`. */
+  plan?: boolean;
+  /** Where `local` files of actions are read from (default process.cwd()). */
+  cwd?: string;
+  /** OS facts for nodes whose record has no `os` (default debian 12). */
+  defaultOs?: { family: string; release: string };
+  /** State directory on the nodes (default /var/lib/forklift). */
+  stateDir?: string;
+}
+
+/** The fields of one plan record (what render-crate writes, without v and kind). */
+export interface PlanFields {
+  node: string;
+  phase: string;
+  script: string;
+  actions: PlanAction[];
+  sha256: string;
+  mode: 'apply' | 'plan';
+}
+
+interface NodeActions {
+  facts: Facts;
+  byPhase: Map<string, ActionInstance[]>;
+  files: Map<string, Uint8Array>;
+  notify: Map<string, string[]>;
+}
+
+/** Default phases: bootstrap (if defined) then configure. */
+export function defaultPhases(spec: Spec): string[] {
+  const defined = definedPhases(flattenSpec(spec));
+  return defined.includes('bootstrap') ? ['bootstrap', 'configure'] : ['configure'];
+}
+
+function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions): NodeActions {
+  const facts = factsFromOs(node.os ?? options.defaultOs ?? { family: 'debian', release: '12' });
+  const specs = flattenSpec(spec);
+  const base = { node, facts };
+  const settings = evaluateSettings(specs, base);
+  const ctx = { ...base, settings };
+  const counters = new Map<string, number>();
+  const ids = new Map<string, string>();
+  const byPhase = new Map<string, ActionInstance[]>();
+  const where = new Map<string, string>();
+  const files = new Map<string, Uint8Array>();
+  const cwd = options.cwd ?? process.cwd();
+  const phases = [...new Set([...definedPhases(specs), ...(options.phases ?? [])])];
+  for (const phase of phases) {
+    const instances: ActionInstance[] = [];
+    for (const { entry, where: at } of phaseEntries(specs, phase, ctx)) {
+      const shape = actionEntrySchema.safeParse(entry);
+      if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`), { code: 'bad-spec' });
+      const { action, id: givenId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
+      const definition = getAction(action, `${at}: action`);
+      const args = validateArgs(action, rest, `${at}:`);
+      const count = (counters.get(action) ?? 0) + 1;
+      counters.set(action, count);
+      const id = givenId ?? `${action}-${count}`;
+      if (ids.has(id)) throw new InputError(`${at}: id "${id}" is already used by ${ids.get(id)}`, { code: 'duplicate-action-id' });
+      ids.set(id, at);
+      where.set(id, at);
+      for (const local of definition.localFiles?.(args) ?? []) {
+        if (files.has(local)) continue;
+        try {
+          files.set(local, readFileSync(resolve(cwd, local)));
+        } catch (error) {
+          throw new InputError(`${at}: cannot read local file ${JSON.stringify(local)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { code: 'local-file', cause: error });
+        }
+      }
+      instances.push({ id, action, args });
+    }
+    byPhase.set(phase, instances);
+  }
+  const all = [...byPhase.values()].flat();
+  const notify = notifyMap(all);
+  for (const [watched, watchers] of notify) {
+    if (!ids.has(watched)) throw new InputError(`${where.get(watchers[0]!)}: watches unknown action id "${watched}" (ids: ${[...ids.keys()].join(', ')})`, { code: 'unknown-action-id' });
+  }
+  return { facts, byPhase, files, notify };
+}
+
+/** The nodes a spec applies to: all of them, or for a group spec only the nodes of that group. */
+export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeRecord[] {
+  const group = (spec as { group?: string }).group;
+  return nodes.filter((node) => group === undefined || node.group === group);
+}
+
+/**
+ * Render a spec for nodes (only those of its group for a group spec, see nodesForSpec): one plan record's fields per node per phase, in node then phase order.
+ * Everything is validated for every node before anything is returned; errors are InputError (exit 65)
+ * naming the spec file and the path inside it. Pure apart from reading `local` files.
+ * @example const plans = await renderPlans(await loadSpec('groups/web'), nodes, { phases: ['configure'], plan: true })
+ */
+export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], options: RenderPlansOptions = {}): Promise<PlanFields[]> {
+  const plan = options.plan ?? false;
+  const phases = options.phases && options.phases.length > 0 ? [...options.phases] : defaultPhases(spec);
+  for (const phase of phases) if (!/^[A-Za-z0-9_-]+$/.test(phase) || phase === 'settings') throw new InputError(`phase ${JSON.stringify(phase)}: not a renderable phase name`, { code: 'bad-phase' });
+  const targets = nodesForSpec(spec, nodes);
+  const collected = targets.map((node) => collect(spec, node, options));
+  const out: PlanFields[] = [];
+  targets.forEach((node, index) => {
+    const { facts, byPhase, files, notify } = collected[index]!;
+    for (const phase of phases) {
+      const rendered = renderPhaseScript(byPhase.get(phase) ?? [], { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir });
+      const sha256 = createHash('sha256').update(rendered.script).digest('hex');
+      out.push({ node: node.id, phase, script: rendered.script, actions: rendered.actions, sha256, mode: plan ? 'plan' : 'apply' });
+    }
+  });
+  return out;
+}
