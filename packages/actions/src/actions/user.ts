@@ -193,19 +193,26 @@ function renderKeys(args: UserArgs): string {
 }
 
 function renderPresent(args: UserArgs): string {
-  return (
-    renderCreate(args) +
-    sh`fl_entry=$(getent passwd ${args.name})\n` +
-    'set --\n' +
+  const fields =
     renderField(args, 3, 'uid', '--uid', args.uid) +
     renderField(args, 5, 'comment', '--comment', args.comment) +
     renderField(args, 6, 'home', '--home', args.home) +
-    renderField(args, 7, 'shell', '--shell', args.shell) +
-    renderGroups(args) +
-    'if [ "$#" -gt 0 ]; then\n' +
-    '  fl_changed\n' +
-    sh`  if fl_apply; then usermod "$@" ${args.name}; fi\n` +
-    'fi\n' +
+    renderField(args, 7, 'shell', '--shell', args.shell);
+  const groups = renderGroups(args);
+  const modify =
+    fields || groups
+      ? (fields ? sh`fl_entry=$(getent passwd ${args.name})\n` : '') +
+        'set --\n' +
+        fields +
+        groups +
+        'if [ "$#" -gt 0 ]; then\n' +
+        '  fl_changed\n' +
+        sh`  if fl_apply; then usermod "$@" ${args.name}; fi\n` +
+        'fi\n'
+      : '';
+  return (
+    renderCreate(args) +
+    modify +
     renderPassword(args) +
     renderKeys(args)
   );
