@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,8 @@ import type { NodeRecord } from '@forklift/contract';
 import { freePort } from './free-port.js';
 import { generateKey } from './keys.js';
 import { createTestUser, type SudoMode, type TestUser } from './user.js';
+
+const ROOT_BASHRC = '/root/.bashrc';
 
 /** The Debian OpenSSH server binary the test servers run. */
 export const SSHD_PATH = '/usr/sbin/sshd';
@@ -23,6 +26,12 @@ export interface SshdOptions {
   group?: string;
   /** Extra sshd_config lines. */
   config?: string[];
+  /**
+   * Run sshd in its own mount namespace with /root/.bashrc masked (default true when it exists):
+   * Debian's bash sources ~/.bashrc for every ssh command, and a slow one (pyenv init: seconds)
+   * would be paid on every exec. Nothing outside the sshd's process tree sees the mask.
+   */
+  maskRootBashrc?: boolean;
 }
 
 /** A running loopback sshd of one test. */
@@ -153,7 +162,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       await writeFile(configPath, sshdConfig(dir, port, options.config ?? []));
       const logPath = join(dir, 'sshd.log');
       await writeFile(logPath, '');
-      child = spawn(SSHD_PATH, ['-D', '-f', configPath, '-E', logPath], { stdio: 'ignore' });
+      const sshdArgs = ['-D', '-f', configPath, '-E', logPath];
+      const mask = (options.maskRootBashrc ?? true) && existsSync(ROOT_BASHRC);
+      // unshare and sh exec into sshd, so child.pid is the sshd's pid
+      child = mask
+        ? spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', `mount --bind /dev/null ${ROOT_BASHRC} && exec "$0" "$@"`, SSHD_PATH, ...sshdArgs], { stdio: 'ignore' })
+        : spawn(SSHD_PATH, sshdArgs, { stdio: 'ignore' });
       const spawned = child;
       await new Promise<void>((resolve, reject) => {
         spawned.once('spawn', resolve);
