@@ -1,1 +1,16 @@
-export {};
+export { runActions, defaultTransport, assertPlanMode, type RunActionsOptions, type RunReport, type RunRecord, type RunProgress, type NodeTally, type TransportFactory } from './run-actions.js';
+export type { Transport, ExecOptions, ExecResult } from './transport.js';
+export { sshTransport } from './ssh-transport.js';
+export { connectSsh, type SshConnectOptions } from './ssh-connect.js';
+export { localTransport } from './local-transport.js';
+export { runPhase, skipPhase, type PhaseRecordSink, type PhaseOutcome, type RunPhaseOptions } from './run-phase.js';
+export { MarkerParser, type ActionOutcome, type StrayOutput } from './markers.js';
+export { WRAPPER, remoteCommand, newNonce } from './remote-command.js';
+export { preflight, PREFLIGHT_SCRIPT, osFactsFrom } from './facts.js';
+export { hostKeysFromKnownHosts, parsePinnedKey, fingerprintOf, knownHostsName } from './host-keys.js';
+export { NodeError } from './node-errors.js';
+export { parseRunFlags, type RunFlags } from './flags.js';
+export { splitBatches, type BatchSize } from './batches.js';
+export { recap } from './recap.js';
+export { runActionsTool } from './tool.js';
+export { RUN_ACTIONS_VERSION } from './version.js';

@@ -1,0 +1,44 @@
+import { shellQuote } from '@forklift/contract';
+import { execa } from 'execa';
+import type { ExecResult, Transport } from './transport.js';
+
+const ABORT_GRACE_MS = 2000;
+
+/**
+ * A Transport that runs commands on this machine with `sh -c` (execa), for `localhost` nodes.
+ * @example const { exitCode } = await localTransport().exec('true')
+ */
+export function localTransport(): Transport {
+  const transport: Transport = {
+    async exec(command, options = {}): Promise<ExecResult> {
+      if (options.signal?.aborted) return { exitCode: null, signal: 'ABORTED' };
+      const child = execa('sh', ['-c', command], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
+      child.stdout!.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
+      child.stdin!.on('error', () => undefined);
+      let graceTimer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        child.stdin!.end();
+        graceTimer = setTimeout(() => child.kill('SIGTERM'), ABORT_GRACE_MS);
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.stdin !== undefined) child.stdin!.write(options.stdin);
+      if (!options.holdStdin) child.stdin!.end();
+      const result = await child;
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      child.stdin!.end();
+      return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined };
+    },
+    async put(path, content, mode = 0o600) {
+      const command = `umask 077 && cat > ${shellQuote(path)} && chmod ${mode.toString(8)} ${shellQuote(path)}`;
+      let stderr = '';
+      const result = await transport.exec(command, { stdin: content, onStderr: (chunk) => (stderr += chunk.toString()) });
+      if (result.exitCode !== 0) throw new Error(`put ${path} on localhost: exit ${result.exitCode ?? result.signal}: ${stderr.trim()}`);
+    },
+    async close() {
+      // nothing held open
+    },
+  };
+  return transport;
+}

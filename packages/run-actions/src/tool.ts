@@ -1,0 +1,66 @@
+import { UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
+import { loadSpec, nodesForSpec, renderPlans } from '@forklift/render-crate';
+import { parseRunFlags } from './flags.js';
+import { progressLine, recap } from './recap.js';
+import { assertPlanMode, runActions, type RunActionsOptions } from './run-actions.js';
+import { RUN_ACTIONS_VERSION } from './version.js';
+import { USAGE } from './usage.js';
+
+function asPlanRecord(fields: object): PlanRecord {
+  return { v: 1, kind: 'plan', ...fields } as PlanRecord;
+}
+
+/** The run-actions binary: node records (+ plan records, or a SPEC) in, result/phase/error records out. */
+export const runActionsTool: ToolDefinition = {
+  name: 'run-actions',
+  version: RUN_ACTIONS_VERSION,
+  usage: USAGE,
+  stdin: 'required',
+  consumes: ['plan'],
+  maxArgs: 1,
+  detailedExitcode: true,
+  flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase'], boolean: ['plan'] },
+  async run(ctx) {
+    const flags = parseRunFlags(ctx.flags);
+    const inputPlans = ctx.consumed.map((item) => item.record as PlanRecord);
+    const specRef = ctx.args[0];
+    let nodes: NodeRecord[] = ctx.nodes.filter((node) => node.state === 'running');
+    let render: RunActionsOptions['render'];
+    if (specRef !== undefined) {
+      if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
+      const spec = await loadSpec(specRef, { cwd: ctx.cwd });
+      nodes = nodesForSpec(spec, nodes);
+      const renderOptions = { phases: flags.phases, plan: flags.plan, cwd: ctx.cwd };
+      // render once with the facts at hand, so a bad spec stops the run before any connection
+      await renderPlans(spec, nodes, renderOptions);
+      render = async (withFacts) => (await renderPlans(spec, withFacts, renderOptions)).map(asPlanRecord);
+    } else {
+      assertPlanMode(inputPlans, flags.plan);
+    }
+    const tty = Boolean(ctx.stderr.isTTY);
+    let shown = false;
+    const report = await runActions({
+      nodes,
+      plans: specRef === undefined ? inputPlans : undefined,
+      render,
+      phases: flags.phases,
+      concurrency: flags.concurrency,
+      batch: flags.batch,
+      maxFailPercent: flags.maxFailPercent,
+      timeoutMs: flags.timeoutMs,
+      signal: ctx.signal,
+      ssh: { env: ctx.env },
+      onNode: (node) => ctx.updateNode(node),
+      onRecord: (record) => ctx.emit(record.kind, record.fields as never),
+      onProgress: tty
+        ? (progress) => {
+            shown = true;
+            ctx.stderr.write(`\r\u001b[K${progressLine(progress)}`);
+          }
+        : undefined,
+    });
+    if (shown) ctx.stderr.write('\r\u001b[K');
+    ctx.stderr.write(recap(report.tallies, report.interrupted));
+    return { ok: report.ok, changed: report.changed, counts: report.counts, exitCode: report.interrupted ? undefined : report.exitCode };
+  },
+};

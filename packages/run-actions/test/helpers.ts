@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { NodeRecord, PlanRecord } from '@forklift/contract';
+
+/** One hand-written action block of a test plan: `changed` in its body marks it changed. */
+export interface TestBlock {
+  id: string;
+  body: string;
+  label?: string;
+}
+
+/**
+ * A phase script that follows the marker protocol of DEVELOPING.md (like render-crate's output,
+ * written by hand so these tests control exactly what runs).
+ */
+export function testScript(blocks: readonly TestBlock[]): string {
+  const head = [
+    'set -eu',
+    'fl_nonce=${1:?usage: sh -s -- NONCE}',
+    'fl_tmp=$(mktemp -d)',
+    "trap 'rm -rf \"$fl_tmp\"' EXIT",
+    "trap 'exit 143' TERM",
+    "trap 'exit 130' INT",
+    `fl_mark() { printf '::forklift:%s:%s:%s\\n' "$fl_nonce" "$1" "$2"; }`,
+  ];
+  const body = blocks.map((block) =>
+    [
+      `fl_mark ${block.id} begin; fl_mark ${block.id} begin >&2`,
+      'set +e',
+      `( set -e; changed() { : >"$fl_tmp/changed.${block.id}"; }`,
+      block.body,
+      ') </dev/null',
+      'fl_rc=$?',
+      'set -e',
+      `fl_mark ${block.id} exit:$fl_rc`,
+      `if [ $fl_rc -ne 0 ]; then fl_s=failed; elif [ -e "$fl_tmp/changed.${block.id}" ]; then fl_s=changed; else fl_s=ok; fi`,
+      `fl_mark ${block.id} $fl_s; fl_mark ${block.id} $fl_s >&2`,
+      'if [ $fl_rc -ne 0 ]; then exit $fl_rc; fi',
+    ].join('\n'),
+  );
+  return [...head, ...body, 'exit 0', ''].join('\n');
+}
+
+/** A plan record for a node and phase from hand-written blocks. */
+export function testPlan(node: NodeRecord | string, phase: string, blocks: readonly TestBlock[], mode: 'apply' | 'plan' = 'apply'): PlanRecord {
+  const script = testScript(blocks);
+  return {
+    v: 1,
+    kind: 'plan',
+    node: typeof node === 'string' ? node : node.id,
+    phase,
+    script,
+    actions: blocks.map((block) => ({ id: block.id, action: 'exec', label: block.label ?? block.id })),
+    sha256: createHash('sha256').update(script).digest('hex'),
+    mode,
+  } as PlanRecord;
+}
+
+/** Records of one kind from a list of records. */
+export function ofKind(records: ReadonlyArray<Record<string, unknown>>, kind: string): Array<Record<string, any>> {
+  return records.filter((record) => record.kind === kind) as Array<Record<string, any>>;
+}
