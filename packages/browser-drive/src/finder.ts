@@ -11,11 +11,13 @@ export type Finder = string | { css: string } | { xpath: string } | { link: stri
 export type AttributeMap = { tag?: string; text?: string } & { [attribute: string]: string | undefined };
 
 const nonEmpty = z.string().min(1, 'must not be empty');
+const FINDER_FORMS = 'expected a finder: a CSS selector string, { css }, { xpath }, { link }, { button } or a map of tag, text and attributes';
 const SOLE_KEYS = new Set(['css', 'xpath', 'link', 'button']);
 const ATTRIBUTE_NAME = /^[A-Za-z_][\w.:-]*$/;
 
 /** The zod schema of a finder, used to validate step scripts before a browser starts. */
-export const FinderSchema: z.ZodType<Finder> = z.union([
+export const FinderSchema: z.ZodType<Finder> = z.union(
+  [
   nonEmpty,
   z.strictObject({ css: nonEmpty }),
   z.strictObject({ xpath: nonEmpty }),
@@ -27,7 +29,15 @@ export const FinderSchema: z.ZodType<Finder> = z.union([
     .refine((map) => Object.keys(map).every((key) => ATTRIBUTE_NAME.test(key)), 'finder map keys must be attribute names')
     .refine((map) => !Object.keys(map).some((key) => SOLE_KEYS.has(key)), 'css, xpath, link and button stand alone in a finder')
     .refine((map) => map.tag === undefined || /^[A-Za-z][\w-]*$/.test(map.tag), 'tag must be an element name') as z.ZodType<AttributeMap>,
-]);
+  ],
+  {
+    error: (issue) => {
+      // a finder map that broke one of its rules says which; anything else gets the list of forms
+      const branches = issue.code === 'invalid_union' ? ((issue as { errors?: Array<Array<{ code: string; message: string }>> }).errors ?? []) : [];
+      return branches.flat().find((inner) => inner.code === 'custom')?.message ?? FINDER_FORMS;
+    },
+  },
+);
 
 /**
  * An XPath string literal for any text, using concat() when it holds both quote kinds.
@@ -48,7 +58,8 @@ function textEquals(text: string): string {
 
 /**
  * The XPath of a taxi-style map. With `text`, the innermost matching element wins over its ancestors,
- * and `<input type=submit|button|reset>` match on their value.
+ * `<input type=submit|button|reset>` match on their value, and without a tag, links, buttons and
+ * other clickable elements win over any other element with the same text.
  * @example attributeMapXpath({ tag: 'input', name: 'email' }) // //input[@name='email']
  */
 export function attributeMapXpath(map: AttributeMap): string {
@@ -64,9 +75,19 @@ export function attributeMapXpath(map: AttributeMap): string {
   if (map.text === undefined) return `//${tag}${attributes}`;
   const equals = textEquals(map.text);
   const byText = `//${tag}${attributes}[${equals}][not(.//*[${equals}])]`;
-  if (tag !== '*' && tag.toLowerCase() !== 'input') return byText;
-  const byValue = `//input${attributes}[@type='submit' or @type='button' or @type='reset'][@value=${xpathLiteral(map.text)}]`;
-  return `${byText} | ${byValue}`;
+  if (tag !== '*') {
+    if (tag.toLowerCase() !== 'input') return byText;
+    return `${byText} | ${buttonInput(attributes, map.text)}`;
+  }
+  // no tag: what a user would click (links, buttons, labels ...) wins over other elements with that text
+  const clickable = `//*[${CLICKABLE}]${attributes}[${equals}] | ${buttonInput(attributes, map.text)}`;
+  return `${clickable} | ${byText}[count(${clickable})=0]`;
+}
+
+const CLICKABLE = "self::a or self::button or self::label or self::summary or self::option or @role='button' or @role='link' or @role='tab' or @role='menuitem'";
+
+function buttonInput(attributes: string, text: string): string {
+  return `//input${attributes}[@type='submit' or @type='button' or @type='reset'][@value=${xpathLiteral(text)}]`;
 }
 
 /** A selenium locator for a finder. @example toLocator({ link: 'Login' }) // By.xpath(//a[...]) */

@@ -7,9 +7,7 @@ import { UrlSchema } from './address.js';
 import { FinderSchema } from './finder.js';
 import { TextMatchSchema } from './text-match.js';
 
-const finder = z.union([FinderSchema], {
-  error: 'expected a finder: a CSS selector string, { css }, { xpath }, { link }, { button } or a map of tag, text and attributes',
-});
+const finder = FinderSchema;
 const textMatch = z.union([TextMatchSchema], { error: 'expected text: a string (contained), { equals }, { contains } or { matches, flags? }' });
 const flag = z.literal(true, { error: 'expected true' });
 const common = {
