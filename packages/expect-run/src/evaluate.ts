@@ -1,7 +1,7 @@
 import { isChecker } from './checker.js';
 import { checkThrown, checkValue, isAsyncFunction, isErrorClass, type ThrowOutcome } from './infer.js';
 import type { Mismatch } from './mismatch.js';
-import { checkEach, isFromEach } from './wrappers.js';
+import { checkEach, EACH, isFromEach } from './wrappers.js';
 
 /** What checking one expectation gave: the differences, or an error raised while getting the actual value. */
 export type Verdict =
@@ -33,7 +33,7 @@ function settleWithin<T>(promise: PromiseLike<T>, timeoutMs: number): Promise<{ 
 function checkSettled(expected: unknown, actual: unknown): Verdict {
   try {
     const mismatches = isFromEach(actual) ? checkEach(expected, actual) : checkValue(expected, actual);
-    return { kind: 'checked', mismatches, actual: isFromEach(actual) ? [...Object.values(actual)] : actual };
+    return { kind: 'checked', mismatches, actual: isFromEach(actual) ? actual[EACH] : actual };
   } catch (error) {
     return { kind: 'error', error, message: 'the check threw: ' };
   }

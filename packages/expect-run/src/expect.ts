@@ -99,5 +99,7 @@ export function test(name: string, fn: (context: TestContext) => unknown, option
   const state = runnerState();
   if (!state.file) throw new Error(`test("${name}"): tests run only in a test file loaded by expect-run`);
   if (state.test) throw new Error(`test("${name}"): a test cannot declare another test`);
-  state.file.entries.push({ kind: 'test', name, fn, options });
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, test);
+  state.file.entries.push({ kind: 'test', name, fn, options, site: site.stack });
 }

@@ -23,7 +23,8 @@ function indent(text: string, by: string): string {
 }
 
 function stderrFailure(ctx: ToolContext, label: string, failure: FailureInfo): void {
-  ctx.log(`${label}\n${indent(failure.stack ?? failure.message, '  ')}`);
+  const text = failure.stack ?? failure.message + (failure.location ? `\n    at ${failure.location}` : '');
+  ctx.log(`${label}\n${indent(text, '  ')}`);
 }
 
 function recordFailure(failure: FailureInfo): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { errorFailure, ExpectationError } from './failure.js';
+import { locationIn } from './stack.js';
 import type { TestLoader } from './loader.js';
 import { runnerState, type Entry, type FailureInfo, type FileState, type Outcome, type TestEntry } from './state.js';
 
@@ -30,10 +31,15 @@ export interface FileReport {
   loadError?: FailureInfo;
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
+/** A test or expectation that ran out of time or was interrupted by Ctrl-C. */
+class RunnerStop extends Error {
+  override name = 'RunnerStop';
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = (): void => reject(new Error(`${what} interrupted (${String(signal.reason)})`));
+    const timer = setTimeout(() => reject(new RunnerStop(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = (): void => reject(new RunnerStop(`interrupted by ${String(signal.reason)}`));
     if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => {
@@ -63,10 +69,12 @@ async function runTest(entry: TestEntry, file: FileState, options: RunFileOption
   let status: Outcome['status'] = 'passed';
   try {
     const body = Promise.resolve().then(() => entry.fn({ signal: controller.signal }));
-    await raceAbort(body.then(() => Promise.all(test.pending)), options.signal, timeoutMs, `test "${entry.name}"`);
+    await raceAbort(body.then(() => Promise.all(test.pending)), options.signal, timeoutMs);
   } catch (error) {
-    if (!(error instanceof ExpectationError) && /timed out after|interrupted/.test(String((error as Error)?.message))) controller.abort('timeout');
-    failure = errorFailure(error, file.file, file.cwd);
+    if (error instanceof RunnerStop) {
+      controller.abort('timeout');
+      failure = { message: error.message, location: locationIn(entry.site, file.file, file.cwd) };
+    } else failure = errorFailure(error, file.file, file.cwd);
     status = error instanceof ExpectationError ? error.status : 'errored';
   } finally {
     state.test = undefined;
@@ -83,9 +91,9 @@ async function runTest(entry: TestEntry, file: FileState, options: RunFileOption
 async function outcomeOf(entry: Entry, file: FileState, options: RunFileOptions): Promise<Outcome> {
   if (entry.kind === 'test') return runTest(entry, file, options);
   try {
-    return await raceAbort(entry.outcome, options.signal, options.timeoutMs + 1000, `expectation "${entry.name}"`);
+    return await raceAbort(entry.outcome, options.signal, options.timeoutMs + 1000);
   } catch (error) {
-    return { status: 'errored', failure: errorFailure(error, file.file, file.cwd), durationMs: 0, assertions: 1 };
+    return { status: 'errored', failure: { message: (error as Error).message }, durationMs: 0, assertions: 1 };
   }
 }
 

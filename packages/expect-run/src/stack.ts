@@ -1,12 +1,19 @@
-import { dirname, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Directories of forklift's own code (this package's build, the libraries it runs on): dropped from stack traces. */
-const OWN_DIRS = [fileURLToPath(new URL('.', import.meta.url)), ...['@forklift/contract', '@forklift/run-actions', '@forklift/browser-drive'].flatMap(packageDir)];
+const OWN_DIRS = [
+  ...codeDirs(dirname(dirname(fileURLToPath(import.meta.url)))),
+  ...['@forklift/contract', '@forklift/run-actions', '@forklift/browser-drive'].flatMap(packageDirs),
+];
 
-function packageDir(name: string): string[] {
+function codeDirs(root: string): string[] {
+  return [join(root, 'dist') + sep, join(root, 'src') + sep];
+}
+
+function packageDirs(name: string): string[] {
   try {
-    return [dirname(fileURLToPath(import.meta.resolve(name))) + sep];
+    return codeDirs(dirname(dirname(fileURLToPath(import.meta.resolve(name)))));
   } catch {
     return [];
   }

@@ -43,6 +43,8 @@ export interface TestEntry {
   name: string;
   fn: (context: TestContext) => unknown;
   options: TestOptions;
+  /** Stack at the test() call: where a timeout points. */
+  site?: string;
 }
 
 /** Something registered by a test file. */
