@@ -1,2 +1,4 @@
-// wired by the package's issue
-export {};
+import { runBin } from '@forklift/contract';
+import { provisionNodeTool } from './tool.js';
+
+await runBin(provisionNodeTool);

@@ -1,1 +1,12 @@
-export {};
+export { provisionNodes, convergeNodes, listNodes, DEFAULT_GROUP, type ProvisionOptions, type ProvisionReport } from './provision.js';
+export { provisionNodeTool } from './tool.js';
+export { resolveService, BUILTIN_SERVICES, ServiceFileSchema, InventoryNodeSchema, type InventoryNode } from './services.js';
+export { loadProvider, PROVIDER_NAMES, isProviderName, type ProviderName } from './registry.js';
+export { forkliftHome, imageCache, providerContext } from './context.js';
+export { ensureRootfs, rootfsName, BASE_PACKAGES, DEBIAN_MIRROR } from './rootfs.js';
+export { acquireLock, type HeldLock } from './lock.js';
+export { hostNetwork, macFor, APT_PROXY_PORT } from './network.js';
+export { waitForSsh, type SshTarget } from './ssh-wait.js';
+export { ensureHostCommands, ensureInotifyInstances, hasCommand, canApt, type HostCommand } from './prerequisites.js';
+export { loadGroupSpec, GroupSpecSchema, type GroupSpec } from './group-spec.js';
+export * from './provider.js';

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { OsFacts } from '@forklift/contract';
+import type { ProviderContext } from './provider.js';
+
+/** What a provider writes about a node when it starts making it (before any host resource exists). */
+export interface NodeMeta {
+  id: string;
+  group: string;
+  /** Host-unique short name (cgroups, machine name, interface names): `f` + 10 hex. */
+  machine: string;
+  createdMs: number;
+  address?: string;
+  mac?: string;
+  hostKey?: string;
+  os?: OsFacts;
+}
+
+/** One node directory under `<stateDir>/nodes/<id>`, as found on disk. */
+export interface StoredNode {
+  id: string;
+  dir: string;
+  /** Missing when the maker died before writing it. */
+  meta?: NodeMeta;
+  /** The node answered SSH once (written after the wait). */
+  ready: boolean;
+  createdMs: number;
+}
+
+/** The host-unique short name of a node: `f` + 10 hex of sha256(home, service, id). */
+export function machineName(ctx: ProviderContext, id: string): string {
+  return 'f' + createHash('sha256').update(`${ctx.home}\0${ctx.service.name}\0${id}`).digest('hex').slice(0, 10);
+}
+
+/** The directory of one node. */
+export function nodeDir(ctx: ProviderContext, id: string): string {
+  return join(ctx.stateDir, 'nodes', id);
+}
+
+/** Create a node's directory and write its meta first: every resource made later is found through it. */
+export async function startNode(ctx: ProviderContext, meta: NodeMeta): Promise<string> {
+  const dir = nodeDir(ctx, meta.id);
+  await mkdir(dir, { recursive: true });
+  await writeMeta(dir, meta);
+  return dir;
+}
+
+/** (Re)write a node's meta.json. */
+export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {
+  await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta) + '\n');
+  const { rename } = await import('node:fs/promises');
+  await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
+}
+
+/** Mark a node as having answered SSH. */
+export async function markReady(dir: string): Promise<void> {
+  await writeFile(join(dir, 'ready'), `${Date.now()}\n`);
+}
+
+/** Every node directory of the service (of one group when given). Directories without meta belong to no group and are always listed. */
+export async function storedNodes(ctx: ProviderContext, group?: string): Promise<StoredNode[]> {
+  const root = join(ctx.stateDir, 'nodes');
+  if (!existsSync(root)) return [];
+  const out: StoredNode[] = [];
+  for (const id of await readdir(root)) {
+    const dir = join(root, id);
+    let meta: NodeMeta | undefined;
+    try {
+      meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as NodeMeta;
+    } catch {
+      meta = undefined;
+    }
+    if (group !== undefined && meta && meta.group !== group) continue;
+    const createdMs = meta?.createdMs ?? (await stat(dir)).mtimeMs;
+    out.push({ id, dir, meta, ready: existsSync(join(dir, 'ready')), createdMs });
+  }
+  return out;
+}
+
+/** Remove a node's directory (the last step of destroying it). */
+export async function removeNodeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** OS facts from a root filesystem's /etc/os-release. */
+export async function osFactsOf(root: string): Promise<OsFacts> {
+  const text = await readFile(join(root, 'etc', 'os-release'), 'utf8').catch(() => '');
+  const field = (key: string): string | undefined => text.match(new RegExp(`^${key}="?([^"\\n]*)"?`, 'm'))?.[1];
+  return { family: field('ID') ?? 'linux', release: field('VERSION_ID') ?? '', packageManager: 'apt', arch: process.arch === 'x64' ? 'x86_64' : process.arch };
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { InputError } from '@forklift/contract';
+import type { NodeSpecOptions, Service } from '../provider.js';
+
+/** Options of a qemu service file (all optional; the built-in `vmfest` service uses the defaults). */
+export const QemuServiceOptionsSchema = z.strictObject({
+  /** Guest memory in MiB (default 512; a group spec's hardware.minRam raises it). */
+  memoryMb: z.number().int().min(128).max(65536).optional(),
+  /** Virtual CPUs (default 1; a group spec's hardware.minCores raises it). */
+  cpus: z.number().int().min(1).max(64).optional(),
+  /** `bridge`: a tap on the tool's bridge (root only); `user`: slirp with sshd on a loopback port; `auto` (default): bridge for root, user otherwise. */
+  network: z.enum(['auto', 'bridge', 'user']).optional(),
+  /** `auto` (default) uses KVM only when it really works, else TCG; `tcg` forces emulation; `kvm` fails when KVM is unusable. */
+  accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
+  /** How long to wait for a VM to answer SSH (default 600 s under TCG, 120 s with KVM). */
+  bootTimeoutMs: z.number().int().positive().optional(),
+  /** How many VMs boot at once (default 1: TCG boots are CPU-bound). */
+  parallel: z.number().int().min(1).max(32).optional(),
+});
+
+/** Parsed options of a qemu service. */
+export type QemuServiceOptions = z.infer<typeof QemuServiceOptionsSchema>;
+
+/** Validate a qemu service's options; errors name the service file and the field (exit 65). */
+export function parseQemuOptions(service: Service): QemuServiceOptions {
+  const parsed = QemuServiceOptionsSchema.safeParse(service.options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = ['options', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
+  throw new InputError(`${service.file ?? `built-in service ${service.name}`}: service field "${field}": ${issue.message}`);
+}
+
+/** The VM size of one node: the service's defaults raised to the group spec's minimums. @example vmSize({}, { hardware: { minRam: 1024 } }) // { memoryMb: 1024, cpus: 1 } */
+export function vmSize(options: QemuServiceOptions, spec: NodeSpecOptions): { memoryMb: number; cpus: number } {
+  const memoryMb = Math.max(options.memoryMb ?? 512, Number(spec.hardware?.minRam ?? 0));
+  const cpus = Math.max(options.cpus ?? 1, Number(spec.hardware?.minCores ?? 0));
+  return { memoryMb, cpus };
+}

@@ -1,0 +1,27 @@
+import { execa, type Options } from 'execa';
+
+/** Result of a host command run with `run`. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a host command without a shell (arguments are an array: no quoting needed); throws with its
+ * stderr when it fails unless `reject: false`.
+ * @example await run('ip', ['link', 'del', 'flbr-1a2b3c'], { reject: false })
+ */
+export async function run(command: string, args: string[], options: Options & { reject?: boolean } = {}): Promise<RunResult> {
+  const result = await execa(command, args, { stdin: 'ignore', ...options, reject: false });
+  const out: RunResult = {
+    exitCode: result.exitCode ?? (result.failed ? 1 : 0),
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  };
+  if (options.reject !== false && out.exitCode !== 0) {
+    const detail = (out.stderr || out.stdout).trim().split('\n').slice(-3).join(' / ');
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${out.exitCode}): ${detail || String(result.message ?? '')}`);
+  }
+  return out;
+}
