@@ -33,15 +33,26 @@ export interface PhaseScript {
   actions: PlanAction[];
 }
 
-/** Watched id -> watcher ids over some instances (for `restartOn`). */
+/**
+ * Watched id -> watcher ids over some instances (for `restartOn`). A watched name that is no instance's id but the
+ * label of instances (e.g. `file /etc/nginx/nginx.conf`) stands for those instances; anything else is kept as given.
+ */
 export function notifyMap(instances: readonly ActionInstance[]): Map<string, string[]> {
+  const ids = new Set(instances.map((instance) => instance.id));
+  const byLabel = new Map<string, string[]>();
+  for (const instance of instances) {
+    const label = getAction(instance.action).label(instance.args as never);
+    byLabel.set(label, [...(byLabel.get(label) ?? []), instance.id]);
+  }
   const map = new Map<string, string[]>();
   for (const instance of instances) {
     const definition = getAction(instance.action);
-    for (const watched of definition.watches?.(instance.args as never) ?? []) {
-      const list = map.get(watched) ?? [];
-      if (!list.includes(instance.id)) list.push(instance.id);
-      map.set(watched, list);
+    for (const name of definition.watches?.(instance.args as never) ?? []) {
+      for (const watched of ids.has(name) ? [name] : (byLabel.get(name) ?? [name])) {
+        const list = map.get(watched) ?? [];
+        if (!list.includes(instance.id)) list.push(instance.id);
+        map.set(watched, list);
+      }
     }
   }
   return map;

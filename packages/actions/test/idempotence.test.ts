@@ -1,0 +1,291 @@
+// Idempotence on a real Debian 12 node: every action (user, group, package, package-source, cron, service, file,
+// directory, symlink, line-in-file, exec, archive) applied twice reports `changed` then only `ok`, a plan run after
+// that reports zero changes, and a restartOn restart survives a run that died between the change and the restart.
+//
+// The node is a systemd-nspawn container booted with real systemd from a debootstrap'ed bookworm rootfs (built
+// once into $FORKLIFT_HOME/images/actions-test-bookworm, ~6 min) on an overlay, with the host network (apt
+// reaches deb.debian.org). Scripts run inside through nsenter with the marker protocol (`sh -s -- NONCE`).
+import t from 'tap';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { factsFromOs, renderPhaseScript, validateArgs, type ActionInstance } from '../src/index.js';
+
+const NODE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const forkliftHome = process.env.FORKLIFT_HOME ?? join(homedir(), '.forklift');
+const rootfs = join(forkliftHome, 'images', 'actions-test-bookworm');
+
+function need(tool: string, debianPackage: string): void {
+  const probe = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
+  if (probe.status !== 0) throw new Error(`${tool} is not installed: apt-get install ${debianPackage} (required by the idempotence test)`);
+}
+
+/** Build the cached bookworm rootfs once (debootstrap minbase + systemd, cron and what the actions use). */
+function ensureRootfs(): void {
+  if (existsSync(join(rootfs, 'usr', 'lib', 'systemd', 'systemd'))) return;
+  const temp = `${rootfs}.tmp-${process.pid}`;
+  mkdirSync(join(forkliftHome, 'images'), { recursive: true });
+  try {
+    execFileSync(
+      'debootstrap',
+      ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,cron,passwd,procps,ca-certificates,gnupg,unzip,xz-utils', 'bookworm', temp, 'http://deb.debian.org/debian'],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30 * 60_000 },
+    );
+    renameSync(temp, rootfs);
+  } finally {
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/** A booted nspawn node: run scripts in it, tear it down. */
+interface Node {
+  /** Run a phase script with a fresh nonce; statuses by action id and the raw output. */
+  run(script: string): { statuses: Map<string, string>; stdout: string; stderr: string; exitCode: number };
+  /** Run a shell command in the node; its stdout (throws on failure). */
+  sh(command: string, input?: string): string;
+}
+
+function parseMarkers(stdout: string, nonce: string): Map<string, string> {
+  const statuses = new Map<string, string>();
+  const prefix = `::forklift:${nonce}:`;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const rest = line.slice(prefix.length);
+    const at = rest.lastIndexOf(':');
+    const id = rest.slice(0, at);
+    const status = rest.slice(at + 1);
+    if (['ok', 'changed', 'failed', 'skipped'].includes(status)) statuses.set(id, status);
+  }
+  return statuses;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function removeCgroup(path: string): void {
+  if (!existsSync(path)) return;
+  for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(join(path, entry.name));
+  spawnSync('rmdir', [path]);
+}
+
+/** What bootNode needs of a tap test: somewhere to register cleanup. */
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+async function bootNode(tt: Teardown): Promise<Node> {
+  const dir = mkdtempSync(join(tmpdir(), 'forklift-actions-node-'));
+  const merged = join(dir, 'merged');
+  for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
+  const cgroup = `forklift-actions-test-${process.pid}`;
+  let mounted = false;
+  let nspawn: ChildProcess | undefined;
+  tt.teardown(async () => {
+    if (nspawn?.pid !== undefined && nspawn.exitCode === null && nspawn.signalCode === null) {
+      const exited = new Promise<void>((resolve) => nspawn!.once('exit', () => resolve()));
+      nspawn.kill('SIGTERM'); // nspawn --boot: asks the node's systemd to power off
+      const timer = setTimeout(() => nspawn!.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (mounted) execFileSync('umount', [merged]);
+    for (const hierarchy of ['systemd', 'unified']) removeCgroup(`/sys/fs/cgroup/${hierarchy}/${cgroup}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+  mounted = true;
+  // Without a host systemd, --keep-unit leaves nspawn in our cgroup: give it its own (DESIGN §5).
+  const boot =
+    'for h in systemd unified; do if [ -d "/sys/fs/cgroup/$h" ]; then mkdir -p "/sys/fs/cgroup/$h/$1" && echo $$ >"/sys/fs/cgroup/$h/$1/cgroup.procs"; fi; done\n' +
+    'exec systemd-nspawn -q -D "$2" --boot --register=no --keep-unit --resolv-conf=copy-host -M "$3"';
+  const log: string[] = [];
+  nspawn = spawn('sh', ['-c', boot, 'boot', cgroup, merged, `fl-act-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  nspawn.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  nspawn.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+
+  let leader = 0;
+  const enter = (args: string[], input?: string) =>
+    spawnSync('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', 'env', '-i', NODE_PATH, 'HOME=/root', ...args], {
+      input,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 10 * 60_000,
+    });
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited (${nspawn.exitCode}) while booting the node: ${log.join('').slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`the node did not finish booting within 90 s: ${log.join('').slice(-2000)}`);
+    leader = childrenOf(nspawn.pid!)[0] ?? 0;
+    if (leader) {
+      const state = enter(['systemctl', 'is-system-running']).stdout?.trim();
+      if (state === 'running' || state === 'degraded') break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return {
+    run(script) {
+      const nonce = randomBytes(12).toString('hex');
+      const result = enter(['sh', '-s', '--', nonce], script);
+      if (result.error) throw result.error;
+      return { statuses: parseMarkers(result.stdout, nonce), stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
+    },
+    sh(command, input) {
+      const result = enter(['sh', '-c', command], input);
+      if (result.status !== 0) throw new Error(`node command failed (${result.status}): ${command}\n${result.stderr}`);
+      return result.stdout;
+    },
+  };
+}
+
+const facts = factsFromOs({ family: 'debian', release: '12' });
+
+function render(actions: Array<{ id: string; action: string; args: unknown }>, files: ReadonlyMap<string, Uint8Array>, plan = false) {
+  const instances: ActionInstance[] = actions.map(({ id, action, args }) => ({ id, action, args: validateArgs(action, args, id) }));
+  return renderPhaseScript(instances, { phase: 'configure', facts, plan, files, node: 'idempotence' });
+}
+
+const CREDENTIAL_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh0c3RjcmVkZW50aWFsa2V5Zm9yZm9ya2xpZnR0ZXN0 credential@host';
+const DEPLOY_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl deploy@ci';
+// A sha512-crypt hash of "forklift" (only a test value).
+const HASH = '$6$forklift$ZS6kmEg2mTGfldnhKlX1qAX1zaEJMAwv6WJ5DxqfT1xnCLXEKn/jW/CEYN/bRl5ZwqMtGGSnjNZ9EvVdlfdER/';
+
+function archiveBytes(scratch: string): Uint8Array {
+  const source = join(scratch, 'app');
+  mkdirSync(join(source, 'bin'), { recursive: true });
+  writeFileSync(join(source, 'bin', 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+  const archive = join(scratch, 'app.tar.gz');
+  execFileSync('tar', ['-czf', archive, '-C', source, '--owner=0', '--group=0', '--mtime=2020-01-01', '.']);
+  return readFileSync(archive);
+}
+
+t.test('idempotence on a real Debian 12 node', async (t) => {
+  for (const [tool, pkg] of [['systemd-nspawn', 'systemd-container'], ['debootstrap', 'debootstrap'], ['nsenter', 'util-linux'], ['tar', 'tar']] as const) need(tool, pkg);
+  if (process.getuid?.() !== 0) throw new Error('the idempotence test needs root (mount, systemd-nspawn)');
+  ensureRootfs();
+  const scratch = mkdtempSync(join(tmpdir(), 'forklift-actions-idem-'));
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+  const node = await bootNode(t);
+
+  // What the absent/remove actions remove must exist first, or their first run could not report `changed`;
+  // root's authorized_keys is written as nspawn's credential writes it: without a final newline.
+  node.sh(
+    'useradd ghost && groupadd oldgroup && mkdir -p /root/.ssh && chmod 700 /root/.ssh && ' +
+      `printf %s '${CREDENTIAL_KEY}' >/root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys && ` +
+      "printf '# forklift:stale\\n* * * * * root true\\n' >/etc/cron.d/forklift-stale && mkdir -p /srv/old && touch /srv/old/junk && printf 'old\\n' >/etc/forklift-old",
+  );
+
+  const files = new Map<string, Uint8Array>([['app.tar.gz', archiveBytes(scratch)]]);
+  const actions = [
+    { id: 'group-web', action: 'group', args: { name: 'web', gid: 2001 } },
+    { id: 'group-old', action: 'group', args: { name: 'oldgroup', ensure: 'absent' } },
+    {
+      id: 'user-deploy',
+      action: 'user',
+      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app)", password: HASH, authorizedKeys: [DEPLOY_KEY] },
+    },
+    { id: 'user-ops', action: 'user', args: { name: 'ops', system: true, shell: '/usr/sbin/nologin', locked: true } },
+    { id: 'user-root-keys', action: 'user', args: { name: 'root', authorizedKeys: [DEPLOY_KEY] } },
+    { id: 'user-ghost', action: 'user', args: { name: 'ghost', ensure: 'absent' } },
+    {
+      id: 'backports',
+      action: 'package-source',
+      args: { name: 'forklift-backports', url: 'http://deb.debian.org/debian', suites: ['bookworm-backports'], components: ['main'] },
+    },
+    { id: 'pkg-tools', action: 'package', args: { name: ['hello', 'tree'] } },
+    { id: 'pkg-latest', action: 'package', args: { name: 'less', ensure: 'latest' } },
+    { id: 'pkg-gone', action: 'package', args: { name: 'gnupg', ensure: 'absent' } },
+    { id: 'cron-d', action: 'cron', args: { name: 'tick', schedule: '*/5 * * * *', command: "echo 'tick' $(date) >>/tmp/tick.log", file: 'forklift-test' } },
+    { id: 'cron-stale', action: 'cron', args: { name: 'stale', ensure: 'absent', file: 'forklift-stale' } },
+    { id: 'cron-user', action: 'cron', args: { name: 'report', schedule: '@daily', command: '/bin/echo report', user: 'deploy', target: 'crontab' } },
+    { id: 'conf-dir', action: 'directory', args: { path: '/etc/forklift-test', mode: '0750', owner: 'root', group: 'web' } },
+    { id: 'conf-file', action: 'file', args: { path: '/etc/forklift-test/app.conf', content: 'port = 8080\n', mode: '0640', group: 'web' } },
+    { id: 'old-file', action: 'file', args: { path: '/etc/forklift-old', ensure: 'absent' } },
+    { id: 'old-dir', action: 'directory', args: { path: '/srv/old', ensure: 'absent' } },
+    { id: 'conf-link', action: 'symlink', args: { path: '/etc/forklift-test/current.conf', target: 'app.conf' } },
+    { id: 'line', action: 'line-in-file', args: { path: '/etc/forklift-test/extra.conf', line: 'workers = 4', match: '^workers', create: true } },
+    { id: 'exec-once', action: 'exec', args: { script: 'date >/etc/forklift-test/stamp', creates: '/etc/forklift-test/stamp' } },
+    { id: 'unpack', action: 'archive', args: { path: '/opt/forklift-app', local: 'app.tar.gz' } },
+    { id: 'cron-service', action: 'service', args: { name: 'cron', state: 'started', enabled: true, restartOn: ['cron-d'] } },
+  ];
+
+  const cronPid = () => node.sh('systemctl show -p MainPID --value cron').trim();
+  const pidBefore = cronPid();
+  const apply = render(actions, files);
+
+  const first = node.run(apply.script);
+  t.equal(first.exitCode, 0, `first apply run exits 0${first.exitCode === 0 ? '' : `: ${first.stderr.slice(-3000)}`}`);
+  for (const { id } of actions) t.equal(first.statuses.get(id), 'changed', `first run: ${id} changed`);
+  t.not(cronPid(), pidBefore, 'cron was restarted because its watched cron.d entry changed');
+  t.notOk(node.sh('ls /var/lib/forklift/pending 2>/dev/null || true').trim(), 'no pending restart is left after the restart');
+
+  const pidAfterFirst = cronPid();
+  const second = node.run(apply.script);
+  t.equal(second.exitCode, 0, `second apply run exits 0${second.exitCode === 0 ? '' : `: ${second.stderr.slice(-3000)}`}`);
+  for (const { id } of actions) t.equal(second.statuses.get(id), 'ok', `second run: ${id} ok`);
+  t.equal(cronPid(), pidAfterFirst, 'cron is not restarted when nothing it watches changed');
+
+  const plan = node.run(render(actions, files, true).script);
+  t.equal(plan.exitCode, 0, 'plan run exits 0');
+  t.same([...plan.statuses.values()].filter((status) => status !== 'ok'), [], 'plan run after convergence reports zero changes');
+  t.equal(plan.statuses.size, actions.length, 'plan run reports every action');
+
+  // What the actions did, seen from the node.
+  t.equal(node.sh('cat /root/.ssh/authorized_keys'), `${CREDENTIAL_KEY}\n${DEPLOY_KEY}\n`, 'a key appended to a file without a final newline lands on its own line');
+  t.match(node.sh('getent passwd deploy'), /^deploy:x:2001:\d+:Deploy 'the' \$\(app\):\/home\/deploy:\/bin\/bash\n$/, 'deploy has uid, comment, home and shell');
+  t.equal(node.sh('id -Gn deploy').trim().split(' ').slice(1).sort().join(' '), 'adm web', 'deploy is in adm and web');
+  t.equal(node.sh('getent shadow deploy | cut -d: -f2').trim(), HASH, 'deploy has the password hash');
+  t.match(node.sh('getent shadow ops | cut -d: -f2'), /^!/, 'ops is locked');
+  t.equal(node.sh('crontab -u deploy -l'), '# forklift:report\n@daily /bin/echo report\n', 'deploy crontab holds the named entry');
+  t.equal(node.sh('cat /etc/cron.d/forklift-test'), "# forklift:tick\n*/5 * * * * root echo 'tick' $(date) >>/tmp/tick.log\n", 'cron.d entry written verbatim');
+  t.equal(node.sh('ls /etc/cron.d/forklift-stale 2>/dev/null || echo gone').trim(), 'gone', 'the emptied cron.d file is removed');
+  t.equal(node.sh("dpkg-query -W -f='${db:Status-Status} ' hello tree; dpkg-query -W -f='${db:Status-Status}' gnupg 2>/dev/null || true"), 'installed installed not-installed', 'hello and tree installed, gnupg removed');
+  t.notMatch(first.stdout + first.stderr + second.stdout + second.stderr + plan.stdout, HASH, 'the password hash never appears in the output');
+
+  // The aggregated package actions ran one apt-get install for the phase, and refreshed the index once.
+  // (apt-get update prints one Hit/Get line for the main suite's InRelease per refresh.)
+  const refreshes = (run: { stdout: string }) => (run.stdout.match(/^(Hit|Get):\d+ http:\/\/deb\.debian\.org\/debian bookworm InRelease/gm) ?? []).length;
+  t.equal(refreshes(first), 1, 'the package index was refreshed exactly once in the first run');
+  t.equal((first.stdout.match(/^Unpacking /gm) ?? []).length >= 2 ? 1 : 0, 1, 'packages were unpacked');
+  t.equal((first.stdout.match(/^Reading package lists/gm) ?? []).length, 2, 'one apt-get update and one apt-get install, nothing else');
+});
+
+t.test('service restartOn - a run that dies between the change and the restart still restarts on the next run', async (t) => {
+  if (process.getuid?.() !== 0) throw new Error('the restartOn test needs root (mount, systemd-nspawn)');
+  ensureRootfs();
+  const node = await bootNode(t);
+  const none = new Map<string, Uint8Array>();
+  const watched = { id: 'watched-conf', action: 'file', args: { path: '/etc/forklift-watched.conf', content: 'version 2\n' } };
+  const service = { id: 'cron-restart', action: 'service', args: { name: 'cron', restartOn: ['watched-conf'] } };
+  const boom = { id: 'boom', action: 'exec', args: { script: 'echo dying; exit 3' } };
+  const cronPid = () => node.sh('systemctl show -p MainPID --value cron').trim();
+  const pidBefore = cronPid();
+
+  const dying = node.run(render([watched, boom, service], none).script);
+  t.not(dying.exitCode, 0, 'the run with a failing action in between fails');
+  t.equal(dying.statuses.get('watched-conf'), 'changed', 'the watched file changed');
+  t.equal(dying.statuses.get('boom'), 'failed', 'the action in between failed');
+  t.notOk(dying.statuses.has('cron-restart'), 'the service block never ran');
+  t.equal(cronPid(), pidBefore, 'cron was not restarted by the dead run');
+  t.equal(node.sh('ls /var/lib/forklift/pending').trim(), 'cron-restart', 'a pending restart flag is on the node');
+
+  const plan = node.run(render([watched, service], none, true).script);
+  t.equal(plan.statuses.get('cron-restart'), 'changed', 'a plan run reports the pending restart');
+  t.equal(node.sh('ls /var/lib/forklift/pending').trim(), 'cron-restart', 'the plan run leaves the flag alone');
+
+  const next = node.run(render([watched, service], none).script);
+  t.equal(next.exitCode, 0, 'the next run succeeds');
+  t.equal(next.statuses.get('watched-conf'), 'ok', 'the file is already converged');
+  t.equal(next.statuses.get('cron-restart'), 'changed', 'the service restarts for the earlier change');
+  t.not(cronPid(), pidBefore, 'cron has a new main process');
+  t.equal(node.sh('ls /var/lib/forklift/pending').trim(), '', 'the flag is cleared after the restart');
+
+  const again = node.run(render([watched, service], none).script);
+  t.same([...again.statuses.values()], ['ok', 'ok'], 'a third run changes nothing');
+});
