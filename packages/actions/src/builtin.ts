@@ -1,4 +1,9 @@
+import { archiveAction } from './actions/archive.js';
 import { cronAction } from './actions/cron.js';
+import { directoryAction } from './actions/directory.js';
+import { execAction } from './actions/exec.js';
+import { lineInFileAction } from './actions/line-in-file.js';
+import { symlinkAction } from './actions/symlink.js';
 import { fileAction } from './actions/file.js';
 import { groupAction } from './actions/group.js';
 import { packageSourceAction } from './actions/package-source.js';
@@ -12,6 +17,6 @@ import type { AnyActionDefinition } from './types.js';
  * Every built-in action, registered when this module loads. To add one: import it and append it here
  * (one line each; actions-2 adds user, group, package, package-source, cron, service the same way).
  */
-export const builtinActions: readonly AnyActionDefinition[] = [fileAction, userAction, groupAction, packageAction, packageSourceAction, cronAction, serviceAction];
+export const builtinActions: readonly AnyActionDefinition[] = [fileAction, userAction, groupAction, packageAction, packageSourceAction, cronAction, serviceAction, directoryAction, symlinkAction, lineInFileAction, execAction, archiveAction];
 
 for (const action of builtinActions) registerAction(action);

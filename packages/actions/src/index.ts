@@ -17,3 +17,8 @@ export { packageAction, packageSchema, PACKAGE_MANAGERS, type PackageArgs } from
 export { packageSourceAction, packageSourceSchema, type PackageSourceArgs } from './actions/package-source.js';
 export { cronAction, cronSchema, cronMarker, type CronArgs } from './actions/cron.js';
 export { serviceAction, serviceSchema, SYSVINIT, type ServiceArgs } from './actions/service.js';
+export { directoryAction, directorySchema, type DirectoryArgs } from './actions/directory.js';
+export { symlinkAction, symlinkSchema, type SymlinkArgs } from './actions/symlink.js';
+export { lineInFileAction, lineInFileSchema, type LineInFileArgs } from './actions/line-in-file.js';
+export { execAction, execSchema, type ExecArgs } from './actions/exec.js';
+export { archiveAction, archiveSchema, type ArchiveArgs } from './actions/archive.js';

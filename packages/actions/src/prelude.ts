@@ -106,6 +106,14 @@ fl_fetch() {
     fl_fail "neither curl nor wget is installed on the node: cannot fetch $1"
   fi
 }
+fl_readlink() {
+  fl_link=$(readlink "$1"; echo .)
+  fl_link=$${''}{fl_link%?}
+  fl_link=$${''}{fl_link%?}
+}
+fl_ends_without_newline() {
+  [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]
+}
 fl_stat() {
   stat -L -c "$1" "$2"
 }

@@ -19,6 +19,8 @@ export function describeIssue(error: z.ZodError, prefix: string): string {
   const at = formatIssuePath(issue.path, prefix).replace(/:$/, '');
   const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
   if (keys) return `${at}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  const inner = (issue as { issues?: Array<{ message: string }> }).issues?.[0];
+  if (issue.code === 'invalid_key' && inner) return `${at}: invalid key: ${inner.message}`;
   const missing = issue.code === 'invalid_type' && issue.input === undefined;
   return `${at}: ${missing ? 'missing' : issue.message}`;
 }

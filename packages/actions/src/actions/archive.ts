@@ -1,0 +1,99 @@
+import { InputError } from '@forklift/contract';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { defineAction } from '../registry.js';
+import { absolutePath, httpUrl, parentDir, principal, sha256Hex } from '../schemas.js';
+import { sh } from '../sh.js';
+
+const FORMATS = ['tar', 'tar.gz', 'tar.bz2', 'tar.xz', 'zip'] as const;
+
+/** Arguments of the `archive` action. */
+export const archiveSchema = z
+  .strictObject({
+    path: absolutePath.describe('directory to unpack into (created when missing)'),
+    url: httpUrl.optional().describe('fetch the archive on the node (curl or wget)'),
+    sha256: sha256Hex.optional().describe('required with url: checked on the node before unpacking'),
+    local: z.string().min(1).optional().describe('an archive on the controller (relative to the working directory), read by render-crate'),
+    format: z.enum(FORMATS).optional().describe('tar, tar.gz, tar.bz2, tar.xz or zip (default: from the file name)'),
+    stripComponents: z.number().int().min(0).max(50).default(0).describe('tar only: leading path components to drop'),
+    owner: principal.optional().describe('chown -R the unpacked tree to this user'),
+    group: principal.optional().describe('chgrp -R the unpacked tree to this group'),
+  })
+  .superRefine((args, ctx) => {
+    if ((args.url === undefined) === (args.local === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, local' });
+    if (args.url !== undefined && args.sha256 === undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the archive)' });
+    if (args.local !== undefined && args.sha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url (a local archive is hashed at render time)' });
+    if (args.format === undefined && formatOf(args.url ?? args.local ?? '') === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['format'], message: `missing (cannot tell from the name; one of ${FORMATS.join(', ')})` });
+    }
+    if ((args.format ?? formatOf(args.url ?? args.local ?? '')) === 'zip' && args.stripComponents > 0) ctx.addIssue({ code: 'custom', path: ['stripComponents'], message: 'not supported for zip' });
+    if (args.path === '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'refusing to unpack into /' });
+  });
+
+/** Parsed arguments of the `archive` action. */
+export type ArchiveArgs = z.output<typeof archiveSchema>;
+
+function formatOf(name: string): (typeof FORMATS)[number] | undefined {
+  const base = name.split(/[?#]/)[0]!.toLowerCase();
+  if (base.endsWith('.tar.gz') || base.endsWith('.tgz')) return 'tar.gz';
+  if (base.endsWith('.tar.bz2') || base.endsWith('.tbz2')) return 'tar.bz2';
+  if (base.endsWith('.tar.xz') || base.endsWith('.txz')) return 'tar.xz';
+  if (base.endsWith('.tar')) return 'tar';
+  if (base.endsWith('.zip')) return 'zip';
+  return undefined;
+}
+
+const TAR_FLAG: Record<string, string> = { tar: '', 'tar.gz': 'z', 'tar.bz2': 'j', 'tar.xz': 'J' };
+
+/** `archive`: unpack a tar or zip (from a url checked by sha256, or a local file) into a directory, once per archive version. */
+export const archiveAction = defineAction({
+  name: 'archive',
+  summary: 'unpack a tar/zip archive (url + sha256, or a local file) into a directory, again only when the archive changes',
+  doc:
+    'The sha256 of the last unpacked archive is remembered in `/var/lib/forklift/archive<path>.sha256`; the archive is ' +
+    'unpacked when that differs or the directory is missing (files are added and overwritten, never deleted). ' +
+    'zip needs `unzip` on the node.',
+  schema: archiveSchema,
+  label: (args) => `archive ${args.url ?? args.local} -> ${args.path}`,
+  localFiles: (args) => (args.local === undefined ? [] : [args.local]),
+  render(args, ctx) {
+    const p = args.path;
+    const format = args.format ?? formatOf(args.url ?? args.local!)!;
+    let want: string;
+    let produce: string;
+    if (args.local !== undefined) {
+      const bytes = ctx.files.get(args.local);
+      if (!bytes) throw new InputError(`archive ${p}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, { code: 'local-file-missing' });
+      want = createHash('sha256').update(bytes).digest('hex');
+      produce = sh`printf '%s' ${Buffer.from(bytes).toString('base64')} | base64 -d >"$fl_tmp/archive"\n`;
+    } else {
+      want = args.sha256!;
+      produce =
+        sh`fl_fetch ${args.url!} "$fl_tmp/archive"\n` +
+        'fl_got=$(fl_sha256 "$fl_tmp/archive")\n' +
+        sh`if [ "$fl_got" != ${want} ]; then fl_fail ${`checksum mismatch for ${args.url!}: expected ${want}, got`} "$fl_got"; fi\n`;
+    }
+    const stamp = `${ctx.stateDir}/archive${p}.sha256`;
+    const unpack =
+      format === 'zip'
+        ? sh`command -v unzip >/dev/null 2>&1 || fl_fail 'unzip is not installed on the node (install the unzip package)'\n` + sh`unzip -o -q "$fl_tmp/archive" -d ${p}\n`
+        : `tar -x${TAR_FLAG[format]!}f "$fl_tmp/archive" -C ` + sh`${p}` + (args.stripComponents > 0 ? sh` --strip-components=${args.stripComponents}` : '') + '\n';
+    const chown =
+      (args.owner !== undefined ? sh`chown -R ${args.owner} ${p}\n` : '') + (args.group !== undefined ? sh`chgrp -R ${args.group} ${p}\n` : '');
+    return (
+      sh`if [ -e ${p} ] && [ ! -d ${p} ]; then fl_fail ${`${p} exists and is not a directory`}; fi\n` +
+      'fl_have=\n' +
+      sh`if [ -d ${p} ] && [ -f ${stamp} ]; then fl_have=$(cat ${stamp}); fi\n` +
+      sh`if [ "$fl_have" = ${want} ]; then exit 0; fi\n` +
+      'fl_changed\n' +
+      sh`fl_diff_value ${p} archive "$fl_have" ${want}\n` +
+      'if ! fl_apply; then exit 0; fi\n' +
+      produce +
+      sh`mkdir -p ${p}\n` +
+      unpack +
+      chown +
+      sh`mkdir -p ${parentDir(stamp)}\n` +
+      sh`printf '%s\n' ${want} >${stamp}\n`
+    );
+  },
+});
