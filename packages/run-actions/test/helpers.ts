@@ -59,3 +59,28 @@ export function testPlan(node: NodeRecord | string, phase: string, blocks: reado
 export function ofKind(records: ReadonlyArray<Record<string, unknown>>, kind: string): Array<Record<string, any>> {
   return records.filter((record) => record.kind === kind) as Array<Record<string, any>>;
 }
+
+/** PIDs of live processes whose command line contains `token` (read from /proc). */
+export async function processesWith(token: string): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+      if (cmdline.includes(token)) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Wait until `check` is true (polling), or fail after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
