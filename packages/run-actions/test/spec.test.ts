@@ -1,0 +1,96 @@
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBinary, startSshd, toNdjson } from '@forklift/testkit';
+import { ofKind } from './helpers.js';
+
+/** sha256 of every file under dir (path, mode, bytes): equal digests mean byte-identical trees. */
+function treeDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (path: string): void => {
+    for (const name of readdirSync(path).sort()) {
+      const full = join(path, name);
+      const stat = statSync(full);
+      hash.update(`${full}\0${stat.mode}\0`);
+      if (stat.isDirectory()) walk(full);
+      else hash.update(readFileSync(full));
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+t.test('run-actions SPEC - --plan changes nothing, apply converges, a second --plan reports zero changes', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'run-actions-spec-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const target = join(work, 'node-files');
+  mkdirSync(target);
+  writeFileSync(join(target, 'app.conf'), 'port = 80\n', { mode: 0o644 });
+  mkdirSync(join(work, 'servers'));
+  // files only inside the scratch dir (this loopback "node" is the test machine), no backups under /var/lib/forklift
+  writeFileSync(
+    join(work, 'servers', 'app.json5'),
+    JSON.stringify({
+      phases: {
+        configure: [
+          { action: 'file', id: 'app-conf', path: join(target, 'app.conf'), content: 'port = 8080\n', mode: '0644', backups: 0 },
+          { action: 'file', id: 'motd', path: join(target, 'motd'), content: 'hello\n', mode: '0600', backups: 0 },
+        ],
+      },
+    }),
+  );
+  const sshd = await startSshd({ id: 'app-1' });
+  t.teardown(sshd.stop);
+  const nodes = toNdjson([sshd.node]);
+
+  const before = treeDigest(target);
+  const plan = await runBinary('run-actions', ['servers/app', '--plan'], { stdin: nodes, cwd: work });
+  t.equal(plan.exitCode, 0, plan.stderr);
+  const planned = ofKind(plan.records, 'result');
+  t.same(planned.map((r) => [r.action, r.status]), [['app-conf', 'changed'], ['motd', 'changed']], 'reports what would change');
+  t.match(planned[0]!.diff, /-port = 80\n\+port = 8080/, 'with a unified diff');
+  t.equal(treeDigest(target), before, "the node's files are byte-identical after --plan");
+
+  const apply = await runBinary('run-actions', ['servers/app'], { stdin: nodes, cwd: work });
+  t.equal(apply.exitCode, 0, apply.stderr);
+  t.same(ofKind(apply.records, 'result').map((r) => r.status), ['changed', 'changed']);
+  t.equal(readFileSync(join(target, 'app.conf'), 'utf8'), 'port = 8080\n');
+
+  const converged = treeDigest(target);
+  const again = await runBinary('run-actions', ['servers/app', '--plan', '--detailed-exitcode'], { stdin: nodes, cwd: work });
+  t.equal(again.exitCode, 0, 'no change to report');
+  t.same(ofKind(again.records, 'result').map((r) => r.status), ['ok', 'ok']);
+  t.equal(treeDigest(target), converged);
+});
+
+t.test('run-actions - a saved plan from render-crate applies exactly what was rendered', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'run-actions-saved-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const target = join(work, 'node-files');
+  mkdirSync(target);
+  mkdirSync(join(work, 'servers'));
+  const specPath = join(work, 'servers', 'app.json5');
+  const spec = (content: string) => JSON.stringify({ phases: { configure: [{ action: 'file', id: 'f', path: join(target, 'f'), content, backups: 0 }] } });
+  writeFileSync(specPath, spec('rendered\n'));
+  const sshd = await startSshd({ id: 'saved-1' });
+  t.teardown(sshd.stop);
+
+  const rendered = await runBinary('render-crate', ['servers/app', '--plan'], { stdin: toNdjson([sshd.node]), cwd: work });
+  t.equal(rendered.exitCode, 0, rendered.stderr);
+  const planRecords = ofKind(rendered.records, 'plan');
+  t.equal(planRecords[0]!.mode, 'plan');
+  // the spec changes after rendering: the saved plan still runs what was rendered
+  writeFileSync(specPath, spec('changed since\n'));
+  const checked = await runBinary('run-actions', [], { stdin: toNdjson([sshd.node, ...planRecords]), cwd: work });
+  t.equal(checked.exitCode, 0, checked.stderr);
+  t.match(ofKind(checked.records, 'result')[0], { action: 'f', status: 'changed', diff: /\+rendered/ });
+  t.same(readdirSync(target), [], 'a "mode":"plan" plan changes nothing');
+
+  const applyPlans = ofKind((await runBinary('render-crate', ['servers/app'], { stdin: toNdjson([sshd.node]), cwd: work })).records, 'plan');
+  writeFileSync(specPath, spec('not this\n'));
+  const applied = await runBinary('run-actions', [], { stdin: toNdjson([sshd.node, ...applyPlans]), cwd: work });
+  t.equal(applied.exitCode, 0, applied.stderr);
+  t.equal(readFileSync(join(target, 'f'), 'utf8'), 'changed since\n', 'the saved apply plan wrote what it was rendered with');
+});
