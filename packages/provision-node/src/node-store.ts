@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OsFacts } from '@forklift/contract';
-import type { ProviderContext } from './provider.js';
+import type { ListedNode, ProviderContext } from './provider.js';
 
 /** What a provider writes about a node when it starts making it (before any host resource exists). */
 export interface NodeMeta {
@@ -89,4 +89,27 @@ export async function osFactsOf(root: string): Promise<OsFacts> {
   const text = await readFile(join(root, 'etc', 'os-release'), 'utf8').catch(() => '');
   const field = (key: string): string | undefined => text.match(new RegExp(`^${key}="?([^"\\n]*)"?`, 'm'))?.[1];
   return { family: field('ID') ?? 'linux', release: field('VERSION_ID') ?? '', packageManager: 'apt', arch: process.arch === 'x64' ? 'x86_64' : process.arch };
+}
+
+/** A stored node as the provider lists it: `running` only when its processes run and it answered SSH once. */
+export function listedFromStored(ctx: ProviderContext, stored: StoredNode, provider: string, running: boolean): ListedNode {
+  const meta = stored.meta;
+  return {
+    node: {
+      id: stored.id,
+      group: meta?.group ?? '?',
+      service: ctx.service.name,
+      provider,
+      address: meta?.address ?? '0.0.0.0',
+      port: 22,
+      user: 'root',
+      privateKey: join(ctx.keysDir, 'id_ed25519'),
+      hostKey: meta?.hostKey,
+      os: meta?.os,
+      tags: meta ? { machine: meta.machine, createdAt: new Date(meta.createdMs).toISOString() } : undefined,
+    },
+    createdMs: stored.createdMs,
+    status: running && stored.ready ? 'running' : 'broken',
+    handle: { dir: stored.dir },
+  };
 }

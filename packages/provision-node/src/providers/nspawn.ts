@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createCgroups, killCgroups, nodeCgroups } from '../cgroups.js';
 import { generateHostKey } from '../keys.js';
 import { mountOverlay, unmountUnder } from '../mounts.js';
-import { machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
+import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
 import { ensureHostCommands, ensureInotifyInstances } from '../prerequisites.js';
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
 import type { ListedNode, NodeSpec, Provider, ProviderContext } from '../provider.js';
@@ -35,25 +35,7 @@ function hostNspawnCount(): number {
 }
 
 function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): ListedNode {
-  const meta = stored.meta;
-  return {
-    node: {
-      id: stored.id,
-      group: meta?.group ?? '?',
-      service: ctx.service.name,
-      provider: 'nspawn',
-      address: meta?.address ?? '0.0.0.0',
-      port: 22,
-      user: 'root',
-      privateKey: join(ctx.keysDir, 'id_ed25519'),
-      hostKey: meta?.hostKey,
-      os: meta?.os,
-      tags: meta ? { machine: meta.machine, createdAt: new Date(meta.createdMs).toISOString() } : undefined,
-    },
-    createdMs: stored.createdMs,
-    status: running && stored.ready ? 'running' : 'broken',
-    handle: { dir: stored.dir },
-  };
+  return listedFromStored(ctx, stored, 'nspawn', running);
 }
 
 const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, mac: string): string =>
