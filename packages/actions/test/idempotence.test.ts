@@ -41,8 +41,8 @@ function ensureRootfs(): void {
 
 /** A booted nspawn node: run scripts in it, tear it down. */
 interface Node {
-  /** Run a phase script with a fresh nonce; statuses by action id and the raw output. */
-  run(script: string): { statuses: Map<string, string>; stdout: string; stderr: string; exitCode: number };
+  /** Run a phase script with a fresh nonce under `shell` (default sh, i.e. dash); statuses by action id and the raw output. */
+  run(script: string, shell?: 'sh' | 'bash'): { statuses: Map<string, string>; stdout: string; stderr: string; exitCode: number };
   /** Run a shell command in the node; its stdout (throws on failure). */
   sh(command: string, input?: string): string;
 }
@@ -130,9 +130,9 @@ async function bootNode(tt: Teardown): Promise<Node> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return {
-    run(script) {
+    run(script, shell = 'sh') {
       const nonce = randomBytes(12).toString('hex');
-      const result = enter(['sh', '-s', '--', nonce], script);
+      const result = enter([shell, '-s', '--', nonce], script);
       if (result.error) throw result.error;
       return { statuses: parseMarkers(result.stdout, nonce), stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
     },
@@ -226,9 +226,9 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   t.notOk(node.sh('ls /var/lib/forklift/pending 2>/dev/null || true').trim(), 'no pending restart is left after the restart');
 
   const pidAfterFirst = cronPid();
-  const second = node.run(apply.script);
-  t.equal(second.exitCode, 0, `second apply run exits 0${second.exitCode === 0 ? '' : `: ${second.stderr.slice(-3000)}`}`);
-  for (const { id } of actions) t.equal(second.statuses.get(id), 'ok', `second run: ${id} ok`);
+  const second = node.run(apply.script, 'bash');
+  t.equal(second.exitCode, 0, `second apply run (bash) exits 0${second.exitCode === 0 ? '' : `: ${second.stderr.slice(-3000)}`}`);
+  for (const { id } of actions) t.equal(second.statuses.get(id), 'ok', `second run (bash): ${id} ok`);
   t.equal(cronPid(), pidAfterFirst, 'cron is not restarted when nothing it watches changed');
 
   const plan = node.run(render(actions, files, true).script);
@@ -262,7 +262,8 @@ t.test('service restartOn - a run that dies between the change and the restart s
   const node = await bootNode(t);
   const none = new Map<string, Uint8Array>();
   const watched = { id: 'watched-conf', action: 'file', args: { path: '/etc/forklift-watched.conf', content: 'version 2\n' } };
-  const service = { id: 'cron-restart', action: 'service', args: { name: 'cron', restartOn: ['watched-conf'] } };
+  // Watched by its label: restartOn takes action ids or labels.
+  const service = { id: 'cron-restart', action: 'service', args: { name: 'cron', restartOn: ['file /etc/forklift-watched.conf'] } };
   const boom = { id: 'boom', action: 'exec', args: { script: 'echo dying; exit 3' } };
   const cronPid = () => node.sh('systemctl show -p MainPID --value cron').trim();
   const pidBefore = cronPid();
@@ -288,4 +289,54 @@ t.test('service restartOn - a run that dies between the change and the restart s
 
   const again = node.run(render([watched, service], none).script);
   t.same([...again.statuses.values()], ['ok', 'ok'], 'a third run changes nothing');
+});
+
+t.test('service action - without systemd the sysvinit fallback starts, stops, enables and disables via the init script', async (t) => {
+  if (process.getuid?.() !== 0) throw new Error('the sysvinit test needs root (mount, chroot)');
+  ensureRootfs();
+  const dir = mkdtempSync(join(tmpdir(), 'forklift-actions-sysv-'));
+  const merged = join(dir, 'merged');
+  for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
+  const mounts: string[] = [];
+  const pidFile = join(merged, 'run', 'crond.pid');
+  t.teardown(() => {
+    // The init script started cron inside the chroot: end it by its pid file if a failed assertion left it running.
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid > 1) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    for (const mount of mounts.reverse()) execFileSync('umount', [mount]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+  mounts.push(merged);
+  execFileSync('mount', ['-t', 'proc', 'proc', join(merged, 'proc')]);
+  mounts.push(join(merged, 'proc'));
+  const run = (args: object) => {
+    const nonce = randomBytes(12).toString('hex');
+    const script = render([{ id: 'cron-sysv', action: 'service', args }], new Map()).script;
+    const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s', '--', nonce], { input: script, encoding: 'utf8', timeout: 60_000 });
+    return { status: parseMarkers(result.stdout, nonce).get('cron-sysv'), exitCode: result.status, stderr: result.stderr };
+  };
+  const inRoot = (command: string) => spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-c', command], { encoding: 'utf8' });
+  t.notOk(existsSync(join(merged, 'run', 'systemd', 'system')), 'no systemd runs in the chroot');
+  t.not(inRoot('/etc/init.d/cron status').status, 0, 'cron is not running yet');
+
+  const start = run({ name: 'cron', state: 'started', enabled: false });
+  t.same([start.status, start.exitCode], ['changed', 0], `started + disabled: changed${start.exitCode === 0 ? '' : `: ${start.stderr}`}`);
+  t.equal(inRoot('/etc/init.d/cron status').status, 0, 'the init script reports cron running');
+  t.equal(inRoot('ls /etc/rc2.d').stdout.match(/^[SK]\d\dcron$/m)?.[0]?.[0], 'K', 'the rc2.d link is a K link (disabled)');
+  t.same(run({ name: 'cron', state: 'started', enabled: false }).status, 'ok', 'second run: ok');
+
+  const stop = run({ name: 'cron', state: 'stopped', enabled: true });
+  t.same([stop.status, stop.exitCode], ['changed', 0], `stopped + enabled: changed${stop.exitCode === 0 ? '' : `: ${stop.stderr}`}`);
+  t.not(inRoot('/etc/init.d/cron status').status, 0, 'cron is stopped');
+  t.equal(inRoot('ls /etc/rc2.d').stdout.match(/^[SK]\d\dcron$/m)?.[0]?.[0], 'S', 'the rc2.d link is an S link (enabled)');
+  t.same(run({ name: 'cron', state: 'stopped', enabled: true }).status, 'ok', 'second run: ok');
 });
