@@ -20,7 +20,7 @@ export const browserDriveTool: ToolDefinition = {
   name: 'browser-drive',
   version: BROWSER_DRIVE_VERSION,
   stdin: 'optional',
-  minArgs: 1,
+  // the argument is checked in run, so that --help and --version work without one
   maxArgs: 1,
   flags: {
     string: ['browser', 'screenshots', 'base-url', 'timeout', 'chromium', 'chromedriver'],
@@ -49,6 +49,7 @@ Steps: ${STEP_VERBS.join(', ')}
 Exit codes: 0 all steps passed, 1 a step failed (later steps skipped), 64 usage,
 65 bad script or input (names the step index and field), 69 no browser or driver, 130 interrupted.`,
   async run(ctx) {
+    if (ctx.args.length === 0) throw new UsageError('missing SCRIPT argument (see browser-drive --help)');
     const browserName = String(ctx.flags.browser ?? 'chrome');
     if (!BROWSERS.has(browserName)) throw new UsageError(`--browser ${browserName}: only chrome (chromium) is supported`);
     const timeoutMs = timeoutFlag(ctx.flags.timeout);

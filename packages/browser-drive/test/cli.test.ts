@@ -1,0 +1,173 @@
+import t from 'tap';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive } from '../src/processes.js';
+import { PAGES_DIR, startPageServer, type PageServer } from './page-server.js';
+import { descendantPids } from '../src/processes.js';
+import { runCli, runInProcess, startCli } from './run-cli.js';
+
+const scripts = join(PAGES_DIR, 'scripts');
+let server: PageServer;
+let work: string;
+
+t.before(async () => {
+  server = await startPageServer();
+  work = mkdtempSync(join(tmpdir(), 'browser-drive-cli-test-'));
+});
+t.teardown(async () => {
+  await server?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Checks a file is a PNG: the 8-byte signature, then an IHDR chunk with a non-zero size. */
+function assertPng(t: Tap.Test, path: string): void {
+  const png = readFileSync(path);
+  t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${path} has the PNG signature`);
+  t.equal(png.readUInt32BE(8), 13, 'IHDR length 13');
+  t.equal(png.subarray(12, 16).toString('latin1'), 'IHDR', 'first chunk is IHDR');
+  t.ok(png.readUInt32BE(16) > 0 && png.readUInt32BE(20) > 0, `non-empty image ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
+}
+
+const webNode = {
+  v: 1,
+  kind: 'node',
+  id: 'web-1',
+  group: 'web',
+  service: 'local',
+  provider: 'nspawn',
+  address: '127.0.0.1',
+  port: 22,
+  user: 'root',
+  state: 'running',
+};
+
+t.test('browser-drive - a passing script exits 0, re-emits nodes, one record per step, no process left, no download attempted', async (t) => {
+  const home = join(work, 'home');
+  const shots = join(work, 'shots-pass');
+  const result = await runCli([join(scripts, 'login.json5'), '--base-url', server.url, '--screenshots', shots], {
+    stdin: JSON.stringify(webNode) + '\n',
+    // Selenium Manager would run from here (and cache under HOME) if the driver path were not explicit
+    env: { SE_MANAGER_PATH: '/nonexistent/selenium-manager', HOME: home },
+  });
+  t.equal(result.code, 0, result.stderr);
+  t.same(result.records[0], webNode, 'the node record comes first, unchanged');
+  const steps = result.records.filter((record) => record.kind === 'step');
+  t.equal(steps.length, 18);
+  t.same(
+    steps.map((step) => [step.index, step.status]),
+    steps.map((_, index) => [index, 'passed']),
+  );
+  t.match(steps[0], { script: 'login', step: `open ${server.url}/index.html` });
+  t.match(steps[14], { step: /^execute /, result: 3 });
+  t.equal(steps[15].screenshot, join(shots, 'welcome.png'));
+  assertPng(t, join(shots, 'welcome.png'));
+  t.match(result.records.at(-1), { kind: 'summary', tool: 'browser-drive', ok: true, counts: { passed: 18, failed: 0, skipped: 0 } });
+  t.ok(result.descendants.length >= 2, `saw the driver and browser processes (${result.descendants.length})`);
+  t.same(result.descendants.filter(isAlive), [], 'no chromium or chromedriver process left');
+  t.notOk(existsSync(join(home, '.cache', 'selenium')), 'no Selenium Manager cache created');
+});
+
+t.test('browser-drive - a failing step exits 1 with a PNG screenshot and page source; later steps skipped', async (t) => {
+  const shots = join(work, 'shots-fail');
+  const result = await runCli([join(scripts, 'failing.json5'), '--base-url', server.url, '--screenshots', shots, '--timeout', '3']);
+  t.equal(result.code, 1, result.stderr);
+  const steps = result.records.filter((record) => record.kind === 'step');
+  t.same(
+    steps.map((step) => step.status),
+    ['passed', 'passed', 'failed', 'skipped', 'skipped'],
+  );
+  const failed = steps[2];
+  const screenshot = join(shots, 'failing-step2-failed.png');
+  const pageSource = join(shots, 'failing-step2-failed.html');
+  t.equal(failed.screenshot, screenshot);
+  t.equal(failed.pageSource, pageSource);
+  t.equal(
+    failed.error,
+    `step 2 (expectText "Hovercraft" in h1) failed: expected text "Hovercraft" in h1, found "Forklift shop"; screenshot ${screenshot}, page source ${pageSource}`,
+  );
+  assertPng(t, screenshot);
+  t.match(readFileSync(pageSource, 'utf8'), /<h1>Forklift shop<\/h1>/);
+  t.match(result.records.at(-1), { kind: 'summary', ok: false, counts: { passed: 2, failed: 1, skipped: 2 } });
+  t.same(result.descendants.filter(isAlive), [], 'no chromium or chromedriver process left');
+});
+
+t.test('browser-drive - script errors exit 65 naming step and field before any browser starts', async (t) => {
+  const marker = join(work, 'driver-started');
+  const fakeDriver = join(work, 'fake-chromedriver');
+  writeFileSync(fakeDriver, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`);
+  chmodSync(fakeDriver, 0o755);
+  const env = { FORKLIFT_CHROMEDRIVER: fakeDriver };
+  const bad = await runInProcess([join(scripts, 'bad.json5')], { env });
+  t.equal(bad.code, 65);
+  t.equal(bad.stderr, `browser-drive: ${join(scripts, 'bad.json5')}: step 1: unknown step "clik" (steps: ${'open, click, fill, clear, select, check, uncheck, submit, press, waitFor, expectText, expectTitle, expectUrl, expectVisible, expectCount, screenshot, execute, back, forward, refresh, frame, window, setCookie, deleteCookie, deleteCookies, expectCookie, acceptAlert, dismissAlert'})\n`);
+  const missing = join(work, 'missing-field.json5');
+  writeFileSync(missing, "{ steps: [{ open: 'about:blank' }, { click: '#a' }, { fill: '#email' }] }");
+  const noField = await runInProcess([missing], { env });
+  t.equal(noField.code, 65);
+  t.equal(noField.stderr, `browser-drive: ${missing}: step 2 (fill): field "with": missing, expected the text to type (a string)\n`);
+  const noNode = await runInProcess([join(scripts, 'node.json5')], { env });
+  t.equal(noNode.code, 65);
+  t.match(noNode.stderr, /^browser-drive: node-web: step 0 \(open\): field "open\.node": no running node number 0 in group "web" in the input \(that group has 0\)\n$/);
+  t.notOk(existsSync(marker), 'the driver was never started');
+  t.same(bad.records.map((record) => record.kind), ['error', 'summary']);
+});
+
+t.test('browser-drive - a missing browser or driver exits 69 with the apt command', async (t) => {
+  const childrenBefore = descendantPids(process.pid);
+  const noBrowser = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url], { env: { FORKLIFT_CHROMIUM: '/nonexistent/chromium' } });
+  t.equal(noBrowser.code, 69);
+  t.equal(
+    noBrowser.stderr,
+    'browser-drive: chromium not found or not executable at /nonexistent/chromium: install it with: apt-get install chromium chromium-driver (or set FORKLIFT_CHROMIUM)\n',
+  );
+  const noDriver = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url, '--chromedriver', '/nonexistent/chromedriver']);
+  t.equal(noDriver.code, 69);
+  t.match(noDriver.stderr, /chromedriver not found or not executable at \/nonexistent\/chromedriver: install it with: apt-get install chromium chromium-driver/);
+  t.same(
+    descendantPids(process.pid).filter((pid) => !childrenBefore.includes(pid)),
+    [],
+    'nothing was started',
+  );
+});
+
+t.test('browser-drive - usage errors exit 64', async (t) => {
+  const firefox = await runInProcess([join(scripts, 'failing.json5'), '--browser', 'firefox']);
+  t.equal(firefox.code, 64);
+  t.equal(firefox.stderr, 'browser-drive: --browser firefox: only chrome (chromium) is supported\n');
+  const timeout = await runInProcess([join(scripts, 'failing.json5'), '--timeout', 'soon']);
+  t.equal(timeout.code, 64);
+  const none = await runInProcess([]);
+  t.equal(none.code, 64);
+});
+
+t.test('browser-drive - SIGINT during a step ends the run with 130 and leaves no browser process or profile', async (t) => {
+  const run = startCli([join(scripts, 'slow.json5'), '--base-url', server.url, '--screenshots', join(work, 'shots-int')]);
+  const deadline = Date.now() + 60_000;
+  while (!run.stdout().includes('"index":0') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.match(run.stdout(), /"status":"passed"/, 'the first step passed');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const live = descendantPids(run.child.pid!);
+  const profileArg = live
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((arg) => arg.startsWith('--user-data-dir='));
+      } catch {
+        return undefined;
+      }
+    })
+    .find(Boolean);
+  t.ok(profileArg, 'the browser runs with its own profile');
+  run.child.kill('SIGINT');
+  const result = await run.result;
+  t.equal(result.code, 130, result.stderr);
+  const steps = result.records.filter((record) => record.kind === 'step');
+  t.same(
+    steps.map((step) => step.status),
+    ['passed', 'failed', 'skipped'],
+  );
+  t.match(steps[1].error, /interrupted \(SIGINT\)/);
+  t.match(result.records.at(-1), { kind: 'summary', ok: false });
+  t.same(result.descendants.filter(isAlive), [], 'no chromium or chromedriver process left');
+  t.notOk(existsSync(profileArg!.slice('--user-data-dir='.length)), 'profile removed');
+});
