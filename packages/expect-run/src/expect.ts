@@ -34,7 +34,7 @@ function sourceLine(file: FileState, line: number): string {
     file.lines = [];
   }
   const text = (file.lines[line - 1] ?? '').trim().replace(/;$/, '');
-  return text.length > 80 ? text.slice(0, 79) + '…' : text;
+  return text.length > 100 ? text.slice(0, 99) + '…' : text;
 }
 
 function expectationName(file: FileState, siteStack: string | undefined): string {

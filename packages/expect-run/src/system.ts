@@ -1,5 +1,5 @@
 import type { NodeRecord } from '@forklift/contract';
-import { shellQuote, UnavailableError } from '@forklift/contract';
+import { shellQuote } from '@forklift/contract';
 import { onFileEnd, runnerState } from './state.js';
 
 /**
@@ -32,13 +32,6 @@ export interface NodeHandle {
   run(command: string | readonly string[]): Promise<CommandResult>;
 }
 
-type TransportFactory = (node: NodeRecord) => CommandTransport | Promise<CommandTransport>;
-
-async function loadSshTransport(): Promise<TransportFactory> {
-  const module = (await import('@forklift/run-actions')) as { sshTransport?: TransportFactory };
-  if (typeof module.sshTransport !== 'function') throw new UnavailableError('@forklift/run-actions has no sshTransport(): update @forklift/run-actions');
-  return module.sshTransport;
-}
 
 const CONNECTIONS = Symbol.for('forklift.expect-run.connections');
 
@@ -71,7 +64,8 @@ export function onNode(node: NodeRecord): NodeHandle {
       const connections = connectionsOfFile();
       let transport = connections.get(node.id);
       if (!transport) {
-        transport = loadSshTransport().then((factory) => factory(node));
+        // loaded on first use: ssh2 is not needed by test files that never reach a node
+        transport = import('@forklift/run-actions').then(({ sshTransport }) => sshTransport(node));
         connections.set(node.id, transport);
         transport.catch(() => connections.delete(node.id));
       }
