@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { InputError } from '@forklift/contract';
+import { provisionNodes } from '../src/provision.js';
+import { LABEL } from '../src/providers/podman.js';
+import { parsePodmanOptions } from '../src/providers/podman-options.js';
+
+const SERVICE = 'podtest';
+
+function podmanContainers(): string[] {
+  const out = execFileSync('podman', ['ps', '--all', '--filter', `label=${LABEL.service}=${SERVICE}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean);
+}
+
+function sshRun(node: { address: string; port: number; user: string; privateKey?: string; hostKey?: string }, dir: string, command: string): string {
+  const knownHosts = join(dir, 'known_hosts');
+  const host = node.port === 22 ? node.address : `[${node.address}]:${node.port}`;
+  execFileSync('sh', ['-c', 'printf "%s %s\\n" "$1" "$2" > "$3"', 'sh', host, node.hostKey!, knownHosts]);
+  return execFileSync(
+    'ssh',
+    ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'HostKeyAlgorithms=ssh-ed25519', '-i', node.privateKey!, '-p', String(node.port), `${node.user}@${node.address}`, command],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+}
+
+t.test('podman provider - one node comes up, answers SSH with its pinned host key, and is removed', async (t) => {
+  for (const command of ['podman', 'ssh']) {
+    t.ok(existsSync(`/usr/bin/${command}`), `${command} is installed (apt-get install podman openssh-client)`);
+  }
+  const home = await mkdtemp(join(tmpdir(), 'forklift-podman-home-'));
+  const cwd = await mkdtemp(join(tmpdir(), 'forklift-podman-cwd-'));
+  await mkdir(join(cwd, 'services'));
+  await writeFile(join(cwd, 'services', `${SERVICE}.json5`), "{ provider: 'podman' }\n");
+  const env = { ...process.env, FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE ?? '/var/cache/forklift/images' };
+  const options = { service: SERVICE, group: 'pods', home, cwd, env, log: (line: string) => t.comment(line) };
+  t.teardown(async () => {
+    await provisionNodes({ ...options, count: 0 }).catch((error: unknown) => t.comment(`teardown: ${String(error)}`));
+    for (const name of podmanContainers()) execFileSync('podman', ['rm', '--force', '--time', '0', name]);
+    await rm(home, { recursive: true, force: true });
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  const started = performance.now();
+  const nodes = await provisionNodes({ ...options, count: 1 });
+  t.comment(`one podman node answered SSH in ${((performance.now() - started) / 1000).toFixed(1)} s (image import included when not cached)`);
+  t.equal(nodes.length, 1, 'one node record');
+  const node = nodes[0]!;
+  t.match(node, { kind: 'node', id: 'pods-1', group: 'pods', service: SERVICE, provider: 'podman', user: 'root', state: 'running' });
+  t.match(node.hostKey, /^ssh-ed25519 [A-Za-z0-9+/=]+$/, 'the host key is pinned');
+  t.same(podmanContainers().length, 1, 'one container exists');
+
+  const out = sshRun(node as never, home, 'hostname; systemctl is-system-running --wait || true; systemctl is-active ssh; . /etc/os-release; echo "$ID $VERSION_ID"');
+  const lines = out.trim().split('\n');
+  t.equal(lines[0], 'pods-1', 'the node has its id as hostname');
+  t.match(lines[1], /^(running|degraded)$/, 'systemd is the init and has booted');
+  t.equal(lines[2], 'active', 'sshd runs as a systemd service');
+  t.equal(lines[3], 'debian 12', 'the image is the Debian 12 rootfs');
+
+  const again = await provisionNodes({ ...options, count: 1 });
+  t.same(again.map((item) => item.hostKey), [node.hostKey], 'converging again keeps the same node');
+
+  const none = await provisionNodes({ ...options, count: 0 });
+  t.same(none, [], 'count 0 leaves no node');
+  t.same(podmanContainers(), [], 'the container is gone');
+  t.notOk(existsSync(join(home, 'state', SERVICE, 'nodes', 'pods-1')), 'the node state directory is gone');
+});
+
+t.test('podman options - an unknown option names the service file and the field', async (t) => {
+  const error = (() => {
+    try {
+      parsePodmanOptions({ name: 'pods', provider: 'podman', options: { netwrk: 'publish' }, file: '/p/services/pods.json5' });
+    } catch (caught) {
+      return caught;
+    }
+    return undefined;
+  })();
+  t.type(error, InputError);
+  t.match(String((error as Error).message), /\/p\/services\/pods\.json5: service field "options\.netwrk"/);
+});
