@@ -1,0 +1,131 @@
+import t from 'tap';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeRecord } from '@forklift/contract';
+import { runActions, type ExecOptions, type RunRecord, type Transport } from '../src/index.js';
+import { testPlan } from './helpers.js';
+
+function node(id: string, extra: Partial<NodeRecord> = {}): NodeRecord {
+  return { v: 1, kind: 'node', id, group: 'g', service: 'fake', provider: 'fake', address: `${id}.invalid`, port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' }, ...extra };
+}
+
+interface Call {
+  node: string;
+  command: string;
+  stdin: string;
+  holdStdin: boolean;
+  startedAt: number;
+  endedAt?: number;
+}
+
+/**
+ * A recording fake transport: answers the preflight with Debian facts, and a phase script with the
+ * markers its actions ask for (an action whose id starts with "fail" fails), after `delayMs`.
+ */
+function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Promise<Transport> {
+  return async (target) => ({
+    async exec(command: string, options: ExecOptions = {}) {
+      const call: Call = { node: target.id, command, stdin: Buffer.from(options.stdin ?? '').toString(), holdStdin: Boolean(options.holdStdin), startedAt: performance.now() };
+      calls.push(call);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (!command.includes('forklift-run')) {
+        options.onStdout?.(Buffer.from('id=debian\nversion_id=12\npm=apt-get\ninit=systemd\narch=x86_64\nsudo=ok\n'));
+        call.endedAt = performance.now();
+        return { exitCode: 0 };
+      }
+      const nonce = /forklift-run \d+ (\S+)$/.exec(command)![1]!.replace(/'/g, '');
+      const ids = [...call.stdin.matchAll(/fl_mark (\S+) begin;/g)].map((match) => match[1]!);
+      for (const id of ids) {
+        const status = id.startsWith('fail') ? 'failed' : 'ok';
+        options.onStderr?.(Buffer.from(`::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:${status}\n`));
+        options.onStdout?.(Buffer.from(`::forklift:${nonce}:${id}:begin\nout ${id}\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`));
+        if (status === 'failed') {
+          call.endedAt = performance.now();
+          return { exitCode: 1 };
+        }
+      }
+      call.endedAt = performance.now();
+      return { exitCode: 0 };
+    },
+    async put() {},
+    async close() {},
+  });
+}
+
+async function collect(options: Omit<Parameters<typeof runActions>[0], 'onRecord'>) {
+  const records: RunRecord[] = [];
+  const report = await runActions({ ...options, onRecord: (record) => void records.push(record) });
+  return { report, records };
+}
+
+t.test('runActions - one exec per phase with the script on held stdin, sudo -n for a non-root login', async (t) => {
+  const calls: Call[] = [];
+  const nodes = [node('a'), node('b', { user: 'deploy', os: undefined })];
+  const plans = nodes.flatMap((n) => [testPlan(n, 'install', [{ id: 'one', body: 'true' }]), testPlan(n, 'configure', [{ id: 'two', body: 'true' }, { id: 'three', body: 'true' }])]);
+  const updated: NodeRecord[] = [];
+  const records: RunRecord[] = [];
+  const report = await runActions({ nodes, plans, transport: fakeTransports(calls), onNode: (n) => updated.push(n), onRecord: (r) => void records.push(r) });
+  t.ok(report.ok);
+  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [false, true, true], 'preflight, then one exec per phase');
+  const phaseCalls = calls.filter((c) => c.command.includes('forklift-run'));
+  t.ok(phaseCalls.every((c) => c.holdStdin), 'stdin held open while the script runs');
+  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin), [plans[0]!.script, plans[1]!.script], 'the plan script, byte for byte');
+  t.ok(phaseCalls.filter((c) => c.node === 'b').every((c) => c.command.startsWith('sudo -n sh -c ')));
+  t.ok(phaseCalls.filter((c) => c.node === 'a').every((c) => c.command.startsWith('sh -c ')));
+  t.equal(new Set(phaseCalls.map((c) => /forklift-run \d+ (\S+)$/.exec(c.command)![1])).size, phaseCalls.length, 'a fresh nonce per script');
+  t.same(updated.map((n) => [n.id, n.os]), [['b', { family: 'debian', release: '12', packageManager: 'apt', init: 'systemd', arch: 'x86_64' }]], 'facts only for the node without them');
+  const installEnd = Math.max(...phaseCalls.filter((c) => c.stdin.includes('one')).map((c) => c.endedAt!));
+  const configureStart = Math.min(...phaseCalls.filter((c) => c.stdin.includes('three')).map((c) => c.startedAt));
+  t.ok(installEnd <= configureStart, 'barrier between phases');
+  t.same(records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.action), ['one', 'two', 'three']);
+});
+
+t.test('runActions - --concurrency caps the nodes running at once', async (t) => {
+  const calls: Call[] = [];
+  const nodes = ['a', 'b', 'c', 'd', 'e'].map((id) => node(id));
+  const plans = nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }]));
+  await collect({ nodes, plans, concurrency: 2, transport: fakeTransports(calls, 30) });
+  const events = calls.flatMap((c) => [[c.startedAt, 1], [c.endedAt!, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, delta] of events) peak = Math.max(peak, (now += delta));
+  t.equal(peak, 2);
+});
+
+t.test('runActions - --batch rolls, --max-fail stops starting new batches', async (t) => {
+  const calls: Call[] = [];
+  const nodes = ['a', 'b', 'c', 'd'].map((id) => node(id));
+  const plans = nodes.map((n) => testPlan(n, 'configure', [{ id: n.id === 'b' ? 'fail-x' : 'x', body: 'true' }]));
+  const { report, records } = await collect({ nodes, plans, batch: { count: 2 }, maxFailPercent: 10, transport: fakeTransports(calls) });
+  t.notOk(report.ok);
+  t.same(calls.filter((c) => c.command.includes('forklift-run')).map((c) => c.node), ['a', 'b'], 'the second batch never started');
+  t.same(records.filter((r) => r.kind === 'error').map((r) => [r.fields.node, r.fields.code]), [['c', 'not-started'], ['d', 'not-started']]);
+  t.match(records.find((r) => r.kind === 'error')!.fields.message, /1 of 4 nodes failed \(more than --max-fail 10%\)/);
+
+  const rolling: Call[] = [];
+  const ok = await collect({ nodes: nodes.map((n) => n), plans: nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }])), batch: { percent: 50 }, transport: fakeTransports(rolling) });
+  t.ok(ok.report.ok);
+  const phase = rolling.filter((c) => c.command.includes('forklift-run'));
+  const firstEnd = Math.max(...phase.filter((c) => ['a', 'b'].includes(c.node)).map((c) => c.endedAt!));
+  const secondStart = Math.min(...phase.filter((c) => ['c', 'd'].includes(c.node)).map((c) => c.startedAt));
+  t.ok(firstEnd <= secondStart, 'batch 2 starts after batch 1 ended');
+});
+
+t.test('runActions - a localhost node runs through the local transport', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-actions-local-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const local = node('local', { address: 'localhost', os: undefined });
+  const records: RunRecord[] = [];
+  const updated: NodeRecord[] = [];
+  const report = await runActions({
+    nodes: [local],
+    plans: [testPlan(local, 'configure', [{ id: 'touch', body: `if [ ! -e ${dir}/x ]; then touch ${dir}/x; changed; fi; echo done` }])],
+    onNode: (n) => updated.push(n),
+    onRecord: (r) => void records.push(r),
+  });
+  t.ok(report.ok);
+  t.ok(existsSync(join(dir, 'x')));
+  t.match(records[0], { kind: 'result', fields: { action: 'touch', status: 'changed', stdout: 'done\n' } });
+  t.equal(updated[0]!.os!.family, 'debian');
+});
