@@ -1,5 +1,6 @@
 export { expect, test, type ExpectOptions } from './expect.js';
 export { inObj, inArray, inSet, inside, more, moreOf, fromEach, type Accessor, type FromEach } from './wrappers.js';
+export { browser, type Browser, type BrowserOptions } from './browser.js';
 export { nodes, onNode, http, type NodeHandle, type CommandResult, type CommandTransport, type HttpResponse } from './system.js';
 export { onFileEnd, type TestContext, type TestOptions, type FailureInfo } from './state.js';
 export { ExpectationError } from './failure.js';
