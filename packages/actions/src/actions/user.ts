@@ -228,6 +228,9 @@ function renderAbsent(args: UserArgs): string {
   );
 }
 
+// Alpine's busybox has adduser only: the shadow tools come from its `shadow` package.
+const SHADOW_TOOLS = "if ! command -v useradd >/dev/null 2>&1; then fl_fail 'useradd/usermod are not installed on the node (Alpine: apk add shadow)'; fi\n";
+
 /** `user`: a local account (create, manage, lock, remove) with shell, home, uid, groups, password hash and authorized keys. */
 export const userAction = defineAction({
   name: 'user',
@@ -241,5 +244,5 @@ export const userAction = defineAction({
     'supplementary groups. `ensure: "absent"` removes the user with `userdel` (`removeHome` adds `--remove`).',
   schema: userSchema,
   label: (args) => `user ${args.name}${args.ensure === 'absent' ? ' (absent)' : ''}`,
-  render: (args) => (args.ensure === 'absent' ? renderAbsent(args) : renderPresent(args)),
+  render: (args) => SHADOW_TOOLS + (args.ensure === 'absent' ? renderAbsent(args) : renderPresent(args)),
 });
