@@ -1,0 +1,96 @@
+import t from 'tap';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBinary } from '@forklift/testkit';
+
+async function project(t: typeof import('tap').default, files: Record<string, string>): Promise<{ cwd: string; env: Record<string, string> }> {
+  const cwd = await mkdtemp(join(tmpdir(), 'fl-services-'));
+  t.teardown(() => rm(cwd, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(cwd, name, '..'), { recursive: true });
+    await writeFile(join(cwd, name), text);
+  }
+  return { cwd, env: { FORKLIFT_HOME: join(cwd, 'home') } };
+}
+
+t.test('service file - unknown provider is exit 65 naming the file and field', async (t) => {
+  const { cwd, env } = await project(t, { 'services/web.json5': "{ provider: 'docker' }" });
+  const result = await runBinary('provision-node', ['web', '1'], { cwd, env });
+  t.equal(result.exitCode, 65);
+  t.match(result.stderr, new RegExp(`${join(cwd, 'services', 'web.json5')}: service field "provider"`));
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one line on stderr');
+});
+
+t.test('service file - malformed JSON5 is exit 65 naming the file', async (t) => {
+  const { cwd, env } = await project(t, { 'services/web.json5': '{ provider: "nspawn", ' });
+  const result = await runBinary('provision-node', ['web', '1'], { cwd, env });
+  t.equal(result.exitCode, 65);
+  t.match(result.stderr, /services\/web\.json5: not valid JSON5/);
+});
+
+t.test('service file - unknown option of the nspawn provider is exit 65 naming options.field', async (t) => {
+  const { cwd, env } = await project(t, { 'services/web.json5': '{ provider: "nspawn", options: { sweet: "bookworm" } }' });
+  const result = await runBinary('provision-node', ['web', '1'], { cwd, env });
+  t.equal(result.exitCode, 65);
+  t.match(result.stderr, /services\/web\.json5: service field "options\.sweet"/);
+});
+
+t.test('service - missing service file is exit 65 naming where it was looked for', async (t) => {
+  const { cwd, env } = await project(t, {});
+  const result = await runBinary('provision-node', ['nothere', '1'], { cwd, env });
+  t.equal(result.exitCode, 65);
+  t.match(result.stderr, /services\/nothere\.json5: service file not found/);
+});
+
+t.test('usage - bad COUNT, COUNT with --list and unknown flags are exit 64', async (t) => {
+  const { cwd, env } = await project(t, {});
+  for (const args of [['local', 'two'], ['local', '1', '--list'], ['local', '1', '--colour'], ['local', '1', '--group', 'Bad Name']]) {
+    const result = await runBinary('provision-node', args, { cwd, env });
+    t.equal(result.exitCode, 64, `provision-node ${args.join(' ')} exits 64`, { stderr: result.stderr });
+  }
+});
+
+const inventory = `[
+  { id: 'rack-a', address: '127.0.0.1', port: 2201, user: 'deploy', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3ertKCTc6DgsIPygi2TFebDXdmhIThx0aZfwat7v/b', group: 'db' },
+  { id: 'rack-b', address: '127.0.0.2', group: 'db', os: { family: 'debian', release: '12' } },
+  { id: 'rack-c', address: '127.0.0.3', group: 'web' },
+]`;
+
+t.test('node-list - an inventory file gives node records per group; other counts are exit 64', async (t) => {
+  const { cwd, env } = await project(t, {
+    'services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
+    'services/rack-inventory.json5': inventory,
+  });
+  const db = await runBinary('provision-node', ['rack', '2', '--group', 'db'], { cwd, env });
+  t.equal(db.exitCode, 0, 'count equal to the inventory is ok', { stderr: db.stderr });
+  t.same(
+    db.records.filter((record) => record.kind === 'node'),
+    [
+      { v: 1, kind: 'node', id: 'rack-a', address: '127.0.0.1', port: 2201, user: 'deploy', group: 'db', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3ertKCTc6DgsIPygi2TFebDXdmhIThx0aZfwat7v/b', provider: 'node-list', service: 'rack', state: 'running' },
+      { v: 1, kind: 'node', id: 'rack-b', address: '127.0.0.2', port: 22, user: 'root', group: 'db', os: { family: 'debian', release: '12' }, provider: 'node-list', service: 'rack', state: 'running' },
+    ],
+  );
+  const web = await runBinary('provision-node', ['rack', '--list', '--group', 'web'], { cwd, env });
+  t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c'], '--list of group web');
+  const more = await runBinary('provision-node', ['rack', '3', '--group', 'db'], { cwd, env });
+  t.equal(more.exitCode, 64, 'asking for more nodes than listed is a usage error');
+  t.match(more.stderr, /cannot create or destroy/);
+});
+
+t.test('node-list - a bad inventory entry is exit 65 naming the inventory file and field', async (t) => {
+  const { cwd, env } = await project(t, {
+    'services/rack.json5': "{ provider: 'node-list', nodes: [{ id: 'x', address: '10.0.0.1', port: 'ssh' }] }",
+  });
+  const result = await runBinary('provision-node', ['rack', '--list'], { cwd, env });
+  t.equal(result.exitCode, 65);
+  t.match(result.stderr, /services\/rack\.json5: service field "nodes\[0\]\.port"/);
+});
+
+t.test('localhost - the built-in service writes this machine as one node with its own host key', async (t) => {
+  const { cwd, env } = await project(t, {});
+  const result = await runBinary('provision-node', ['localhost', '1', '--group', 'here'], { cwd, env });
+  t.equal(result.exitCode, 0, 'exit 0', { stderr: result.stderr });
+  t.match(result.records[0], { kind: 'node', id: 'localhost', address: '127.0.0.1', port: 22, group: 'here', provider: 'node-list', service: 'localhost' });
+  t.match(result.records.at(-1), { kind: 'summary', ok: true, counts: { nodes: 1 } });
+});
