@@ -4,7 +4,7 @@ import { By, type IWebDriverOptionsCookie, type WebDriver, type WebElement } fro
 import { describeFinder, toLocator, type Finder } from './finder.js';
 import { keySequence } from './keys.js';
 import { launchChromium, type LaunchOptions, type Session } from './launch.js';
-import { pollUntil, StepFailure } from './poll.js';
+import { isTransient, pollUntil, StepFailure } from './poll.js';
 import { describeTextMatch, textMatches, type TextMatch } from './text-match.js';
 
 /** Default time to wait for elements, alerts, windows and wait-for conditions. */
@@ -109,16 +109,31 @@ export class Browser {
   }
 
   async #interact(finder: Finder, verb: string, action: (element: WebElement) => Promise<void>): Promise<void> {
-    const deadline = Date.now() + this.timeoutMs;
-    const element = await this.find(finder, { visible: true });
-    // the element may be covered or disabled for a moment (animations, scripts): retry the action itself
+    const locator = toLocator(finder);
+    let found = false;
+    // act on the first match at once (the driver checks it is interactable); only when it is not,
+    // look for a displayed one among the others; covered or disabled elements are retried until the timeout
     await pollUntil(
-      Math.max(0, deadline - Date.now()),
+      this.timeoutMs,
       async () => {
-        await action(element);
-        return true;
+        const elements = await this.driver.findElements(locator);
+        if (elements.length === 0) return undefined;
+        found = true;
+        try {
+          await action(elements[0]);
+          return true;
+        } catch (error) {
+          if (!isTransient(error) || elements.length === 1) throw error;
+          for (const element of elements.slice(1)) {
+            if (await element.isDisplayed()) {
+              await action(element);
+              return true;
+            }
+          }
+          throw error;
+        }
       },
-      () => `could not ${verb} ${describeFinder(finder)}`,
+      () => (found ? `could not ${verb} ${describeFinder(finder)}` : `no element matches ${describeFinder(finder)}`),
     );
   }
 
@@ -130,7 +145,8 @@ export class Browser {
   /** Replace an input's content with text. */
   async fill(finder: Finder, text: string): Promise<void> {
     await this.#interact(finder, 'fill', async (element) => {
-      await element.clear();
+      // the driver's clear is slow (~100 ms): skip it when the field is empty already
+      if ((await element.getProperty('value')) !== '') await element.clear();
       await element.sendKeys(text);
     });
   }
