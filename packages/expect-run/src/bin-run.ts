@@ -46,6 +46,9 @@ export async function runExpectRunBin(): Promise<void> {
   process.off('SIGTERM', onSignal);
   process.exitCode = code;
   if (process.stdin.readable) process.stdin.destroy();
-  // test files may leave timers or sockets open (a server they started): do not wait for them
-  setTimeout(() => process.exit(code), 200).unref();
+  // test files may leave timers or sockets open (a server they started), and the module loader
+  // thread keeps the loop alive: exit once stdout and stderr have taken everything
+  const flushed = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => (stream.writableEnded || stream.destroyed ? resolve() : stream.write('', () => resolve())));
+  await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  process.exit(code);
 }

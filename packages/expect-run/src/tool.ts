@@ -68,6 +68,8 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
       process.on('uncaughtException', onStray);
       process.on('unhandledRejection', onStray);
 
+      // the library test files import, loaded before the loader hooks exist: no hook round trips for it
+      await import('./index.js');
       const loader = testLoader();
       const reporter = tap && options.tapOut ? tapReporter(ctx, ctx.cwd, options.tapOut) : recordReporter(ctx, ctx.cwd, watch);
       let last: RunSummary;
