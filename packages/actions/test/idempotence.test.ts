@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { factsFromOs, renderPhaseScript, validateArgs, type ActionInstance } from '../src/index.js';
+import { factsFromOs, listActions, renderPhaseScript, validateArgs, type ActionInstance } from '../src/index.js';
 
 const NODE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const forkliftHome = process.env.FORKLIFT_HOME ?? join(homedir(), '.forklift');
@@ -215,6 +215,11 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     { id: 'cron-service', action: 'service', args: { name: 'cron', state: 'started', enabled: true, restartOn: ['cron-d'] } },
   ];
 
+  t.same(
+    [...new Set(actions.map((action) => action.action))].sort(),
+    listActions().map((action) => action.name),
+    'every registered action is part of this test',
+  );
   const cronPid = () => node.sh('systemctl show -p MainPID --value cron').trim();
   const pidBefore = cronPid();
   const apply = render(actions, files);
@@ -247,6 +252,18 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   t.equal(node.sh('ls /etc/cron.d/forklift-stale 2>/dev/null || echo gone').trim(), 'gone', 'the emptied cron.d file is removed');
   t.equal(node.sh("dpkg-query -W -f='${db:Status-Status} ' hello tree; dpkg-query -W -f='${db:Status-Status}' gnupg 2>/dev/null || true"), 'installed installed not-installed', 'hello and tree installed, gnupg removed');
   t.notMatch(first.stdout + first.stderr + second.stdout + second.stderr + plan.stdout, HASH, 'the password hash never appears in the output');
+
+  // A cron entry is replaced in place by name; lines it does not own stay where they are.
+  node.sh("sed -i '1i # kept by hand' /etc/cron.d/forklift-test && printf '0 0 * * * root /bin/true\\n' >>/etc/cron.d/forklift-test");
+  const tick = actions.find((action) => action.id === 'cron-d')!;
+  const moved = node.run(render([{ ...tick, args: { ...(tick.args as object), schedule: '0 * * * *' } }], files).script);
+  t.equal(moved.statuses.get('cron-d'), 'changed', 'a new schedule for the entry reports changed');
+  t.equal(
+    node.sh('cat /etc/cron.d/forklift-test'),
+    "# kept by hand\n# forklift:tick\n0 * * * * root echo 'tick' $(date) >>/tmp/tick.log\n0 0 * * * root /bin/true\n",
+    'the entry is replaced in place, the other lines are kept',
+  );
+  t.match(moved.stdout, /^-\*\/5 \* \* \* \* root echo[^\n]*\n\+0 \* \* \* \* root echo/m, 'the change comes with a unified diff');
 
   // The aggregated package actions ran one apt-get install for the phase, and refreshed the index once.
   // (apt-get update prints one Hit/Get line for the main suite's InRelease per refresh.)
