@@ -1,0 +1,71 @@
+// Run rendered scripts for real (dash or bash, script on stdin like run-actions does) and read the markers.
+import { spawn, spawnSync } from 'node:child_process';
+import { factsFromOs, renderPhaseScript, validateArgs, type PhaseScriptOptions } from '../src/index.js';
+
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Final status per action id, in order. */
+  statuses: Record<string, string>;
+  /** Diff text per action id (all diff sections joined). */
+  diffs: Record<string, string>;
+}
+
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: process.env.TMPDIR ?? '/tmp' };
+
+/** Run a script as `SHELL -s -- NONCE` with the script on stdin. */
+export function runScript(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce'): ScriptRun {
+  const result = spawnSync(shell, ['-s', '--', nonce], { input: script, encoding: 'utf8', maxBuffer: 256 << 20, env: ENV, timeout: 120_000 });
+  if (result.error) throw result.error;
+  return parseRun(result.status ?? -1, result.stdout, result.stderr, nonce);
+}
+
+/** runScript without blocking the event loop (for tests that serve HTTP from this process). */
+export function runScriptAsync(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce'): Promise<ScriptRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(shell, ['-s', '--', nonce], { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve(parseRun(code ?? -1, stdout, stderr, nonce)));
+    child.stdin.end(script);
+  });
+}
+
+function parseRun(code: number, stdout: string, stderr: string, nonce: string): ScriptRun {
+  const result = { status: code, stdout, stderr };
+  const statuses: Record<string, string> = {};
+  const diffs: Record<string, string> = {};
+  const prefix = `::forklift:${nonce}:`;
+  let inDiff: string | undefined;
+  for (const line of result.stdout.split('\n')) {
+    if (line.startsWith(prefix)) {
+      const rest = line.slice(prefix.length);
+      const cut = rest.indexOf(':');
+      const id = rest.slice(0, cut);
+      const what = rest.slice(cut + 1);
+      if (what === 'diff') inDiff = id;
+      else if (what === 'enddiff') inDiff = undefined;
+      else if (['ok', 'changed', 'failed'].includes(what)) statuses[id] = what;
+      continue;
+    }
+    if (inDiff !== undefined) diffs[inDiff] = `${diffs[inDiff] ?? ''}${line}\n`;
+  }
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, statuses, diffs };
+}
+
+/** One action for `renderActions`: name, args and an optional id. */
+export interface Step {
+  action: string;
+  args: unknown;
+  id?: string;
+}
+
+/** Validate and render steps into one phase script (debian facts unless given). */
+export function renderActions(steps: readonly Step[], options: Partial<PhaseScriptOptions> = {}): string {
+  const instances = steps.map((step, index) => ({ id: step.id ?? `${step.action}-${index + 1}`, action: step.action, args: validateArgs(step.action, step.args) }));
+  return renderPhaseScript(instances, { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), ...options }).script;
+}
