@@ -23,7 +23,8 @@ export async function ensurePodmanImage(ctx: ProviderContext, rootfs: string): P
     if (await exists()) return ref;
     const started = performance.now();
     ctx.log(`importing ${rootfs} as podman image ${ref} (once)`);
-    await execa('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { cancelSignal: ctx.signal }).pipe('podman', [
+    // buffer: false: the stream is hundreds of MB; buffering it would hit maxBuffer and cut the tar short
+    await execa('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { cancelSignal: ctx.signal, buffer: false }).pipe('podman', [
       'import',
       '--change', 'CMD=["/sbin/init"]',
       '--change', 'STOPSIGNAL=SIGRTMIN+3',
