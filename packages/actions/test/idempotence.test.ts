@@ -188,7 +188,7 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     {
       id: 'user-deploy',
       action: 'user',
-      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app)", password: HASH, authorizedKeys: [DEPLOY_KEY] },
+      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app) `touch /tmp/pwned`; *", password: HASH, authorizedKeys: [DEPLOY_KEY] },
     },
     { id: 'user-ops', action: 'user', args: { name: 'ops', system: true, shell: '/usr/sbin/nologin', locked: true } },
     { id: 'user-root-keys', action: 'user', args: { name: 'root', authorizedKeys: [DEPLOY_KEY] } },
@@ -243,9 +243,10 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
 
   // What the actions did, seen from the node.
   t.equal(node.sh('cat /root/.ssh/authorized_keys'), `${CREDENTIAL_KEY}\n${DEPLOY_KEY}\n`, 'a key appended to a file without a final newline lands on its own line');
-  t.match(node.sh('getent passwd deploy'), /^deploy:x:2001:\d+:Deploy 'the' \$\(app\):\/home\/deploy:\/bin\/bash\n$/, 'deploy has uid, comment, home and shell');
+  t.match(node.sh('getent passwd deploy'), /^deploy:x:2001:\d+:Deploy 'the' \$\(app\) `touch \/tmp\/pwned`; \*:\/home\/deploy:\/bin\/bash\n$/, 'deploy has uid, comment, home and shell');
   t.equal(node.sh('id -Gn deploy').trim().split(' ').slice(1).sort().join(' '), 'adm web', 'deploy is in adm and web');
   t.equal(node.sh('getent shadow deploy | cut -d: -f2').trim(), HASH, 'deploy has the password hash');
+  t.equal(node.sh('ls /tmp/pwned 2>/dev/null || echo absent').trim(), 'absent', 'the command in the comment never ran');
   t.match(node.sh('getent shadow ops | cut -d: -f2'), /^!/, 'ops is locked');
   t.equal(node.sh('crontab -u deploy -l'), '# forklift:report\n@daily /bin/echo report\n', 'deploy crontab holds the named entry');
   t.equal(node.sh('cat /etc/cron.d/forklift-test'), "# forklift:tick\n*/5 * * * * root echo 'tick' $(date) >>/tmp/tick.log\n", 'cron.d entry written verbatim');

@@ -31,8 +31,8 @@ t.test('package action - instances of a phase render together at the first one w
     ['src', 'web', 'tools', 'gone', 'motd', 'nginx'],
     'package actions move to the position of the first one, the others keep their order',
   );
-  t.equal(count(script, /apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install /g), 1, 'one apt-get install for the phase');
-  t.equal(count(script, /DEBIAN_FRONTEND=noninteractive apt-get -q -y update/g), 2, 'the refresh appears twice in the text (latest first, else before installing) ...');
+  t.equal(count(script, /apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install /g), 1, 'one apt-get install for the phase');
+  t.equal(count(script, /DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update/g), 2, 'the refresh appears twice in the text (latest first, else before installing) ...');
   t.match(script, /fl_pkg_fresh=1[\s\S]*"\$fl_pkg_fresh" = 0/, '... guarded so it runs at most once');
   t.match(script, /for fl_p in \$fl_pkg_del; do fl_pkg_args="\$fl_pkg_args \$fl_p-"; done/, 'removals ride in the same call with a trailing -');
   t.equal(count(script, /fl_pkg_installed\(\) \{/g), 1, 'the check functions are defined once');

@@ -42,12 +42,12 @@ const APT: PackageManager = {
     "  fl_candidate=$(printf '%s\\n' \"$fl_policy\" | sed -n 's/^ *Candidate: //p')\n" +
     '  [ -n "$fl_candidate" ] && [ "$fl_candidate" != "(none)" ] && [ "$fl_installed" != "$fl_candidate" ]\n' +
     '}\n',
-  refresh: 'DEBIAN_FRONTEND=noninteractive apt-get -q -y update',
+  refresh: 'DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update',
   change:
     // One apt-get call: a trailing "-" on a name removes that package in the same transaction.
     "fl_pkg_args=$fl_pkg_add\nfor fl_p in $fl_pkg_del; do fl_pkg_args=\"$fl_pkg_args $fl_p-\"; done\n" +
     '# shellcheck disable=SC2086\n' +
-    'DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install $fl_pkg_args',
+    'DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install $fl_pkg_args',
 };
 
 const DNF: PackageManager = {
@@ -137,7 +137,7 @@ export const packageAction = defineAction({
     '(`dpkg-query`, `rpm -q`, `apk info -e`), the index is refreshed at most once (only when something must be installed, ' +
     'or first when any instance asks for `latest`), and one call installs, upgrades and removes everything: on apt ' +
     '`apt-get install A B C-` with `DEBIAN_FRONTEND=noninteractive`, `-y` and dpkg `--force-confdef --force-confold` (existing ' +
-    'configuration files are kept). dnf and apk use one call for installs/upgrades and one for removals. Each action reports ' +
+    'configuration files are kept; a dpkg lock held by another apt is waited for up to 5 minutes). dnf and apk use one call for installs/upgrades and one for removals. Each action reports ' +
     '`changed` only when its own packages changed. Put `package-source` actions before the first `package` action of a phase.',
   schema: packageSchema,
   label: (args) => `package ${args.name.join(' ')}${args.ensure === 'present' ? '' : ` (${args.ensure})`}`,
