@@ -7,7 +7,7 @@ import { UnavailableError } from '@forklift/contract';
 import type { WebDriver } from 'selenium-webdriver';
 import chrome from 'selenium-webdriver/chrome.js';
 import http from 'selenium-webdriver/http/index.js';
-import { descendantPids, isAlive, signalPid, waitGone } from './processes.js';
+import { isAlive, ProcessSet, waitGone } from './processes.js';
 
 /** Debian's chromium launcher, used unless FORKLIFT_CHROMIUM or an option says otherwise. */
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
@@ -125,21 +125,25 @@ function waitForDriverPort(child: ChildProcess, timeoutMs: number): Promise<numb
 export async function launchChromium(options: LaunchOptions = {}): Promise<Session> {
   const { chromiumPath, driverPath } = resolveBinaries(options);
   const userDataDir = mkdtempSync(join(tmpdir(), 'browser-drive-profile-'));
-  const known = new Set<number>();
-  const driverProcess = spawn(driverPath, ['--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (driverProcess.pid !== undefined) known.add(driverProcess.pid);
+  const known = new ProcessSet();
+  // its own process group: chromium and everything it starts stay in it, even when orphaned
+  const driverProcess = spawn(driverPath, ['--port=0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (driverProcess.pid !== undefined) {
+    known.add(driverProcess.pid);
+    known.trackGroup(driverProcess.pid, () => driverProcess.exitCode === null && driverProcess.signalCode === null);
+  }
   driverProcess.stderr!.resume();
+  // a Browser nobody closed must not keep the process alive: the 'exit' hook kills it instead
+  driverProcess.unref();
+  (driverProcess.stdout as unknown as { unref?: () => void }).unref?.();
+  (driverProcess.stderr as unknown as { unref?: () => void }).unref?.();
+  const driverExited = new Promise<void>((resolve) => {
+    if (driverProcess.exitCode !== null || driverProcess.pid === undefined) resolve();
+    else driverProcess.once('exit', () => resolve());
+  });
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let closed = false;
 
-  const track = (): void => {
-    const roots = [...known];
-    for (const root of roots) for (const pid of descendantPids(root)) known.add(pid);
-  };
-  const killAll = (): void => {
-    track();
-    for (const pid of known) signalPid(pid, 'SIGKILL');
-  };
   const removeProfile = (): void => {
     try {
       rmSync(userDataDir, { recursive: true, force: true, maxRetries: 3 });
@@ -149,26 +153,21 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   };
   const exitEntry = {
     kill(): void {
-      killAll();
+      known.killAll();
       removeProfile();
     },
   };
   liveSessions.add(exitEntry);
   installExitHook();
 
+  // No graceful quit: the profile is thrown away anyway, and chromium takes seconds to shut down
+  // politely on a busy machine. Stopping and killing the tracked tree by PID is quick and certain.
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    track();
-    if (driver) {
-      await Promise.race([driver.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    }
-    track();
-    for (const pid of known) if (pid !== driverProcess.pid) signalPid(pid, 'SIGKILL');
-    if (driverProcess.pid !== undefined) signalPid(driverProcess.pid, 'SIGTERM');
-    let left = await waitGone([...known], 2000);
-    for (const pid of left) signalPid(pid, 'SIGKILL');
-    left = await waitGone(left, 2000);
+    known.killAll();
+    await driverExited;
+    const left = await waitGone(known.alive(), 3000);
     agent.destroy();
     removeProfile();
     liveSessions.delete(exitEntry);
@@ -187,7 +186,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
     const created = chrome.Driver.createSession(chromeOptions, executor);
     await created.getSession();
     driver = created;
-    track();
+    known.addDescendants();
   } catch (error) {
     await close().catch(() => undefined);
     if (error instanceof UnavailableError) throw error;
@@ -200,8 +199,8 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   return {
     driver: live,
     pids: () => {
-      if (!closed) track();
-      return [...known];
+      if (!closed) known.addDescendants();
+      return known.pids();
     },
     userDataDir,
     close,

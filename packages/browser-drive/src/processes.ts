@@ -12,6 +12,24 @@ export function parentPid(pid: number): number | undefined {
   }
 }
 
+/** The process group of a process, or undefined when it is gone. */
+export function processGroup(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process in a process group. @example groupMembers(driverPid) */
+export function groupMembers(group: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => processGroup(pid) === group);
+}
+
 /**
  * Every live descendant of a process (children, grandchildren ...), parents before children.
  * @example descendantPids(driver.pid) // [chromium, zygote, renderer ...]
@@ -37,6 +55,78 @@ export function descendantPids(root: number): number[] {
     }
   }
   return out;
+}
+
+/** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), or undefined when it is gone. */
+export function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Processes seen once and signalled later by PID: each PID is kept with its start time, so a PID
+ * the kernel has since given to another process is never signalled.
+ */
+export class ProcessSet {
+  readonly #started = new Map<number, number>();
+  #group?: { id: number; valid: () => boolean };
+
+  /**
+   * Also count every member of a process group as ours, while valid() says the group leader we
+   * started still runs (so the group number cannot have been reused): this finds processes that
+   * were orphaned (reparented to init) before we saw them, e.g. under a launcher script that does not exec.
+   */
+  trackGroup(id: number, valid: () => boolean): void {
+    this.#group = { id, valid };
+  }
+
+  /** Remember a process (ignored when it is already gone). */
+  add(pid: number): void {
+    if (this.#started.has(pid)) return;
+    const started = startTime(pid);
+    if (started !== undefined) this.#started.set(pid, started);
+  }
+
+  /** Remember every live descendant of the remembered processes; returns how many were new. */
+  addDescendants(): number {
+    const before = this.#started.size;
+    if (this.#group?.valid()) for (const pid of groupMembers(this.#group.id)) this.add(pid);
+    for (const root of [...this.#started.keys()]) if (this.isOurs(root)) for (const pid of descendantPids(root)) this.add(pid);
+    return this.#started.size - before;
+  }
+
+  /** Whether the PID still belongs to the process remembered under it. */
+  isOurs(pid: number): boolean {
+    const started = this.#started.get(pid);
+    return started !== undefined && startTime(pid) === started && isAlive(pid);
+  }
+
+  /** Every PID ever remembered (some may have exited). */
+  pids(): number[] {
+    return [...this.#started.keys()];
+  }
+
+  /** The remembered PIDs whose process still runs. */
+  alive(): number[] {
+    return this.pids().filter((pid) => this.isOurs(pid));
+  }
+
+  /**
+   * Kill the whole tree: SIGSTOP everything (so nothing forks any more) until no new descendant
+   * appears, then SIGKILL. Synchronous, so it also works in an 'exit' handler.
+   */
+  killAll(): void {
+    for (let round = 0; round < 10; round += 1) {
+      this.addDescendants();
+      for (const pid of this.alive()) signalPid(pid, 'SIGSTOP');
+      if (this.addDescendants() === 0) break;
+    }
+    for (const pid of this.alive()) signalPid(pid, 'SIGKILL');
+  }
 }
 
 /** Whether a process exists and is not a zombie. @example isAlive(1234) */

@@ -169,3 +169,19 @@ t.test('closeAllBrowsers - ends every browser and driver process by PID and remo
   t.notOk(existsSync(profile), 'profile removed');
   await b.close();
 });
+
+t.test('browser - a process that never calls close() still ends, and its browser processes with it', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const helper = fileURLToPath(new URL('./helpers/forgotten-browser.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', helper], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  clearTimeout(killer);
+  t.equal(code, 0, 'exited by itself');
+  const pids = JSON.parse(out) as number[];
+  t.ok(pids.length >= 2, `it had a driver and a browser (${pids.join(' ')})`);
+  t.same(pids.filter(isAlive), [], 'none of them alive');
+});
