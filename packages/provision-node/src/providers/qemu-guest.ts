@@ -9,6 +9,7 @@ import { join } from 'node:path';
 export const CREDENTIAL = {
   authorizedKeys: 'ssh.authorized_keys.root',
   hostKey: 'forklift.hostkey',
+  hostKeyPub: 'forklift.hostkey.pub',
   network: 'forklift.network',
   hostname: 'forklift.hostname',
   aptProxy: 'forklift.apt-proxy',
@@ -21,8 +22,12 @@ set -eu
 creds=/run/credentials/@system
 if [ -f "$creds/${CREDENTIAL.hostKey}" ]; then
   install -m 0600 "$creds/${CREDENTIAL.hostKey}" /etc/ssh/ssh_host_ed25519_key
-  ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key >/etc/ssh/ssh_host_ed25519_key.pub
-  chmod 0644 /etc/ssh/ssh_host_ed25519_key.pub
+  if [ -f "$creds/${CREDENTIAL.hostKeyPub}" ]; then
+    install -m 0644 "$creds/${CREDENTIAL.hostKeyPub}" /etc/ssh/ssh_host_ed25519_key.pub
+  else
+    ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key >/etc/ssh/ssh_host_ed25519_key.pub
+    chmod 0644 /etc/ssh/ssh_host_ed25519_key.pub
+  fi
 fi
 if [ -f "$creds/${CREDENTIAL.network}" ]; then
   mkdir -p /etc/systemd/network

@@ -141,7 +141,7 @@ async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared):
     [CREDENTIAL.hostname]: `${spec.id}\n`,
     ...(aptProxy ? { [CREDENTIAL.aptProxy]: `Acquire::http::Proxy "${aptProxy}";\n` } : {}),
   };
-  const credentials: Record<string, string> = { [CREDENTIAL.hostKey]: hostKeyFile };
+  const credentials: Record<string, string> = { [CREDENTIAL.hostKey]: hostKeyFile, [CREDENTIAL.hostKeyPub]: `${hostKeyFile}.pub` };
   for (const [name, content] of Object.entries(files)) {
     await writeFile(join(creds, name), content, { mode: 0o600 });
     credentials[name] = join(creds, name);
