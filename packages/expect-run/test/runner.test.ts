@@ -6,7 +6,8 @@ import { Parser } from 'tap-parser';
 import { binPath, REPO_ROOT, runBinary, toNdjson } from '@forklift/testkit';
 
 const FIXTURES = 'packages/expect-run/test/fixtures';
-const run = (args: string[], stdin = '') => runBinary('expect-run', args, { cwd: REPO_ROOT, stdin, timeoutMs: 60_000 });
+// NODE_OPTIONS cleared: tap's process-tracking import in every child only slows these runs down
+const run = (args: string[], stdin = '') => runBinary('expect-run', args, { cwd: REPO_ROOT, stdin, timeoutMs: 60_000, env: { NODE_OPTIONS: '' } });
 const tests = (records: Array<Record<string, unknown>>) => records.filter((record) => record.kind === 'test');
 
 t.test('runner - passing files give one passed record per expectation or test, a summary and exit 0', async (t) => {
@@ -102,7 +103,7 @@ t.test('runner - node records on stdin reach nodes(group) and pass through first
 });
 
 t.test('runner - --tap writes TAP 14 and no records', async (t) => {
-  const child = spawn(process.execPath, [binPath('expect-run'), `${FIXTURES}/stack/deep.expect.ts`, '--tap'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath('expect-run'), `${FIXTURES}/stack/deep.expect.ts`, '--tap'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -1,6 +1,7 @@
 // --watch for real: spawn expect-run --watch on a temp project, change files on disk, read the
 // records of the following runs, then end it with SIGINT.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,9 +68,11 @@ t.test('watch - a change to an imported module re-runs only the affected test fi
   t.match(watch.ofRun(2)[0], { kind: 'test', file: 'web.expect.ts', status: 'failed', failure: { message: 'expected: 80 was: 8080', location: 'web.expect.ts:4:1' } });
 
   // a burst of saves of the test file is one run
+  // (written synchronously, 5 ms apart, so a slow test process cannot stretch the burst)
+  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let save = 1; save <= 5; save++) {
-    await writeFile(join(dir, 'web.expect.ts'), `import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(${8075 + save}, webPort);\n`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    writeFileSync(join(dir, 'web.expect.ts'), `import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(${8075 + save}, webPort);\n`);
+    Atomics.wait(pause, 0, 0, 5);
   }
   await watch.waitFor('run 3', () => watch.ofRun(3).length === 1);
   t.match(watch.ofRun(3)[0], { file: 'web.expect.ts', status: 'passed', name: 'line 4: expect(8080, webPort)' });
