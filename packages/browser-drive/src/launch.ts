@@ -166,6 +166,8 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
     if (closed) return;
     closed = true;
     known.killAll();
+    // unref'd while running; waiting for its exit must keep the process alive
+    driverProcess.ref();
     await driverExited;
     const left = await waitGone(known.alive(), 3000);
     agent.destroy();
