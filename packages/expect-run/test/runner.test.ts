@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { Parser } from 'tap-parser';
-import { binPath, REPO_ROOT, runBinary, toNdjson } from '@forklift/testkit';
+import { binPath, REPO_ROOT, runBinary, spawnBinary, toNdjson } from '@forklift/testkit';
 
 const FIXTURES = 'packages/expect-run/test/fixtures';
 // NODE_OPTIONS cleared: tap's process-tracking import in every child only slows these runs down
@@ -152,4 +152,21 @@ t.test('runner - a glob selects test files', async (t) => {
   const result = await run([`${FIXTURES}/pass/*.expect.js`]);
   t.equal(result.exitCode, 0);
   t.same(tests(result.records).map((record) => record.file), [`${FIXTURES}/pass/plain.expect.js`]);
+});
+
+t.test('runner - Ctrl-C during a test ends the run with 130 and still writes the summary', async (t) => {
+  const running = spawnBinary('expect-run', [`${FIXTURES}/slow`], { cwd: REPO_ROOT, env: { NODE_OPTIONS: '' } });
+  t.teardown(() => {
+    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+  });
+  const deadline = Date.now() + 30_000;
+  while (!running.output().stderr.includes('slow fixture: hanging')) {
+    if (Date.now() > deadline) throw new Error(`the slow test never started: ${running.output().stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  running.child.kill('SIGINT');
+  const result = await running.result;
+  t.equal(result.exitCode, 130);
+  t.same(result.records.map((record) => [record.kind, record.status ?? record.ok]), [['test', 'errored'], ['summary', false]]);
+  t.match(result.records[0], { name: 'hangs past the timeout', failure: { message: 'interrupted by SIGINT' } });
 });
