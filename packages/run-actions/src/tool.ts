@@ -1,5 +1,4 @@
 import { UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
-import { loadSpec, nodesForSpec, renderPlans } from '@forklift/render-crate';
 import { parseRunFlags } from './flags.js';
 import { progressLine, recap } from './recap.js';
 import { assertPlanMode, runActions, type RunActionsOptions } from './run-actions.js';
@@ -28,6 +27,8 @@ export const runActionsTool: ToolDefinition = {
     let render: RunActionsOptions['render'];
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
+      // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
+      const { loadSpec, nodesForSpec, renderPlans } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
       nodes = nodesForSpec(spec, nodes);
       const renderOptions = { phases: flags.phases, plan: flags.plan, cwd: ctx.cwd };
