@@ -1,5 +1,5 @@
 import { CHECK, isChecker } from './checker.js';
-import { diffValues, valueMismatch } from './equal.js';
+import { diffValues } from './equal.js';
 import type { Mismatch } from './mismatch.js';
 import { describeFunction, show, showString } from './show.js';
 
@@ -96,4 +96,3 @@ export function checkValue(expected: unknown, actual: unknown, path = ''): Misma
   return diffValues(expected, actual, path);
 }
 
-export { valueMismatch };

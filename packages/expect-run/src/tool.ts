@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { consoleToStderr } from './console.js';
 import { discoverTests } from './discover.js';
 import { testLoader } from './loader.js';
 import { recordReporter, tapReporter } from './report.js';
@@ -67,6 +68,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
       };
       process.on('uncaughtException', onStray);
       process.on('unhandledRejection', onStray);
+      const restoreConsole = consoleToStderr(ctx.stderr);
 
       // the library test files import, loaded before the loader hooks exist: no hook round trips for it
       await import('./index.js');
@@ -92,6 +94,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
         const summary = last!;
         return { ok: summary.failed === 0 && summary.errors === 0, counts: countsOf(summary, runs) };
       } finally {
+        restoreConsole();
         process.off('uncaughtException', onStray);
         process.off('unhandledRejection', onStray);
       }

@@ -23,6 +23,7 @@ t.test('runner - passing files give one passed record per expectation or test, a
   const summary = result.records.at(-1)!;
   t.match(summary, { kind: 'summary', tool: 'expect-run', ok: true, counts: { tests: 8, assertions: 9, passed: 8, failed: 0, errors: 0, files: 2 } });
   t.match(result.stderr, /^Ran 8 tests containing 9 assertions in \d+ ms: 0 failures, 0 errors$/m);
+  t.match(result.stderr, /^debug output of a test goes to stderr, not among the records$/m, 'console.log of a test went to stderr');
 });
 
 t.test('runner - failures are focused one-liners on stderr with the test file line first', async (t) => {
