@@ -41,7 +41,7 @@ async function usedPrefixes(): Promise<Set<string>> {
 }
 
 async function linkExists(name: string): Promise<boolean> {
-  return (await run('ip', ['link', 'show', 'dev', name], { reject: false })).exitCode === 0;
+  return existsSync(`/sys/class/net/${name}`);
 }
 
 async function waitForPort(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -112,12 +112,16 @@ export function hostNetwork(home: string, log: (line: string) => void): HostNetw
   async function ensureLocked(): Promise<HostNetwork> {
     const made = await config();
     const gateway = `${made.prefix}.1`;
-    if (!(await linkExists(made.bridge))) {
+    if (!existsSync(`/sys/class/net/${made.bridge}`)) {
       log(`creating bridge ${made.bridge} ${gateway}/24`);
-      await run('ip', ['link', 'add', made.bridge, 'type', 'bridge']);
-      await run('ip', ['addr', 'add', `${gateway}/24`, 'dev', made.bridge]);
+      await run('ip', ['-batch', '-'], { input: `link add ${made.bridge} type bridge\naddr add ${gateway}/24 dev ${made.bridge}\nlink set ${made.bridge} up\n` });
+    } else {
+      // a bridge left by a killed run may miss its address or be down
+      const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', made.bridge]);
+      if (!stdout.includes(` ${gateway}/24 `)) await run('ip', ['addr', 'add', `${gateway}/24`, 'dev', made.bridge]);
+      const flags = Number.parseInt(await readFile(`/sys/class/net/${made.bridge}/flags`, 'utf8'), 16);
+      if ((flags & 1) === 0) await run('ip', ['link', 'set', made.bridge, 'up']);
     }
-    await run('ip', ['link', 'set', made.bridge, 'up']);
     if (proxyPid() === undefined) await startProxy(gateway);
     return describe(made, true);
   }
@@ -192,25 +196,37 @@ export function hostNetwork(home: string, log: (line: string) => void): HostNetw
     return undefined;
   }
 
+  /** Lease addresses for several owners under one lock (in order: lowest free first). */
+  function leaseAll(owners: string[]): Promise<AddressLease[]> {
+    return withLock(async () => {
+      const network = await ensureLocked();
+      const taken = await leases();
+      const prefix = network.gateway.slice(0, network.gateway.lastIndexOf('.'));
+      await mkdir(leasesDir, { recursive: true });
+      const out: AddressLease[] = [];
+      let host = 2;
+      for (const owner of owners) {
+        const existing = [...taken].find(([, holder]) => holder === owner);
+        if (existing) {
+          out.push({ address: existing[0], mac: macFor(network.bridge, existing[0]), network });
+          continue;
+        }
+        while (host < 255 && taken.has(`${prefix}.${host}`)) host += 1;
+        if (host >= 255) throw new UnavailableError(`no free address left on ${network.subnet}`);
+        const address = `${prefix}.${host}`;
+        await writeFile(join(leasesDir, address), owner + '\n', { flag: 'wx' });
+        taken.set(address, owner);
+        out.push({ address, mac: macFor(network.bridge, address), network });
+      }
+      return out;
+    });
+  }
+
   return {
     ensure: () => withLock(ensureLocked),
     find: (owner) => withLock(() => findLocked(owner)),
-    lease: (owner) =>
-      withLock(async () => {
-        const network = await ensureLocked();
-        const existing = await findLocked(owner);
-        if (existing) return existing;
-        const taken = await leases();
-        const prefix = network.gateway.slice(0, network.gateway.lastIndexOf('.'));
-        await mkdir(leasesDir, { recursive: true });
-        for (let host = 2; host < 255; host += 1) {
-          const address = `${prefix}.${host}`;
-          if (taken.has(address)) continue;
-          await writeFile(join(leasesDir, address), owner + '\n', { flag: 'wx' });
-          return { address, mac: macFor(network.bridge, address), network };
-        }
-        throw new UnavailableError(`no free address left on ${network.subnet}`);
-      }),
+    lease: async (owner) => (await leaseAll([owner]))[0]!,
+    leaseAll,
     release: (owner) =>
       withLock(async () => {
         for (const [address, holder] of await leases()) if (holder === owner) await rm(join(leasesDir, address), { force: true });

@@ -74,9 +74,12 @@ export interface NodeSpec {
 
 /** A group's node spec, Pallet-style: image, hardware, network. */
 export interface NodeSpecOptions {
-  image?: { osFamily?: string; osVersion?: string; [key: string]: unknown };
+  /** An image name (`debian-12`) or Pallet-style selectors. */
+  image?: string | { osFamily?: string; osVersion?: string; [key: string]: unknown };
+  /** minCores/minRam (MiB); render-crate's cpus/memoryMiB are mapped onto them. */
   hardware?: { minCores?: number; minRam?: number; [key: string]: unknown };
   network?: { inboundPorts?: number[]; [key: string]: unknown };
+  [key: string]: unknown;
 }
 
 /** A named service: a provider and its options (from a JSON5 file or built in). */
@@ -159,6 +162,8 @@ export interface HostNetworkManager {
   ensure(): Promise<HostNetwork>;
   /** Lease the lowest free address for a node (owner = `<service>/<nodeId>`). */
   lease(owner: string): Promise<AddressLease>;
+  /** Lease addresses for several owners under one lock, lowest free first, in order. */
+  leaseAll(owners: string[]): Promise<AddressLease[]>;
   /** The current lease of an owner, if any. */
   find(owner: string): Promise<AddressLease | undefined>;
   /** Release an owner's lease (no error when it has none). */

@@ -110,7 +110,16 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
       }
       ctx.log(`creating ${specs.length} ${provider.name} node(s): ${specs.map((spec) => spec.id).join(' ')}`);
       const started = performance.now();
-      fresh = await provider.create(ctx, specs);
+      try {
+        fresh = await provider.create(ctx, specs);
+      } catch (error) {
+        // the provider removed its half-made nodes; shared host state goes too when nothing is left
+        if (all.length - destroyed === 0) {
+          await provider.cleanupIfUnused?.(ctx).catch(() => undefined);
+          await ctx.network.teardownIfUnused().catch(() => undefined);
+        }
+        throw error;
+      }
       created = fresh.length;
       ctx.log(`${specs.length} node(s) answered SSH in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }

@@ -13,7 +13,10 @@ export interface RunResult {
  * @example await run('ip', ['link', 'del', 'flbr-1a2b3c'], { reject: false })
  */
 export async function run(command: string, args: string[], options: Options & { reject?: boolean } = {}): Promise<RunResult> {
-  const result = await execa(command, args, { stdin: 'ignore', ...options, reject: false });
+  const started = performance.now();
+  const result = await execa(command, args, { ...(options.input === undefined ? { stdin: 'ignore' as const } : {}), ...options, reject: false });
+  // FORKLIFT_TRACE=1 shows every host command and its duration on stderr
+  if (process.env.FORKLIFT_TRACE === '1') process.stderr.write(`trace: ${Math.round(performance.now() - started)} ms ${command} ${args.join(' ')}\n`);
   const out: RunResult = {
     exitCode: result.exitCode ?? (result.failed ? 1 : 0),
     stdout: String(result.stdout ?? ''),

@@ -18,7 +18,7 @@ Usage:
   provision-node SERVICE COUNT [--group NAME] [--spec groups/x]
   provision-node SERVICE --list [--group NAME]
 
-Converges the group (default "${DEFAULT_GROUP}", or the spec's name) on SERVICE to COUNT running
+Converges the group (default "${DEFAULT_GROUP}", or the spec's group) on SERVICE to COUNT running
 nodes: half-made nodes are cleaned, the newest surplus nodes destroyed, missing ones created and
 waited for over SSH. Writes one node record per running node of the group, then a summary.
 COUNT 0 tears the group down. --list only writes the existing nodes.
@@ -30,7 +30,7 @@ Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 7
   async run(ctx): Promise<ToolOutcome> {
     const [service, countText] = ctx.args as [string, string | undefined];
     const spec = typeof ctx.flags.spec === 'string' ? await loadGroupSpec(ctx.flags.spec, ctx.cwd) : undefined;
-    const group = typeof ctx.flags.group === 'string' ? ctx.flags.group : spec?.name;
+    const group = typeof ctx.flags.group === 'string' ? ctx.flags.group : spec?.group;
     const common = {
       service,
       group,

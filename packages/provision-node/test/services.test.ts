@@ -94,3 +94,22 @@ t.test('localhost - the built-in service writes this machine as one node with it
   t.match(result.records[0], { kind: 'node', id: 'localhost', address: '127.0.0.1', port: 22, group: 'here', provider: 'node-list', service: 'localhost' });
   t.match(result.records.at(-1), { kind: 'summary', ok: true, counts: { nodes: 1 } });
 });
+
+t.test('--spec - group and count come from a JSON5 or TypeScript group spec; a bad count is exit 65', async (t) => {
+  const { cwd, env } = await project(t, {
+    'services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
+    'services/rack-inventory.json5': inventory,
+    'groups/db.json5': "{ group: 'db', count: 2, node: { image: 'debian-12', hardware: { cpus: 1 } } }",
+    'groups/web.ts': "const count: number = 1;\nexport default { group: 'web', count, phases: { configure: [] } };\n",
+    'groups/bad.json5': "{ group: 'db', count: 'two' }",
+  });
+  const db = await runBinary('provision-node', ['rack', '--spec', 'groups/db'], { cwd, env });
+  t.equal(db.exitCode, 0, 'groups/db.json5 gives group db and count 2', { stderr: db.stderr });
+  t.same(db.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-a', 'rack-b']);
+  const web = await runBinary('provision-node', ['rack', '--spec', 'groups/web'], { cwd, env });
+  t.equal(web.exitCode, 0, 'groups/web.ts is loaded through tsx', { stderr: web.stderr });
+  t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c']);
+  const bad = await runBinary('provision-node', ['rack', '--spec', 'groups/bad'], { cwd, env });
+  t.equal(bad.exitCode, 65);
+  t.match(bad.stderr, /groups\/bad\.json5: group spec field "count"/);
+});

@@ -3,12 +3,12 @@ import { openSync, closeSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCgroups, killCgroups, nodeCgroups } from '../cgroups.js';
-import { generateHostKey } from '../keys.js';
-import { mountOverlay, unmountUnder } from '../mounts.js';
+import { unmountUnder } from '../mounts.js';
 import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
 import { ensureHostCommands, ensureInotifyInstances } from '../prerequisites.js';
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
-import type { ListedNode, NodeSpec, Provider, ProviderContext } from '../provider.js';
+import type { ListedNode, Provider, ProviderContext } from '../provider.js';
+import { beginNodes, prepareRoot, type BegunNode } from '../node-prep.js';
 import { waitForSsh } from '../ssh-wait.js';
 import { parseRootfsOptions } from './nspawn-options.js';
 
@@ -41,25 +41,13 @@ function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): L
 const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, mac: string): string =>
   `[Match]\nName=host0\n\n[Link]\nMACAddress=${mac}\n\n[Network]\nAddress=${address}/${prefixLength}\nGateway=${gateway}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
 
-async function makeNode(ctx: ProviderContext, spec: NodeSpec, rootfs: string, publicKey: string, bootTimeoutMs: number): Promise<ListedNode> {
-  const machine = machineName(ctx, spec.id);
-  const meta: NodeMeta = { id: spec.id, group: spec.group, machine, createdMs: Date.now() };
-  const dir = await startNode(ctx, meta);
-  const lease = await ctx.network.lease(`${ctx.service.name}/${spec.id}`);
-  meta.address = lease.address;
-  meta.mac = lease.mac;
-  await writeMeta(dir, meta);
-  const root = await mountOverlay(rootfs, dir);
-  meta.hostKey = await generateHostKey(root, `${spec.id}@forklift`);
-  meta.os = await osFactsOf(root);
-  await writeMeta(dir, meta);
+async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, publicKey: string, bootTimeoutMs: number): Promise<ListedNode> {
+  const { spec, meta, dir, lease } = begun;
+  const { machine } = meta;
+  const root = await prepareRoot(begun, rootfs);
   const { network } = lease;
   await mkdir(join(root, 'etc', 'systemd', 'network'), { recursive: true });
   await writeFile(join(root, 'etc', 'systemd', 'network', '10-forklift-host0.network'), NETWORK_FILE(lease.address, network.prefixLength, network.gateway, lease.mac));
-  if (network.aptProxy) {
-    await writeFile(join(root, 'etc', 'apt', 'apt.conf.d', '01forklift-proxy'), `Acquire::http::Proxy "${network.aptProxy}";\n`);
-  }
-  await writeFile(join(root, 'etc', 'hostname'), `${spec.id}\n`);
   // systemd 252 provisions root's authorized_keys from the credential only when its tmpfiles rule exists
   const provision = await readFile(join(root, 'usr', 'lib', 'tmpfiles.d', 'provision.conf'), 'utf8').catch(() => '');
   if (!provision.includes('ssh.authorized_keys.root')) {
@@ -98,10 +86,16 @@ async function makeNode(ctx: ProviderContext, spec: NodeSpec, rootfs: string, pu
     child.once('exit', (code) => reject(new Error(`systemd-nspawn of ${spec.id} exited ${code} (see ${join(dir, 'console.log')})`))),
   );
   exited.catch(() => undefined);
-  await Promise.race([
-    waitForSsh({ address: lease.address, port: 22, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey }, { timeoutMs: bootTimeoutMs, signal: ctx.signal }),
+  try {
+    await Promise.race([
+    waitForSsh({ address: lease.address, port: 22, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey! }, { timeoutMs: bootTimeoutMs, signal: ctx.signal }),
     exited,
   ]);
+  } catch (error) {
+    // the node's own log says why; it goes with the half-made node
+    const tail = (await readFile(join(dir, 'console.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
+    throw new Error(`${(error as Error).message}${tail ? ` — ${tail}` : ''}`, { cause: error });
+  }
   child.removeAllListeners('exit');
   await markReady(dir);
   return toListed(ctx, { id: spec.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
@@ -146,8 +140,8 @@ export const provider: Provider = {
     await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + specs.length), ctx.log);
     const rootfs = await ctx.ensureRootfs({ suite: options.suite, include: options.include });
     const { publicKey } = await ctx.sshKey();
-    await ctx.network.ensure();
-    const results = await Promise.allSettled(specs.map((spec) => makeNode(ctx, spec, rootfs, publicKey, options.bootTimeoutMs ?? 90_000)));
+    const begun = await beginNodes(ctx, specs);
+    const results = await Promise.allSettled(begun.map((node) => makeNode(ctx, node, rootfs, publicKey, options.bootTimeoutMs ?? 90_000)));
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
       // half-made nodes go now rather than at the next call

@@ -1,0 +1,51 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateHostKey } from './keys.js';
+import { mountOverlay } from './mounts.js';
+import { machineName, osFactsOf, startNode, writeMeta, type NodeMeta } from './node-store.js';
+import type { AddressLease, NodeSpec, ProviderContext } from './provider.js';
+
+/** A node whose directory, meta and address exist, ready for its root filesystem. */
+export interface BegunNode {
+  spec: NodeSpec;
+  meta: NodeMeta;
+  dir: string;
+  lease: AddressLease;
+}
+
+/**
+ * Start nodes the crash-safe way: every node directory and meta first (so anything made later is
+ * found and cleaned through it), then all addresses under one network lock.
+ */
+export async function beginNodes(ctx: ProviderContext, specs: NodeSpec[]): Promise<BegunNode[]> {
+  const started = [];
+  for (const spec of specs) {
+    const meta: NodeMeta = { id: spec.id, group: spec.group, machine: machineName(ctx, spec.id), createdMs: Date.now() };
+    started.push({ spec, meta, dir: await startNode(ctx, meta) });
+  }
+  const leases = await ctx.network.leaseAll(specs.map((spec) => `${ctx.service.name}/${spec.id}`));
+  return Promise.all(
+    started.map(async (node, index) => {
+      const lease = leases[index]!;
+      node.meta.address = lease.address;
+      node.meta.mac = lease.mac;
+      await writeMeta(node.dir, node.meta);
+      return { ...node, lease };
+    }),
+  );
+}
+
+/**
+ * Give a begun node its own root: an overlay of the rootfs, its own host key (pinned in meta),
+ * OS facts, hostname and the apt proxy line. Returns the mounted root.
+ */
+export async function prepareRoot(node: BegunNode, rootfs: string): Promise<string> {
+  const root = await mountOverlay(rootfs, node.dir);
+  node.meta.hostKey = await generateHostKey(root, `${node.spec.id}@forklift`);
+  node.meta.os = await osFactsOf(root);
+  await writeMeta(node.dir, node.meta);
+  await writeFile(join(root, 'etc', 'hostname'), `${node.spec.id}\n`);
+  const proxy = node.lease.network.aptProxy;
+  if (proxy) await writeFile(join(root, 'etc', 'apt', 'apt.conf.d', '01forklift-proxy'), `Acquire::http::Proxy "${proxy}";\n`);
+  return root;
+}
