@@ -181,6 +181,9 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
       "printf '# forklift:stale\\n* * * * * root true\\n' >/etc/cron.d/forklift-stale && mkdir -p /srv/old && touch /srv/old/junk && printf 'old\\n' >/etc/forklift-old",
   );
 
+  // A real repository key, ASCII-armored (the Debian archive keys the node already trusts), for signed-by.
+  const archiveKey = node.sh('gpg --batch --quiet --no-default-keyring --keyring /usr/share/keyrings/debian-archive-keyring.gpg --export --armor 2>/dev/null');
+  t.match(archiveKey, /^-----BEGIN PGP PUBLIC KEY BLOCK-----/, 'the archive key exported armored');
   const files = new Map<string, Uint8Array>([['app.tar.gz', archiveBytes(scratch)]]);
   const actions = [
     { id: 'group-web', action: 'group', args: { name: 'web', gid: 2001 } },
@@ -196,7 +199,7 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     {
       id: 'backports',
       action: 'package-source',
-      args: { name: 'forklift-backports', url: 'http://deb.debian.org/debian', suites: ['bookworm-backports'], components: ['main'] },
+      args: { name: 'forklift-backports', url: 'http://deb.debian.org/debian', suites: ['bookworm-backports'], components: ['main'], key: archiveKey },
     },
     { id: 'pkg-tools', action: 'package', args: { name: ['hello', 'tree'] } },
     { id: 'pkg-latest', action: 'package', args: { name: 'less', ensure: 'latest' } },
@@ -252,6 +255,8 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   t.equal(node.sh('cat /etc/cron.d/forklift-test'), "# forklift:tick\n*/5 * * * * root echo 'tick' $(date) >>/tmp/tick.log\n", 'cron.d entry written verbatim');
   t.equal(node.sh('ls /etc/cron.d/forklift-stale 2>/dev/null || echo gone').trim(), 'gone', 'the emptied cron.d file is removed');
   t.equal(node.sh("dpkg-query -W -f='${db:Status-Status} ' hello tree; dpkg-query -W -f='${db:Status-Status}' gnupg 2>/dev/null || true"), 'installed installed not-installed', 'hello and tree installed, gnupg removed');
+  t.match(node.sh('cat /etc/apt/sources.list.d/forklift-backports.sources'), /^Signed-By: \/etc\/apt\/keyrings\/forklift-backports\.asc$/m, 'the source is signed-by its keyring file');
+  t.match(node.sh('apt-cache policy'), /bookworm-backports\/main/, 'apt verified and uses the new source');
   t.notMatch(first.stdout + first.stderr + second.stdout + second.stderr + plan.stdout, HASH, 'the password hash never appears in the output');
 
   // A cron entry is replaced in place by name; lines it does not own stay where they are.
