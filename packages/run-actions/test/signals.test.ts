@@ -75,3 +75,18 @@ t.test('run-actions - --timeout ends a slow phase script and fails that node', a
   await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length === 0, 5_000, 'no remote process left');
   t.notOk(existsSync(join(dir, 'finished')));
 });
+
+t.test('run-actions - killed outright (SIGKILL), the dropped connection still ends the remote script', async (t) => {
+  const dir = scratch(t);
+  const sshd = await startSshd({ id: 'orphan' });
+  t.teardown(sshd.stop);
+  const sleep = uniqueSleep();
+  const plan = testPlan(sshd.node, 'configure', [{ id: 'slow', body: `sleep ${sleep}; touch ${dir}/finished` }]);
+  const run = spawnBinary('run-actions', [], { stdin: toNdjson([sshd.node, plan]) });
+  await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length > 0, 60_000, 'the remote sleep');
+  run.child.kill('SIGKILL');
+  await run.result;
+  await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length === 0, 10_000, 'the remote sleep to be killed');
+  t.same(await processesWith(`sleep ${sleep}`), []);
+  t.notOk(existsSync(join(dir, 'finished')));
+});
