@@ -81,6 +81,15 @@ t.test('runActions - one exec per phase with the script on held stdin, sudo -n f
   t.same(records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.action), ['one', 'two', 'three']);
 });
 
+t.test('runActions - --phase runs only the phases asked for, in plan order', async (t) => {
+  const calls: Call[] = [];
+  const a = node('a');
+  const plans = ['bootstrap', 'install', 'configure'].map((phase) => testPlan(a, phase, [{ id: `in-${phase}`, body: 'true' }]));
+  const { records } = await collect({ nodes: [a], plans, phases: ['configure', 'bootstrap'], transport: fakeTransports(calls) });
+  t.same(records.filter((r) => r.kind === 'phase').map((r) => r.fields.phase), ['bootstrap', 'configure']);
+  t.equal(calls.filter((c) => c.command.includes('forklift-run')).length, 2);
+});
+
 t.test('runActions - --concurrency caps the nodes running at once', async (t) => {
   const calls: Call[] = [];
   const nodes = ['a', 'b', 'c', 'd', 'e'].map((id) => node(id));
