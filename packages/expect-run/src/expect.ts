@@ -53,7 +53,11 @@ function expectationName(file: FileState, siteStack: string | undefined): string
  */
 export function expect(expected: unknown, actual: unknown, options: ExpectOptions = {}): Promise<void> {
   const site: { stack?: string } = {};
+  // deep enough to reach the test file's frame through helpers and async wrappers
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 30;
   Error.captureStackTrace(site, expect);
+  Error.stackTraceLimit = limit;
   const state = runnerState();
   const file = state.file;
   const test = state.test;

@@ -1,7 +1,6 @@
 import { register } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { register as registerTsx } from 'tsx/esm/api';
 
 /** Loads test files with a fresh module graph per run and knows which local files each one imports. */
 export interface TestLoader {
@@ -13,9 +12,11 @@ export interface TestLoader {
 
 let installed: { port: MessagePort; edges: Map<string, Set<string>>; pongs: Map<number, () => void> } | undefined;
 
-function install(): NonNullable<typeof installed> {
+async function install(): Promise<NonNullable<typeof installed>> {
   if (installed) return installed;
-  // tsx compiles TypeScript (and maps stack traces back to it); our hook runs first and versions URLs
+  // tsx compiles TypeScript (and maps stack traces back to it); our hook runs first and versions URLs.
+  // Loaded here, not at start-up: --help and usage errors do not pay for it.
+  const { register: registerTsx } = await import('tsx/esm/api');
   registerTsx();
   const { port1, port2 } = new MessageChannel();
   const edges = new Map<string, Set<string>>();
@@ -51,10 +52,10 @@ function drain(state: NonNullable<typeof installed>): Promise<void> {
 
 /**
  * The loader of this process (tsx + forklift's versioning hook, registered once).
- * @example const loader = testLoader(); await loader.load('/abs/web.expect.ts', 1); loader.dependencies('/abs/web.expect.ts')
+ * @example const loader = await testLoader(); await loader.load('/abs/web.expect.ts', 1); loader.dependencies('/abs/web.expect.ts')
  */
-export function testLoader(): TestLoader {
-  const state = install();
+export async function testLoader(): Promise<TestLoader> {
+  const state = await install();
   const lastUrl = new Map<string, string>();
   return {
     async load(file, run) {

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { closeOpenBrowsers } from './browser.js';
 import { consoleToStderr } from './console.js';
 import { discoverTests } from './discover.js';
 import { testLoader } from './loader.js';
@@ -72,7 +73,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
 
       // the library test files import, loaded before the loader hooks exist: no hook round trips for it
       await import('./index.js');
-      const loader = testLoader();
+      const loader = await testLoader();
       const reporter = tap && options.tapOut ? tapReporter(ctx, ctx.cwd, options.tapOut) : recordReporter(ctx, ctx.cwd, watch);
       let last: RunSummary;
       const runFiles = async (files: readonly string[], run: number): Promise<void> => {
@@ -94,6 +95,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
         const summary = last!;
         return { ok: summary.failed === 0 && summary.errors === 0, counts: countsOf(summary, runs) };
       } finally {
+        await closeOpenBrowsers();
         restoreConsole();
         process.off('uncaughtException', onStray);
         process.off('unhandledRejection', onStray);

@@ -13,10 +13,11 @@ t.test('browser - a page checked in chromium, and the session closed at the end 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
-  const result = await runBinary('expect-run', ['packages/expect-run/test/fixtures/browser'], {
+  // chromium may take long to start on a loaded machine: a generous --timeout
+  const result = await runBinary('expect-run', ['packages/expect-run/test/fixtures/browser', '--timeout', '120'], {
     cwd: REPO_ROOT,
     env: { EXPECT_RUN_TEST_HTTP_PORT: String(port), NODE_OPTIONS: '' },
-    timeoutMs: 120_000,
+    timeoutMs: 300_000,
   });
   t.equal(result.exitCode, 0, result.stderr);
   t.same(
