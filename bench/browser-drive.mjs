@@ -5,7 +5,7 @@
 // Prints one line per figure (medians over the runs); targets: first step < 2 s, per step < 50 ms.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,17 @@ const server = createServer((request, response) => {
 });
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
+// CPU (user + sys, ms) used so far by live processes, children they reaped included; 100 ticks per second
+const cpuMs = (pids) =>
+  pids.reduce((sum, pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
+    } catch {
+      return sum;
+    }
+  }, 0);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value) => `${value.toFixed(1)} ms`;
 
@@ -53,6 +64,7 @@ try {
   // 2. library: browser() launch, then the first open
   const launch = [];
   const firstOpen = [];
+  const launchCpu = [];
   let b;
   for (let run = 0; run < RUNS; run += 1) {
     const started = performance.now();
@@ -61,6 +73,7 @@ try {
     await b.open(url);
     launch.push(launched - started);
     firstOpen.push(performance.now() - launched);
+    launchCpu.push(cpuMs(b.pids()));
     if (run < RUNS - 1) await b.close();
   }
 
@@ -97,6 +110,7 @@ try {
   console.log(`library launch (chromedriver + chromium session): ${ms(median(launch))}`);
   console.log(`library first open (loopback page): ${ms(median(firstOpen))}`);
   console.log(`library time to first step (launch + open): ${ms(median(launch.map((v, i) => v + firstOpen[i])))}`);
+  console.log(`CPU of the driver + browser processes until then (user + sys): ${ms(median(launchCpu))}`);
   for (const [kind, value] of Object.entries(perStep)) console.log(`per step ${kind}: ${ms(value)}`);
   console.log(`one WebDriver round trip (getTitle): ${ms(median(roundTrip))}`);
   console.log(`runner overhead per expectTitle step (step - round trip): ${ms(perStep.expectTitle - median(roundTrip))}`);
