@@ -107,3 +107,19 @@ export async function sshRun(node: Record<string, unknown>, command: string, dir
   );
   return stdout;
 }
+
+/** Run provision-node in-process through the contract's main() (no process start-up): exit code, records, stderr. */
+export async function runTool(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; records: Array<Record<string, unknown>>; stderr: string }> {
+  const { PassThrough } = await import('node:stream');
+  const { main } = await import('@forklift/contract');
+  const { provisionNodeTool } = await import('../src/tool.js');
+  const stdin = Object.assign(new PassThrough(), { isTTY: true });
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exitCode = await main(provisionNodeTool, args, { stdin, stdout, stderr, env: { ...process.env, ...options.env }, cwd: options.cwd });
+  return { exitCode, records: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>), stderr: err };
+}

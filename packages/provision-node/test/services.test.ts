@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBinary } from '@forklift/testkit';
+import { runTool } from './helpers.js';
 
 async function project(t: typeof import('tap').default, files: Record<string, string>): Promise<{ cwd: string; env: Record<string, string> }> {
   const cwd = await mkdtemp(join(tmpdir(), 'fl-services-'));
@@ -24,21 +25,21 @@ t.test('service file - unknown provider is exit 65 naming the file and field', a
 
 t.test('service file - malformed JSON5 is exit 65 naming the file', async (t) => {
   const { cwd, env } = await project(t, { 'services/web.json5': '{ provider: "nspawn", ' });
-  const result = await runBinary('provision-node', ['web', '1'], { cwd, env });
+  const result = await runTool(['web', '1'], { cwd, env });
   t.equal(result.exitCode, 65);
   t.match(result.stderr, /services\/web\.json5: not valid JSON5/);
 });
 
 t.test('service file - unknown option of the nspawn provider is exit 65 naming options.field', async (t) => {
   const { cwd, env } = await project(t, { 'services/web.json5': '{ provider: "nspawn", options: { sweet: "bookworm" } }' });
-  const result = await runBinary('provision-node', ['web', '1'], { cwd, env });
+  const result = await runTool(['web', '1'], { cwd, env });
   t.equal(result.exitCode, 65);
   t.match(result.stderr, /services\/web\.json5: service field "options\.sweet"/);
 });
 
 t.test('service - missing service file is exit 65 naming where it was looked for', async (t) => {
   const { cwd, env } = await project(t, {});
-  const result = await runBinary('provision-node', ['nothere', '1'], { cwd, env });
+  const result = await runTool(['nothere', '1'], { cwd, env });
   t.equal(result.exitCode, 65);
   t.match(result.stderr, /services\/nothere\.json5: service file not found/);
 });
@@ -46,7 +47,7 @@ t.test('service - missing service file is exit 65 naming where it was looked for
 t.test('usage - bad COUNT, COUNT with --list and unknown flags are exit 64', async (t) => {
   const { cwd, env } = await project(t, {});
   for (const args of [['local', 'two'], ['local', '1', '--list'], ['local', '1', '--colour'], ['local', '1', '--group', 'Bad Name']]) {
-    const result = await runBinary('provision-node', args, { cwd, env });
+    const result = await runTool(args, { cwd, env });
     t.equal(result.exitCode, 64, `provision-node ${args.join(' ')} exits 64`, { stderr: result.stderr });
   }
 });
@@ -62,7 +63,7 @@ t.test('node-list - an inventory file gives node records per group; other counts
     'services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
     'services/rack-inventory.json5': inventory,
   });
-  const db = await runBinary('provision-node', ['rack', '2', '--group', 'db'], { cwd, env });
+  const db = await runTool(['rack', '2', '--group', 'db'], { cwd, env });
   t.equal(db.exitCode, 0, 'count equal to the inventory is ok', { stderr: db.stderr });
   t.same(
     db.records.filter((record) => record.kind === 'node'),
@@ -71,9 +72,9 @@ t.test('node-list - an inventory file gives node records per group; other counts
       { v: 1, kind: 'node', id: 'rack-b', address: '127.0.0.2', port: 22, user: 'root', group: 'db', os: { family: 'debian', release: '12' }, provider: 'node-list', service: 'rack', state: 'running' },
     ],
   );
-  const web = await runBinary('provision-node', ['rack', '--list', '--group', 'web'], { cwd, env });
+  const web = await runTool(['rack', '--list', '--group', 'web'], { cwd, env });
   t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c'], '--list of group web');
-  const more = await runBinary('provision-node', ['rack', '3', '--group', 'db'], { cwd, env });
+  const more = await runTool(['rack', '3', '--group', 'db'], { cwd, env });
   t.equal(more.exitCode, 64, 'asking for more nodes than listed is a usage error');
   t.match(more.stderr, /cannot create or destroy/);
 });
@@ -82,14 +83,14 @@ t.test('node-list - a bad inventory entry is exit 65 naming the inventory file a
   const { cwd, env } = await project(t, {
     'services/rack.json5': "{ provider: 'node-list', nodes: [{ id: 'x', address: '10.0.0.1', port: 'ssh' }] }",
   });
-  const result = await runBinary('provision-node', ['rack', '--list'], { cwd, env });
+  const result = await runTool(['rack', '--list'], { cwd, env });
   t.equal(result.exitCode, 65);
   t.match(result.stderr, /services\/rack\.json5: service field "nodes\[0\]\.port"/);
 });
 
 t.test('localhost - the built-in service writes this machine as one node with its own host key', async (t) => {
   const { cwd, env } = await project(t, {});
-  const result = await runBinary('provision-node', ['localhost', '1', '--group', 'here'], { cwd, env });
+  const result = await runTool(['localhost', '1', '--group', 'here'], { cwd, env });
   t.equal(result.exitCode, 0, 'exit 0', { stderr: result.stderr });
   t.match(result.records[0], { kind: 'node', id: 'localhost', address: '127.0.0.1', port: 22, group: 'here', provider: 'node-list', service: 'localhost' });
   t.match(result.records.at(-1), { kind: 'summary', ok: true, counts: { nodes: 1 } });
@@ -103,13 +104,31 @@ t.test('--spec - group and count come from a JSON5 or TypeScript group spec; a b
     'groups/web.ts': "const count: number = 1;\nexport default { group: 'web', count, phases: { configure: [] } };\n",
     'groups/bad.json5': "{ group: 'db', count: 'two' }",
   });
-  const db = await runBinary('provision-node', ['rack', '--spec', 'groups/db'], { cwd, env });
+  const db = await runTool(['rack', '--spec', 'groups/db'], { cwd, env });
   t.equal(db.exitCode, 0, 'groups/db.json5 gives group db and count 2', { stderr: db.stderr });
   t.same(db.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-a', 'rack-b']);
-  const web = await runBinary('provision-node', ['rack', '--spec', 'groups/web'], { cwd, env });
+  const web = await runTool(['rack', '--spec', 'groups/web'], { cwd, env });
   t.equal(web.exitCode, 0, 'groups/web.ts is loaded through tsx', { stderr: web.stderr });
   t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c']);
-  const bad = await runBinary('provision-node', ['rack', '--spec', 'groups/bad'], { cwd, env });
+  const bad = await runTool(['rack', '--spec', 'groups/bad'], { cwd, env });
   t.equal(bad.exitCode, 65);
   t.match(bad.stderr, /groups\/bad\.json5: group spec field "count"/);
+});
+
+t.test('prerequisites - nspawn and netns as a non-root user are exit 69 saying what to do, touching nothing', async (t) => {
+  const { cwd } = await project(t, {});
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { binPath } = await import('@forklift/testkit');
+  for (const service of ['local', 'netns']) {
+    const home = join(cwd, `home-${service}`);
+    const result = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath('provision-node'), service, '1'],
+      { cwd, env: { ...process.env, FORKLIFT_HOME: home, HOME: cwd }, encoding: 'utf8', timeout: 60_000 },
+    );
+    t.equal(result.status, 69, `${service} as uid 65534 exits 69`, { stderr: result.stderr });
+    t.match(result.stderr, /needs root.*run provision-node as root/);
+    t.notOk(existsSync(home), 'nothing was written');
+  }
 });
