@@ -101,7 +101,7 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
   const actions: PlanAction[] = [];
   for (const group of groupInstances(instances)) {
     const definition: AnyActionDefinition = getAction(group[0]!.action);
-    const head = definition.aggregate ? definition.aggregate(group.map(({ id, args }) => ({ id, args })), contextFor(group[0]!.id)) : '';
+    const head = definition.aggregate ? definition.aggregate(group.map(({ id, args }) => ({ id, args, notify: notify.get(id) ?? [] })), contextFor(group[0]!.id)) : '';
     group.forEach((instance, index) => {
       const ctx = contextFor(instance.id);
       const label = definition.label(instance.args);

@@ -43,6 +43,8 @@ export interface RenderContext {
 export interface AggregateItem<A> {
   id: string;
   args: A;
+  /** Ids of the actions watching this instance (its block's `fl_notify`): an aggregate hook that changes things for it marks them pending first. */
+  notify: readonly string[];
 }
 
 /**

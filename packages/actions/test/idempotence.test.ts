@@ -215,7 +215,7 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     { id: 'line', action: 'line-in-file', args: { path: '/etc/forklift-test/extra.conf', line: 'workers = 4', match: '^workers', create: true } },
     { id: 'exec-once', action: 'exec', args: { script: 'date >/etc/forklift-test/stamp', creates: '/etc/forklift-test/stamp' } },
     { id: 'unpack', action: 'archive', args: { path: '/opt/forklift-app', local: 'app.tar.gz' } },
-    { id: 'cron-service', action: 'service', args: { name: 'cron', state: 'started', enabled: true, restartOn: ['cron-d'] } },
+    { id: 'cron-service', action: 'service', args: { name: 'cron', state: 'started', enabled: true, restartOn: ['cron-d', 'pkg-tools'] } },
   ];
 
   t.same(

@@ -19,7 +19,7 @@ const phase = (family: string) =>
     ['motd', 'file', { path: '/etc/motd', content: 'hi\n' }],
     ['tools', 'package', { name: 'git', ensure: 'latest' }],
     ['gone', 'package', { name: 'nano', ensure: 'absent' }],
-    ['nginx', 'service', { name: 'nginx', state: 'started', restartOn: ['file /etc/motd'] }],
+    ['nginx', 'service', { name: 'nginx', state: 'started', restartOn: ['file /etc/motd', 'web'] }],
   ]).filter((instance) => family !== 'alpine' || instance.action !== 'package-source');
 
 const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;
@@ -91,4 +91,17 @@ t.test('user action - a password hash never appears in labels or plan actions', 
   t.match(script, /fl_diff_value 'user alice' password '\*\*\*' '\*\*\* \(new hash\)'/, 'the diff shows ***');
   t.match(script, /\| chpasswd --encrypted/, 'the hash reaches chpasswd on stdin, not in argv');
   t.notMatch(script, /usermod[^\n]*(-p|--password)/, 'never usermod --password');
+});
+
+t.test('package action - watchers of a package are marked pending before the one package-manager call', async (t) => {
+  const list = instances([
+    ['base', 'package', { name: 'curl' }],
+    ['web', 'package', { name: 'nginx' }],
+    ['nginx', 'service', { name: 'nginx', state: 'started', restartOn: ['web'] }],
+  ]);
+  const { script } = renderPhaseScript(list, { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }) });
+  const mark = script.indexOf("if fl_noted pkg.web; then (fl_id=web; fl_notify=nginx; fl_changed); fi");
+  t.ok(mark > 0, 'the head marks the watched instance changed with its own watchers');
+  t.ok(mark < script.indexOf('install $fl_pkg_args'), '... before apt-get runs');
+  t.notMatch(script, /fl_id=base; fl_notify/, 'unwatched instances are left to their own blocks');
 });

@@ -119,6 +119,12 @@ function renderAggregate(items: ReadonlyArray<AggregateItem<PackageArgs>>, ctx: 
       else out += sh`if fl_pkg_installed ${name}; then ${raw(del)}; fi\n`;
     }
   }
+  // Instances whose packages change are marked changed before the one call, so the pending flags of their watchers
+  // (service restartOn) are on the node even if the run dies during or right after it.
+  for (const item of items) {
+    if (item.notify.length === 0) continue;
+    out += sh`if fl_noted ${`pkg.${item.id}`}; then (fl_id=${item.id}; fl_notify=${item.notify.join(' ')}; fl_changed); fi\n`;
+  }
   out +=
     'if fl_apply && [ -n "$fl_pkg_add$fl_pkg_del" ]; then\n' +
     `  if [ -n "$fl_pkg_add" ] && [ "$fl_pkg_fresh" = 0 ]; then\n    ${manager.refresh}\n  fi\n` +
