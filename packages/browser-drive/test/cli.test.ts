@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ t.teardown(async () => {
 });
 
 /** Checks a file is a PNG: the 8-byte signature, then an IHDR chunk with a non-zero size. */
-function assertPng(t: Tap.Test, path: string): void {
+function assertPng(t: Test, path: string): void {
   const png = readFileSync(path);
   t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${path} has the PNG signature`);
   t.equal(png.readUInt32BE(8), 13, 'IHDR length 13');
