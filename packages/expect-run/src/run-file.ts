@@ -121,9 +121,13 @@ export async function runFile(path: string, options: RunFileOptions): Promise<Fi
   const report: FileReport = { file: path, results: [] };
   try {
     try {
-      await options.loader.load(path, options.run);
+      // top-level awaits count against the time limit too: a file that never finishes loading is an error
+      await raceAbort(options.loader.load(path, options.run), options.signal, options.timeoutMs);
     } catch (error) {
-      report.loadError = errorFailure(error, path, options.cwd, 'threw while loading: ');
+      report.loadError =
+        error instanceof RunnerStop
+          ? { message: `did not finish loading: ${error.message}`, location: undefined }
+          : errorFailure(error, path, options.cwd, 'threw while loading: ');
     }
     const relative = path.startsWith(options.cwd + '/') ? path.slice(options.cwd.length + 1) : path;
     for (let index = 0; index < file.entries.length; index++) {

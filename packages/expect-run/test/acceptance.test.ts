@@ -19,7 +19,7 @@ t.test('acceptance - tests see the piped node record and check command output on
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
 
-  const result = await runBinary('expect-run', [FIXTURE], {
+  const result = await runBinary('expect-run', [FIXTURE, '--timeout', '90'], {
     cwd: REPO_ROOT,
     stdin: toNdjson([sshd.node]),
     env: { EXPECT_RUN_TEST_HTTP_PORT: String(port), NODE_OPTIONS: '' },

@@ -171,3 +171,10 @@ t.test('runner - Ctrl-C during a test ends the run with 130 and still writes the
   t.same(result.records.map((record) => [record.kind, record.status ?? record.ok]), [['test', 'errored'], ['summary', false]]);
   t.match(result.records[0], { name: 'hangs past the timeout', failure: { message: 'interrupted by SIGINT' } });
 });
+
+t.test('runner - a file whose top-level await never settles is a load error after --timeout', async (t) => {
+  const result = await run([`${FIXTURES}/hang`, '--timeout', '1']);
+  t.equal(result.exitCode, 1);
+  t.same(result.records.map((record) => record.kind), ['test', 'error', 'summary']);
+  t.match(result.records[1], { code: 'load-failed', message: `${FIXTURES}/hang/hang.expect.ts: did not finish loading: timed out after 1000 ms` });
+});
