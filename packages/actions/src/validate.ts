@@ -13,15 +13,24 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): 
   return out;
 }
 
-/** One line for the first zod issue, naming the path under `prefix`. */
-export function describeIssue(error: z.ZodError, prefix: string): string {
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value = input;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/** One line for the first zod issue, naming the path under `prefix` (`input` tells a missing value from a wrong one). */
+export function describeIssue(error: z.ZodError, prefix: string, input?: unknown): string {
   const issue = error.issues[0]!;
   const at = formatIssuePath(issue.path, prefix).replace(/:$/, '');
   const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
   if (keys) return `${at}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
   const inner = (issue as { issues?: Array<{ message: string }> }).issues?.[0];
   if (issue.code === 'invalid_key' && inner) return `${at}: invalid key: ${inner.message}`;
-  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  const missing = issue.code === 'invalid_type' && (input === undefined ? issue.input === undefined : valueAt(input, issue.path) === undefined);
   return `${at}: ${missing ? 'missing' : issue.message}`;
 }
 
@@ -32,6 +41,6 @@ export function describeIssue(error: z.ZodError, prefix: string): string {
 export function validateArgs(name: string, args: unknown, where = name): unknown {
   const definition = getAction(name, where);
   const parsed = definition.schema.safeParse(args);
-  if (!parsed.success) throw new InputError(describeIssue(parsed.error, where), { code: 'bad-action-args' });
+  if (!parsed.success) throw new InputError(describeIssue(parsed.error, where, args), { code: 'bad-action-args' });
   return parsed.data;
 }

@@ -57,7 +57,7 @@ async function readSpecFile(path: string, label: string): Promise<unknown> {
 export function checkSpecShape(value: unknown, label: string): Spec {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${label}: a spec must be an object`, { code: 'bad-spec' });
   const parsed = specSchema.safeParse(value);
-  if (!parsed.success) throw new InputError(describeIssue(parsed.error, `${label}:`), { code: 'bad-spec' });
+  if (!parsed.success) throw new InputError(describeIssue(parsed.error, `${label}:`, value), { code: 'bad-spec' });
   return value as Spec;
 }
 
@@ -76,14 +76,23 @@ async function loadRef(ref: string, cwd: string, stack: string[]): Promise<Spec>
   const label = relative(cwd, path) || path;
   if (stack.includes(path)) throw new InputError(`${label}: extends itself (${[...stack, path].map((p) => relative(cwd, p)).join(' -> ')})`, { code: 'bad-spec' });
   const spec = checkSpecShape(await readSpecFile(path, label), label);
-  return resolveExtends({ ...spec, source: label }, cwd, [...stack, path]);
+  return resolveExtends({ ...spec, source: label, cwd }, cwd, [...stack, path]);
 }
 
 async function resolveExtends(spec: Spec, cwd: string, stack: string[]): Promise<Spec> {
   if (!spec.extends) return spec;
   const resolved: Spec[] = [];
   for (const [index, entry] of spec.extends.entries()) {
-    if (typeof entry === 'string') resolved.push(await loadRef(entry, cwd, stack));
+    if (typeof entry === 'string') {
+      try {
+        resolved.push(await loadRef(entry, cwd, stack));
+      } catch (error) {
+        if (error instanceof InputError && error.code === 'spec-not-found') {
+          throw new InputError(`${spec.source ?? 'spec'}: extends[${index}]: ${error.message}`, { code: 'spec-not-found', cause: error });
+        }
+        throw error;
+      }
+    }
     else {
       const label = `${spec.source ?? "spec"} extends[${index}]${typeof entry.name === "string" ? ` (${entry.name})` : ""}`;
       const child = checkSpecShape(entry, label);

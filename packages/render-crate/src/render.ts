@@ -14,7 +14,7 @@ export interface RenderPlansOptions {
   phases?: readonly string[];
   /** Plan mode: checks and diffs only; records get `mode: "plan"`. */
   plan?: boolean;
-  /** Where `local` files of actions are read from (default process.cwd()). */
+  /** Where `local` files of actions are read from (default: the cwd loadSpec was given, else process.cwd()). */
   cwd?: string;
   /** OS facts for nodes whose record has no `os` (default debian 12). */
   defaultOs?: { family: string; release: string };
@@ -56,16 +56,16 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions): Nod
   const byPhase = new Map<string, ActionInstance[]>();
   const where = new Map<string, string>();
   const files = new Map<string, Uint8Array>();
-  const cwd = options.cwd ?? process.cwd();
+  const cwd = options.cwd ?? spec.cwd ?? process.cwd();
   const phases = [...new Set([...definedPhases(specs), ...(options.phases ?? [])])];
   for (const phase of phases) {
     const instances: ActionInstance[] = [];
     for (const { entry, where: at } of phaseEntries(specs, phase, ctx)) {
       const shape = actionEntrySchema.safeParse(entry);
-      if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`), { code: 'bad-spec' });
+      if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`, entry), { code: 'bad-spec' });
       const { action, id: givenId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
-      const definition = getAction(action, `${at}: action`);
-      const args = validateArgs(action, rest, `${at}:`);
+      const definition = getAction(action, `${at}.action`);
+      const args = validateArgs(action, rest, at);
       const count = (counters.get(action) ?? 0) + 1;
       counters.set(action, count);
       const id = givenId ?? `${action}-${count}`;

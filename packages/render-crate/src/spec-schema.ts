@@ -22,4 +22,5 @@ export const specSchema = z.strictObject({
   settings: z.union([plainObject, fn]).optional(),
   phases: z.record(z.string().regex(PHASE_NAME, 'phase names match [A-Za-z0-9_-]+'), z.union([z.array(actionEntrySchema), fn, plainObject])).optional(),
   source: z.string().optional(),
+  cwd: z.string().optional(),
 });

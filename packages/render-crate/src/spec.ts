@@ -39,6 +39,8 @@ export interface ServerSpec {
   phases?: Record<string, PhaseBody | SettingsBody>;
   /** Where the spec came from (set by loadSpec; used in error messages). */
   source?: string;
+  /** The directory references and local files resolve against (set by loadSpec). */
+  cwd?: string;
 }
 
 /** A node spec (Pallet's node-spec): what a node of a group looks like, for provision-node. */
