@@ -158,7 +158,7 @@ try {
     const flSecond = await timed(process.execPath, [join(root, 'packages/run-actions/bin/run-actions.js'), `servers/${flPrefix}`], { stdin: nodeLines });
     const flOk = (run, status) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
     if (!flOk(flFirst) || !flOk(flSecond)) throw new Error(`run-actions failed: ${flFirst.stderr.slice(-500)} ${flSecond.stderr.slice(-500)}`);
-    const changedSecond = (flSecond.stdout.match(/"status":"changed"/g) ?? []).length;
+    const changedSecond = flSecond.stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
 
     // forklift in-process (library, transport over ssh2), same spec with other names
     const libPrefix = `lib${size}`;
@@ -188,7 +188,7 @@ try {
     const anSecond = await ansible();
     endSshMasters();
     for (const run of [anFirst, anSecond]) if (run.code !== 0) throw new Error(`ansible-playbook failed (exit ${run.code}): ${run.stdout.slice(-1500)}`);
-    const anRecap = anSecond.stdout.split('PLAY RECAP')[1]?.trim().split('\n')[0] ?? '';
+    const anRecap = (anSecond.stdout.split('PLAY RECAP')[1] ?? '').split('\n').find((line) => line.includes(' : ok=')) ?? '';
 
     const row = {
       size,
@@ -202,10 +202,10 @@ try {
     };
     rows.push(row);
     const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-    log(`   run-actions (binary)   first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run changed: ${changedSecond}, the echo)`);
+    log(`   run-actions (binary)   first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`);
     log(`   runActions (library)   first ${s(libFirst)}  re-run ${s(libSecond)}`);
     log(`   bare ssh2 fan-out      first ${s(bareFirst)}  re-run ${s(bareSecond)}`);
-    log(`   ansible-playbook       first ${s(row.anFirst)}  re-run ${s(row.anSecond)}  (${anRecap})`);
+    log(`   ansible-playbook       first ${s(row.anFirst)}  re-run ${s(row.anSecond)}  (re-run recap: ${anRecap.replace(/\s+/g, ' ').trim()})`);
   }
 } finally {
   endSshMasters();
