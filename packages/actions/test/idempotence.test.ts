@@ -312,6 +312,12 @@ t.test('service restartOn - a run that dies between the change and the restart s
 
   const again = node.run(render([watched, service], none).script);
   t.same([...again.statuses.values()], ['ok', 'ok'], 'a third run changes nothing');
+
+  // A failing action is data: its block reports failed with one clear line, and the script stops there.
+  const unlock = node.run(render([{ id: 'no-hash', action: 'user', args: { name: 'nohash', locked: false } }, watched], none).script);
+  t.equal(unlock.statuses.get('no-hash'), 'failed', 'unlocking an account without a hash fails');
+  t.match(unlock.stderr, /forklift: user nohash: cannot unlock an account without a password hash \(give password\)/, 'with a clear message');
+  t.notOk(unlock.statuses.has('watched-conf'), 'the actions after it do not run');
 });
 
 t.test('service action - without systemd the sysvinit fallback starts, stops, enables and disables via the init script', async (t) => {

@@ -140,8 +140,12 @@ function renderPassword(args: UserArgs): string {
       sh`    if fl_apply; then usermod --lock ${args.name}; fi ;;\n` +
       'esac\n';
   } else if (args.locked === false) {
+    // usermod --unlock refuses an account that would have no password at all: say so instead.
     out +=
       'case $fl_hash in\n' +
+      (args.password === undefined
+        ? "  '!' | '!!' | '!*')\n" + sh`    fl_fail ${`user ${args.name}: cannot unlock an account without a password hash (give password)`} ;;\n`
+        : '') +
       '  !*)\n' +
       '    fl_changed\n' +
       sh`    fl_diff_value ${`user ${args.name}`} password locked unlocked\n` +
