@@ -41,7 +41,7 @@ function startWatch(t: typeof import("tap").default, dir: string) {
       await exited;
     }
   });
-  const waitFor = async (what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> => {
+  const waitFor = async (what: string, predicate: () => boolean, timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${stderr}\nrecords:\n${records.map((r) => JSON.stringify(r)).join('\n')}`);
