@@ -81,6 +81,8 @@ t.test('run-actions - a failing action fails only its node; later actions and ph
   t.equal(boom.stderr, 'broken\n');
   t.same(results.filter((r) => r.node === 'good').map((r) => [r.phase, r.status]), [['configure', 'changed'], ['install', 'changed']].map(([p]) => [p, 'ok']));
   t.ok(existsSync(join(dir, 'good-configure')) && existsSync(join(dir, 'good-install')), 'the other node ran both phases');
+  const logins = readFileSync(join(good.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? [];
+  t.equal(logins.length, 1, 'one SSH connection for facts and both phases');
   t.notOk(existsSync(join(dir, 'after-bad')) || existsSync(join(dir, 'bad-install')), 'nothing ran after the failure');
   const phases = ofKind(run.records, 'phase').map((r) => [r.node, r.phase, r.status]);
   t.same(phases.filter((p) => p[0] === 'bad'), [['bad', 'configure', 'failed'], ['bad', 'install', 'skipped']]);
