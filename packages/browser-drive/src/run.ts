@@ -81,8 +81,12 @@ function abortPromise(signal: AbortSignal | undefined): Promise<never> {
  * @example await runScript(loadScript('checkout.json5'), { nodes, onStep: (r) => console.log(r) })
  */
 export async function runScript(script: StepScript, options: RunScriptOptions = {}): Promise<RunScriptResult> {
-  const { urls, baseUrl } = resolveAddresses(script, options.nodes ?? [], options.baseUrl);
-  const defaultTimeoutMs = script.timeout !== undefined && options.timeoutMs === undefined ? script.timeout * 1000 : (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const given = options.browser;
+  const { urls, baseUrl } = resolveAddresses(script, options.nodes ?? [], options.baseUrl ?? (script.baseUrl === undefined ? given?.baseUrl : undefined));
+  const fallbackMs = script.timeout !== undefined ? script.timeout * 1000 : (given?.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const defaultTimeoutMs = options.timeoutMs ?? fallbackMs;
+  // a browser lent by the caller gets its own settings back at the end
+  const lent = given ? { baseUrl: given.baseUrl, timeoutMs: given.timeoutMs } : undefined;
   const scriptBase = basename(script.name, extname(script.name)) || 'script';
   let screenshotsDir = options.screenshotsDir;
   const ensureDir = (): string => {
@@ -158,7 +162,7 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
       }
     }
   } finally {
-    b.timeoutMs = defaultTimeoutMs;
+    if (lent) Object.assign(b, lent);
     if (own) await b.close();
   }
   if (result.interrupted !== undefined) result.ok = false;

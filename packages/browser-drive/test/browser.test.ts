@@ -160,6 +160,80 @@ t.test('browser - cookies are set, read and deleted; scripts run with arguments'
   t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
 });
 
+t.test('runScript - every step verb runs in the open browser, with results and screenshots in the records', async (t) => {
+  const { parseScript } = await import('../src/script.js');
+  const { runScript } = await import('../src/run.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const shots = mkdtempSync(join(tmpdir(), 'browser-drive-verbs-'));
+  t.teardown(() => rmSync(shots, { recursive: true, force: true }));
+  const script = parseScript(
+    {
+      name: 'verbs.json5',
+      steps: [
+        { open: '/form.html' },
+        { fill: '#email', with: 'old' },
+        { clear: '#email' },
+        { press: ['x', 'Enter'], on: '#email' },
+        { expectText: 'enter pressed', in: '#typed' },
+        { press: 'Backspace' },
+        { execute: 'return document.activeElement.value', expect: '' },
+        { uncheck: { tag: 'input', name: 'remember' } },
+        { check: { tag: 'input', name: 'newsletter' } },
+        { fill: '#email', with: 'cy@example.test' },
+        { submit: { tag: 'form', id: 'login' } },
+        { expectTitle: 'Welcome' },
+        { expectVisible: { tag: 'ul', id: 'fields' } },
+        { expectCount: '#fields li', count: 3 },
+        { expectCookie: { name: 'session' } },
+        { setCookie: { name: 'cart', value: '2' } },
+        { deleteCookie: 'cart' },
+        'deleteCookies',
+        'back',
+        'forward',
+        'refresh',
+        { 'expect-url': { matches: '/login$' } },
+        { open: '/select.html' },
+        { select: '#warehouse', option: { index: 3 } },
+        { expectText: { equals: 'osl:Oslo' }, in: '#chosen' },
+        { open: '/delayed.html?ms=300' },
+        { waitFor: { gone: '#spinner' } },
+        { waitFor: { present: '#result' } },
+        { waitFor: { title: 'Delayed' } },
+        'screenshot',
+        { open: '/frame.html' },
+        { frame: { tag: 'iframe', name: 'inner' } },
+        { click: { button: 'Bump' } },
+        { expectText: '1', in: '#count' },
+        { frame: 'top' },
+        { open: '/alert.html' },
+        { click: '#prompt' },
+        { acceptAlert: { text: 'Your name?', answer: 'Di' } },
+        { click: '#confirm' },
+        { dismissAlert: { text: { contains: 'Delete' } } },
+        { expectText: 'cancelled', in: '#result' },
+        { open: '/windows.html' },
+        { click: { link: 'Open the other window' } },
+        { window: { url: 'other.html' } },
+        { expectText: 'The other window', in: 'h1', name: 'in the other window' },
+        { window: { title: 'Windows' } },
+      ],
+    },
+    'verbs.json5',
+  );
+  const records: Array<Record<string, unknown>> = [];
+  const result = await runScript(script, { browser: b, screenshotsDir: shots, onStep: (record) => void records.push(record) });
+  const failed = records.find((record) => record.status === 'failed');
+  t.equal(failed, undefined, String(failed?.error ?? ''));
+  t.match(result, { ok: true, passed: script.steps.length, failed: 0, skipped: 0 });
+  t.equal(records.find((record) => record.step === 'acceptAlert {"text":"Your name?","answer":"Di"}')?.result, 'Your name?');
+  t.equal(records.find((record) => record.step === 'screenshot')?.screenshot, join(shots, 'verbs-step29.png'));
+  t.equal(records.at(-2)?.step, 'in the other window');
+  t.equal(await b.title(), 'Windows', 'left in the first window');
+  t.equal(b.timeoutMs, 5000, 'the browser keeps its own timeout');
+});
+
 t.test('closeAllBrowsers - ends every browser and driver process by PID and removes the profile', async (t) => {
   const alive = b.pids().filter(isAlive);
   t.ok(alive.length >= 2 && alive.includes(b.pids()[0]), `driver and browser alive before (${alive.join(' ')})`);
