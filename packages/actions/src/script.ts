@@ -115,7 +115,7 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
   const onceFlag = `${stateDir}/once/${options.phase}.done`;
   const header =
     'set -eu\n' +
-    '# shellcheck shell=sh disable=SC2016,SC2317 # quoted data is literal on purpose; unused helpers look unreachable\n' +
+    '# shellcheck shell=sh disable=SC2016,SC2030,SC2031,SC2317 # quoted data is literal on purpose; fl_id/fl_notify are per block; unused helpers look unreachable\n' +
     `# forklift ${plan ? 'plan' : 'apply'} script: phase ${commentText(options.phase)}` +
     (options.node === undefined ? '' : `, node ${commentText(options.node)}`) +
     `, ${options.facts.family} ${commentText(options.facts.release)} (rendered by forklift; do not edit)\n` +
@@ -124,6 +124,8 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     'fl_nonce=${1:?"usage: sh -s -- NONCE <script"}\n' +
     'case $fl_nonce in *[!A-Za-z0-9_-]*) echo "forklift: bad nonce" >&2; exit 64 ;; esac\n' +
     `fl_plan=${plan ? 1 : 0}\n` +
+    'fl_id=\n' +
+    'fl_notify=\n' +
     sh`fl_state=${stateDir}\n` +
     sh`fl_once_flag=${options.once ? onceFlag : ''}\n` +
     'fl_tmp=$(mktemp -d "${TMPDIR:-/tmp}/forklift.XXXXXX")\n' +
@@ -134,7 +136,7 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     'export LC_ALL=C\n' +
     PRELUDE;
   let main = blocks.join('');
-  if (options.once) {
+  if (options.once && actions.length > 0) {
     main =
       'if [ -e "$fl_once_flag" ]; then\n' +
       sh`fl_done_already ${actions.map((action) => action.id)}\n` +
