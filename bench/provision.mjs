@@ -55,7 +55,7 @@ function upperMiB(service, id) {
   return bytes / 1024 / 1024;
 }
 
-const results = { when: new Date().toISOString(), loadAvg: loadavg()[0].toFixed(1) };
+const results = { when: new Date().toISOString(), loadAvgBefore: loadavg()[0].toFixed(1) };
 try {
   if (cold) {
     const coldCache = mkdtempSync(join(tmpdir(), 'fl-bench-images-'));
@@ -77,12 +77,22 @@ try {
       one.push(ms);
       await provisionNodes({ service, count: 0, group: 'one', home, env, log: quiet });
     }
+    // one more node while the group (and so the bridge and apt proxy) already runs
+    await provisionNodes({ service, count: 1, group: 'one', home, env, log: quiet });
+    const more = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const { ms } = await timed(() => provisionNodes({ service, count: 2, group: 'one', home, env, log: quiet }));
+      more.push(ms);
+      await provisionNodes({ service, count: 1, group: 'one', home, env, log: quiet });
+    }
+    await provisionNodes({ service, count: 0, group: 'one', home, env, log: quiet });
     const ten = await timed(() => provisionNodes({ service, count: 10, group: 'ten', home, env, log: quiet }));
     const memory = ten.value.map((node) => nodeMemoryMiB(node.tags.machine));
     const disk = ten.value.map((node) => upperMiB(service, node.id));
     const down = await timed(() => provisionNodes({ service, count: 0, group: 'ten', home, env, log: quiet }));
     results[service] = {
       oneNode: `${seconds(median(one))} (median of ${rounds}, from no bridge)`,
+      oneMoreNode: `${seconds(median(more))} (median of ${rounds}, bridge up)`,
       tenParallel: seconds(ten.ms),
       memoryPerNode: `${(memory.reduce((a, b) => a + b, 0) / memory.length).toFixed(1)} MiB PSS (min ${Math.min(...memory).toFixed(1)}, max ${Math.max(...memory).toFixed(1)})`,
       diskPerNode: `${(disk.reduce((a, b) => a + b, 0) / disk.length).toFixed(2)} MiB overlay upper`,
@@ -95,4 +105,5 @@ try {
   }
   rmSync(home, { recursive: true, force: true });
 }
+results.loadAvgAfter = loadavg()[0].toFixed(1);
 console.log(JSON.stringify(results, null, 2));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UnavailableError } from '@forklift/contract';
 import { createCgroups, killCgroups, nodeCgroups } from '../cgroups.js';
 import { mountsUnder, unmountUnder } from '../mounts.js';
-import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
+import { listedFromStored, machineName, markReady, removeNodeDir, storedNodes, type StoredNode } from '../node-store.js';
 import { ensureHostCommands } from '../prerequisites.js';
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
 import type { ListedNode, Provider, ProviderContext } from '../provider.js';

@@ -4,7 +4,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCgroups, killCgroups, nodeCgroups } from '../cgroups.js';
 import { unmountUnder } from '../mounts.js';
-import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
+import { listedFromStored, machineName, markReady, removeNodeDir, storedNodes, type StoredNode } from '../node-store.js';
 import { ensureHostCommands, ensureInotifyInstances } from '../prerequisites.js';
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
 import type { ListedNode, Provider, ProviderContext } from '../provider.js';
