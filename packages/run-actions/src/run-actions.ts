@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { InputError, UsageError, type ActionStatus, type NodeRecord, type PlanRecord, type RecordFields } from '@forklift/contract';
 import PQueue from 'p-queue';
 import { splitBatches, type BatchSize } from './batches.js';
@@ -117,6 +118,8 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
   if (options.plans) checkPlans(options.plans, nodeIds);
   const planned = options.plans ? running.filter((node) => options.plans!.some((plan) => plan.node === node.id)) : running;
   const concurrency = effectiveConcurrency(options.concurrency, planned.length);
+  // every running node listens on the run's signal (connect backoff, its phase script)
+  setMaxListeners(Math.max(10, 3 * planned.length + 10), signal);
 
   const tallies = new Map<string, NodeTally>();
   for (const node of planned) tallies.set(node.id, { id: node.id, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: false });
