@@ -130,7 +130,10 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
       b.timeoutMs = step.fields.timeout !== undefined ? step.fields.timeout * 1000 : defaultTimeoutMs;
       const started = performance.now();
       try {
-        const output = await Promise.race([runStep(step, { browser: b, urls, screenshotsDir: ensureDir, scriptBase }), aborted]);
+        const running = runStep(step, { browser: b, urls, screenshotsDir: ensureDir, scriptBase });
+        // after an abort the step fails late, once its browser is gone: that rejection is expected
+        running.catch(() => undefined);
+        const output = await Promise.race([running, aborted]);
         const durationMs = Math.round(performance.now() - started);
         await emit({ script: script.name, index: step.index, step: name, status: 'passed', durationMs, ...output });
       } catch (error) {
