@@ -51,7 +51,7 @@ t.test('browser-drive - a step script drives nginx at the address of the second 
   );
   // the first node's address is unroutable on purpose: only index 1 may be used
   const input = [node('web-0', '192.0.2.1'), node('web-1', '127.0.0.1')].map((record) => JSON.stringify(record)).join('\n') + '\n';
-  const result = await runCli([script], { stdin: input });
+  const result = await runCli([script, '--screenshots', join(work, 'shots')], { stdin: input });
   t.equal(result.code, 0, result.stderr);
   t.same(
     result.records.map((record) => record.kind),

@@ -95,7 +95,7 @@ t.test('browser-drive - a step script drives pages served by a provisioned netns
       ],
     }`,
   );
-  const result = await runCli([script], { stdin: JSON.stringify(node) + '\n' });
+  const result = await runCli([script, '--screenshots', join(home, 'shots')], { stdin: JSON.stringify(node) + '\n' });
   t.equal(result.code, 0, result.stderr);
   t.same(result.records[0], node, 'the node record passes through first');
   const steps = result.records.filter((record) => record.kind === 'step');
