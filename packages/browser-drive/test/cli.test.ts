@@ -124,6 +124,9 @@ t.test('browser-drive - a missing browser or driver exits 69 with the apt comman
   const noDriver = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url, '--chromedriver', '/nonexistent/chromedriver']);
   t.equal(noDriver.code, 69);
   t.match(noDriver.stderr, /chromedriver not found or not executable at \/nonexistent\/chromedriver: install it with: apt-get install chromium chromium-driver/);
+  const headed = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url, '--headed'], { env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
+  t.equal(headed.code, 69);
+  t.match(headed.stderr, /--headed needs a display/);
   t.same(
     descendantPids(process.pid).filter((pid) => !childrenBefore.includes(pid)),
     [],
