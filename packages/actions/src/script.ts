@@ -15,7 +15,7 @@ export interface PhaseScriptOptions {
   facts: Facts;
   /** Plan mode: checks and diffs only. */
   plan?: boolean;
-  /** Node id for the header comment. */
+  /** Node id (accepted, not rendered: nodes with the same facts and actions get byte-identical scripts). */
   node?: string;
   /** Run the phase once per node (bootstrap): a flag under the state dir remembers it ran. */
   once?: boolean;
@@ -117,7 +117,6 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     'set -eu\n' +
     '# shellcheck shell=sh disable=SC2016,SC2030,SC2031,SC2317 # quoted data is literal on purpose; fl_id/fl_notify are per block; unused helpers look unreachable\n' +
     `# forklift ${plan ? 'plan' : 'apply'} script: phase ${commentText(options.phase)}` +
-    (options.node === undefined ? '' : `, node ${commentText(options.node)}`) +
     `, ${options.facts.family} ${commentText(options.facts.release)} (rendered by forklift; do not edit)\n` +
     '# usage: sh -s -- NONCE <script   (the script is one { } group: a truncated script never runs)\n' +
     '{\n' +

@@ -45,7 +45,15 @@ export function defaultPhases(spec: Spec): string[] {
   return defined.includes('bootstrap') ? ['bootstrap', 'configure'] : ['configure'];
 }
 
-function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions): NodeActions {
+/** Caches shared by the nodes of one renderPlans call: validated entries and local files. */
+interface RenderCaches {
+  entries: WeakMap<object, { action: string; id?: string; args: unknown }>;
+  files: Map<string, Uint8Array>;
+  serial: WeakMap<object, number>;
+  scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string }>;
+}
+
+function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, caches: RenderCaches): NodeActions {
   const facts = factsFromOs(node.os ?? options.defaultOs ?? { family: 'debian', release: '12' });
   const specs = flattenSpec(spec);
   const base = { node, facts };
@@ -61,11 +69,18 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions): Nod
   for (const phase of phases) {
     const instances: ActionInstance[] = [];
     for (const { entry, where: at } of phaseEntries(specs, phase, ctx)) {
-      const shape = actionEntrySchema.safeParse(entry);
-      if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`, entry), { code: 'bad-spec' });
-      const { action, id: givenId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
-      const definition = getAction(action, `${at}.action`);
-      const args = validateArgs(action, rest, at);
+      // static entries (the same object for every node) are validated once
+      let known = entry !== null && typeof entry === 'object' ? caches.entries.get(entry) : undefined;
+      if (!known) {
+        const shape = actionEntrySchema.safeParse(entry);
+        if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`, entry), { code: 'bad-spec' });
+        const { action: name, id: entryId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
+        getAction(name, `${at}.action`);
+        known = { action: name, id: entryId, args: validateArgs(name, rest, at) };
+        caches.entries.set(entry as object, known);
+      }
+      const { action, id: givenId, args } = known;
+      const definition = getAction(action);
       const count = (counters.get(action) ?? 0) + 1;
       counters.set(action, count);
       const id = givenId ?? `${action}-${count}`;
@@ -74,8 +89,14 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions): Nod
       where.set(id, at);
       for (const local of definition.localFiles?.(args) ?? []) {
         if (files.has(local)) continue;
+        const cached = caches.files.get(local);
+        if (cached) {
+          files.set(local, cached);
+          continue;
+        }
         try {
           files.set(local, readFileSync(resolve(cwd, local)));
+          caches.files.set(local, files.get(local)!);
         } catch (error) {
           throw new InputError(`${at}: cannot read local file ${JSON.stringify(local)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { code: 'local-file', cause: error });
         }
@@ -109,14 +130,29 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
   const phases = options.phases && options.phases.length > 0 ? [...options.phases] : defaultPhases(spec);
   for (const phase of phases) if (!/^[A-Za-z0-9_-]+$/.test(phase) || phase === 'settings') throw new InputError(`phase ${JSON.stringify(phase)}: not a renderable phase name`, { code: 'bad-phase' });
   const targets = nodesForSpec(spec, nodes);
-  const collected = targets.map((node) => collect(spec, node, options));
+  const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map() };
+  const collected = targets.map((node) => collect(spec, node, options, caches));
+  let nextSerial = 1;
+  const serialOf = (value: unknown): string => {
+    if (value === null || typeof value !== 'object') return JSON.stringify(value);
+    let serial = caches.serial.get(value);
+    if (serial === undefined) caches.serial.set(value, (serial = nextSerial++));
+    return `#${serial}`;
+  };
   const out: PlanFields[] = [];
   targets.forEach((node, index) => {
     const { facts, byPhase, files, notify } = collected[index]!;
     for (const phase of phases) {
-      const rendered = renderPhaseScript(byPhase.get(phase) ?? [], { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir });
-      const sha256 = createHash('sha256').update(rendered.script).digest('hex');
-      out.push({ node: node.id, phase, script: rendered.script, actions: rendered.actions, sha256, mode: plan ? 'plan' : 'apply' });
+      const instances = byPhase.get(phase) ?? [];
+      // nodes with the same facts and the same (cached) action objects share one rendering
+      const key = [JSON.stringify(facts), phase, ...instances.map((i) => `${i.id}|${i.action}|${serialOf(i.args)}|${(notify.get(i.id) ?? []).join(' ')}`)].join('\n');
+      let rendered = caches.scripts.get(key);
+      if (!rendered) {
+        const script = renderPhaseScript(instances, { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir });
+        rendered = { ...script, sha256: createHash('sha256').update(script.script).digest('hex') };
+        caches.scripts.set(key, rendered);
+      }
+      out.push({ node: node.id, phase, script: rendered.script, actions: rendered.actions.map((action) => ({ ...action })), sha256: rendered.sha256, mode: plan ? 'plan' : 'apply' });
     }
   });
   return out;
