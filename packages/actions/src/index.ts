@@ -22,3 +22,4 @@ export { symlinkAction, symlinkSchema, type SymlinkArgs } from './actions/symlin
 export { lineInFileAction, lineInFileSchema, type LineInFileArgs } from './actions/line-in-file.js';
 export { execAction, execSchema, type ExecArgs } from './actions/exec.js';
 export { archiveAction, archiveSchema, type ArchiveArgs } from './actions/archive.js';
+export * from './reference.js';
