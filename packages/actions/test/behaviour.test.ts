@@ -1,7 +1,7 @@
 // The framework's own actions run for real under dash and bash in a scratch directory:
 // changed on the first run, ok on the second, a plan afterwards reports nothing; plan mode changes nothing.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -195,4 +195,38 @@ t.test('phase script - a bad or missing nonce stops before any action', async (t
   const bad = runScript(script, 'dash', 'a;b');
   t.equal(bad.code, 64, 'bad nonce: exit 64');
   t.notMatch(bad.stdout, 'begin', 'nothing started');
+});
+
+t.test('archive action - a zip from a url is verified, unpacked once, and unpacked again when it changes', async (t) => {
+  for (const tool of ['zip', 'unzip']) {
+    const probe = spawnSync(tool, ['-v']);
+    if (probe.error) throw new Error(`${tool} is not installed: apt-get install zip unzip (needed by this test)`);
+  }
+  const { root, stateDir } = freshRoot();
+  const archives: Record<string, Buffer> = {};
+  for (const version of ['1', '2']) {
+    const src = join(root, `src${version}`);
+    mkdirSync(src);
+    writeFileSync(join(src, 'VERSION'), `${version}\n`);
+    execFileSync('zip', ['-q', '-r', join(root, `site${version}.zip`), '.'], { cwd: src });
+    archives[version] = readFileSync(join(root, `site${version}.zip`));
+  }
+  let serving = '1';
+  const server = createServer((_req, res) => res.end(archives[serving]));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/site.zip`;
+  const step = (version: string): Step[] => [{ action: 'archive', id: 'site', args: { path: `${root}/site`, url, sha256: createHash('sha256').update(archives[version]!).digest('hex') } }];
+  t.equal((await runScriptAsync(renderActions(step('1'), { stateDir }))).statuses.site, 'changed', 'first run unpacks');
+  t.equal(readFileSync(`${root}/site/VERSION`, 'utf8'), '1\n', 'content of version 1');
+  t.equal((await runScriptAsync(renderActions(step('1'), { stateDir }))).statuses.site, 'ok', 'same archive: ok');
+  const plan = await runScriptAsync(renderActions(step('2'), { stateDir, plan: true }));
+  t.equal(plan.statuses.site, 'changed', 'plan sees the new checksum');
+  t.match(plan.diffs.site, '@@ archive @@', 'with a diff of the checksum');
+  serving = '2';
+  const wrong = await runScriptAsync(renderActions(step('1'), { stateDir: join(root, 'other-state') }));
+  t.equal(wrong.statuses.site, 'failed', 'a served archive that does not match its sha256 fails');
+  t.equal(readFileSync(`${root}/site/VERSION`, 'utf8'), '1\n', 'and nothing was unpacked');
+  t.equal((await runScriptAsync(renderActions(step('2'), { stateDir }))).statuses.site, 'changed', 'new archive unpacks again');
+  t.equal(readFileSync(`${root}/site/VERSION`, 'utf8'), '2\n', 'content of version 2');
 });
