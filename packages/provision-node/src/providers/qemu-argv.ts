@@ -27,8 +27,8 @@ export interface QemuLaunch {
   credentials: Record<string, string>;
 }
 
-/** The kernel command line: root on the first virtio disk, console on the serial port, reboot = exit. */
-export const KERNEL_CMDLINE = 'root=/dev/vda rw console=ttyS0 panic=1 quiet systemd.show_status=false';
+/** The kernel command line: root on the first virtio disk, console (quiet but for errors) on the serial port, panic = reboot = exit. */
+export const KERNEL_CMDLINE = 'root=/dev/vda rw console=ttyS0 panic=1 quiet systemd.show_status=error';
 
 /** fw_cfg names are limited to 55 bytes (QEMU's FW_CFG_MAX_FILE_PATH minus the NUL). */
 const FW_CFG_MAX_NAME = 55;
