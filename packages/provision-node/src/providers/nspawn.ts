@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readdirSync } from 'node:fs';
+import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCgroups, killCgroups, nodeCgroups } from '../cgroups.js';
@@ -9,6 +9,7 @@ import { ensureHostCommands, ensureInotifyInstances } from '../prerequisites.js'
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
 import type { ListedNode, Provider, ProviderContext } from '../provider.js';
 import { beginNodes, prepareRoot, type BegunNode } from '../node-prep.js';
+import { run } from '../run.js';
 import { waitForSsh } from '../ssh-wait.js';
 import { parseRootfsOptions } from './nspawn-options.js';
 
@@ -38,6 +39,23 @@ function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): L
   return listedFromStored(ctx, stored, 'nspawn', running);
 }
 
+/** What the node's own systemd says (failed units, ssh.service), entered through its init's namespaces. */
+async function diagnose(nspawnPid: number): Promise<string> {
+  let init: string | undefined;
+  try {
+    init = readFileSync(`/proc/${nspawnPid}/task/${nspawnPid}/children`, 'utf8').trim().split(/\s+/)[0];
+  } catch {
+    return '';
+  }
+  if (!init) return '';
+  const result = await run(
+    'nsenter',
+    ['-t', init, '-m', '-u', '-i', '-n', '-p', 'sh', '-c', 'systemctl is-system-running; systemctl --failed --no-legend --plain; /usr/sbin/sshd -t 2>&1 | head -n 3; systemctl status ssh.service --no-pager -n 3 2>&1 | tail -n 4'],
+    { reject: false, timeout: 15_000 },
+  );
+  return `${result.stdout} ${result.stderr}`.trim().replace(/\s*\n\s*/g, ' / ');
+}
+
 const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, mac: string): string =>
   `[Match]\nName=host0\n\n[Link]\nMACAddress=${mac}\n\n[Network]\nAddress=${address}/${prefixLength}\nGateway=${gateway}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
 
@@ -48,6 +66,10 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
   const { network } = lease;
   await mkdir(join(root, 'etc', 'systemd', 'network'), { recursive: true });
   await writeFile(join(root, 'etc', 'systemd', 'network', '10-forklift-host0.network'), NETWORK_FILE(lease.address, network.prefixLength, network.gateway, lease.mac));
+  // seen once in ~50 boots on a machine at load 25: `sshd -t` failed early in boot five times in a row and
+  // systemd gave up on ssh.service; keep retrying instead (the SSH wait bounds it)
+  await mkdir(join(root, 'etc', 'systemd', 'system', 'ssh.service.d'), { recursive: true });
+  await writeFile(join(root, 'etc', 'systemd', 'system', 'ssh.service.d', '10-forklift-retry.conf'), '[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nRestartSec=1\n');
   // systemd 252 provisions root's authorized_keys from the credential only when its tmpfiles rule exists
   const provision = await readFile(join(root, 'usr', 'lib', 'tmpfiles.d', 'provision.conf'), 'utf8').catch(() => '');
   if (!provision.includes('ssh.authorized_keys.root')) {
@@ -92,9 +114,10 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
     exited,
   ]);
   } catch (error) {
-    // the node's own log says why; it goes with the half-made node
+    // the node's own view says why (its systemd's failed units, the ssh unit); it goes with the half-made node
+    const inside = await diagnose(child.pid);
     const tail = (await readFile(join(dir, 'console.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
-    throw new Error(`${(error as Error).message}${tail ? ` — ${tail}` : ''}`, { cause: error });
+    throw new Error(`${(error as Error).message}${inside ? ` — ${inside}` : tail ? ` — ${tail}` : ''}`, { cause: error });
   }
   child.removeAllListeners('exit');
   await markReady(dir);
