@@ -1,14 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { runBinary } from '@forklift/testkit';
+import { runBinary, spawnBinary } from '@forklift/testkit';
 import { detectAccel } from '../src/providers/qemu-accel.js';
 import { findQemuPid } from '../src/providers/qemu-process.js';
 import { processCommandLine } from '../src/process.js';
-import { forceClean, leftovers, sshRun, testHome } from './helpers.js';
+import { forceClean, leftovers, machineOf, sshRun, testHome } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -78,4 +79,36 @@ t.test('qemu vmfest service - one VM boots by direct kernel boot, answers SSH wi
   t.notOk(findQemuPid(dir), 'the qemu process is gone');
   t.notOk(existsSync(dir), 'the clone and the node directory are gone');
   t.same(await leftovers(home, machines), [], 'no tap, bridge, process or lease left');
+});
+
+t.test('qemu kill -9 of provision-node while a VM boots - the next call stops its qemu and removes tap, lease and clone', async (t) => {
+  const { home, env } = await testHome('qemu-crash');
+  const machine = machineOf(home, 'vmfest', 'vk-1');
+  t.teardown(async () => {
+    await runBinary('provision-node', ['vmfest', '0', '--group', 'vk'], { env, timeoutMs: 120_000 }).catch(() => undefined);
+    await execFileAsync('ip', ['link', 'del', machine]).catch(() => undefined);
+    await forceClean(home);
+    await rm(home, { recursive: true, force: true });
+  });
+  const dir = join(home, 'state', 'vmfest', 'nodes', 'vk-1');
+  const first = spawnBinary('provision-node', ['vmfest', '1', '--group', 'vk'], { env, timeoutMs: 40 * 60_000 });
+  // kill once qemu runs (it is daemonized: it outlives provision-node) but long before the guest answers SSH
+  const deadline = Date.now() + 30 * 60_000;
+  while (findQemuPid(dir) === undefined) {
+    if (Date.now() > deadline) throw new Error(`no qemu started: ${first.output().stderr}`);
+    await sleep(100);
+  }
+  const orphan = findQemuPid(dir)!;
+  first.child.kill('SIGKILL');
+  t.equal((await first.result).signal, 'SIGKILL', 'provision-node died by SIGKILL');
+  t.notOk(existsSync(join(dir, 'ready')), 'it died before the VM answered SSH');
+  t.ok(processCommandLine(orphan)?.includes('qemu-system'), 'its qemu outlived it');
+
+  const zero = await runBinary('provision-node', ['vmfest', '0', '--group', 'vk'], { env, timeoutMs: 120_000 });
+  t.equal(zero.exitCode, 0, 'the next call (count 0) exits 0', { stderr: zero.stderr });
+  t.match(zero.stderr, /cleaning 1 half-made node\(s\): vk-1/, 'it reports the half-made VM');
+  t.notOk(processCommandLine(orphan)?.includes('qemu-system'), 'the orphaned qemu is stopped');
+  const nodesDir = join(home, 'state', 'vmfest', 'nodes');
+  t.same(existsSync(nodesDir) ? readdirSync(nodesDir) : [], [], 'the clone and node directory are gone');
+  t.same(await leftovers(home, [machine]), [], 'no tap, bridge, process or lease left');
 });
