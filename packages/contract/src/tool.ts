@@ -104,6 +104,7 @@ function parseFlags(tool: ToolDefinition, argv: string[]): { args: string[]; fla
   }
   for (const key of spec.multiple ?? []) flags[key] ??= [];
   const args = parsed._.map(String);
+  if (flags.help || flags.version) return { args, flags };
   if (tool.minArgs !== undefined && args.length < tool.minArgs) throw new UsageError(`missing argument (see ${tool.name} --help)`);
   if (tool.maxArgs !== undefined && args.length > tool.maxArgs) throw new UsageError(`unexpected argument "${args[tool.maxArgs]}" (see ${tool.name} --help)`);
   return { args, flags };

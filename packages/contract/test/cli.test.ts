@@ -153,3 +153,11 @@ t.test('main - argument bounds and repeatable flags', async (t) => {
   const ok = await runTool(def, ['a', '--phase', 'x', '--phase', 'y']);
   t.equal(ok.records.at(-1).counts.phases, 2);
 });
+
+t.test('main - --help and --version work without the required arguments', async (t) => {
+  const def = tool(async () => ({ ok: true }), { minArgs: 1 });
+  const help = await runTool(def, ['--help']);
+  t.equal(help.code, 0);
+  t.equal(help.stdout, 'demo usage\n');
+  t.equal((await runTool(def, ['--version'])).stdout, 'demo 1.0.0\n');
+});
