@@ -90,7 +90,11 @@ async function runTool(def: ToolDefinition, argv: string[], input = '', signal?:
   const stdin = new PassThrough();
   stdin.end(input);
   const code = await main(def, argv, { stdin, stdout: out.stream, stderr: err.stream, env: {}, signal });
-  return { code, stdout: out.text(), stderr: err.text(), records: out.text().trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  const stdout = out.text();
+  return {
+    code, stdout, stderr: err.text(),
+    get records() { return stdout.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l)); },
+  };
 }
 
 t.test('main - errors map to exit codes in one place', async (t) => {
