@@ -6,12 +6,13 @@ import { nodeLine, SPECS } from './helpers.js';
 
 const node = (id: string, group = 'web') => JSON.parse(nodeLine(id, group, { family: 'debian', release: '12' }));
 
-t.test('loadSpec - resolves .json5, .ts, .mjs and .json references relative to cwd', async (t) => {
+t.test('loadSpec - resolves .json5, .ts, .mts, .mjs and .json references relative to cwd', async (t) => {
   for (const [ref, phase, first] of [
     ['groups/web', 'configure', 'motd'],
     ['groups/monitoring', 'configure', 'motd'],
     ['servers/plain', 'configure', 'file-1'],
     ['servers/plain-json', 'configure', 'directory-1'],
+    ['servers/typed', 'configure', 'typed-link'],
     ['groups/web.json5', 'bootstrap', 'forklift-etc'],
   ] as const) {
     const spec = await loadSpec(ref, { cwd: SPECS });
