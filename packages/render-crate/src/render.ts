@@ -113,10 +113,10 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, cach
   return { facts, byPhase, files, notify };
 }
 
-/** The nodes a spec applies to: all of them, or for a group spec only the nodes of that group. */
+/** The nodes a spec applies to: running nodes, and for a group spec only those of that group. */
 export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeRecord[] {
   const group = (spec as { group?: string }).group;
-  return nodes.filter((node) => group === undefined || node.group === group);
+  return nodes.filter((node) => node.state === 'running' && (group === undefined || node.group === group));
 }
 
 /**

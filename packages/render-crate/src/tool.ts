@@ -33,8 +33,8 @@ export const renderCrateTool: ToolDefinition = {
     await ctx.flushInput();
     for (const plan of plans) await ctx.emit('plan', { ...plan });
     const rendered = new Set(plans.map((plan) => plan.node));
-    const skipped = nodes.filter((node) => !rendered.has(node.id) && node.state === 'running').length;
-    if (skipped > 0) ctx.log(`render-crate: ${skipped} node(s) not in group ${group} were passed through without plans`);
+    const skipped = nodes.filter((node) => !rendered.has(node.id)).length;
+    if (skipped > 0) ctx.log(`render-crate: ${skipped} node(s) not running${group === undefined ? '' : ` or not in group ${group}`} were passed through without plans`);
     return { ok: true, counts: { nodes: rendered.size, plans: plans.length, actions: plans.reduce((sum, plan) => sum + plan.actions.length, 0), skipped } };
   },
 };

@@ -28,7 +28,7 @@ t.test('render-crate - node records on stdin: nodes re-emitted first, one plan p
   ], 'pass-through, then plans for the group only');
   t.ok(run.records.filter((r) => r.kind === 'plan').every((r) => r.mode === 'plan'), 'plan mode recorded');
   t.match(run.records[6]!.script as string, 'fedora 40', 'fedora node rendered with its own facts');
-  t.match(run.stderr, '1 node(s) not in group web', 'says which nodes got no plan');
+  t.match(run.stderr, '1 node(s) not running or not in group web', 'says which nodes got no plan');
 });
 
 t.test('render-crate - output is byte-stable', async (t) => {

@@ -101,4 +101,6 @@ t.test('groups - a group spec renders only nodes of its group', async (t) => {
   const spec = await loadSpec('groups/web', { cwd: SPECS });
   const plans = await renderPlans(spec, [node('w1'), node('db1', 'db')], { phases: ['configure'] });
   t.same(plans.map((plan) => plan.node), ['w1'], 'db1 is not in group web');
+  const gone = await renderPlans(spec, [{ ...node('w2'), state: 'destroyed' }], { phases: ['configure'] });
+  t.same(gone, [], 'destroyed nodes get no plan');
 });
