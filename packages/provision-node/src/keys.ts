@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import ssh2 from 'ssh2';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock } from './lock.js';
 import type { SshKeyPair } from './provider.js';
@@ -34,12 +33,8 @@ export async function ensureSshKey(keysDir: string): Promise<SshKeyPair> {
 export async function generateHostKey(root: string, comment: string): Promise<string> {
   const file = join(root, 'etc', 'ssh', 'ssh_host_ed25519_key');
   await mkdir(join(root, 'etc', 'ssh'), { recursive: true });
-  if (!existsSync(file)) {
-    // in-process (no ssh-keygen process per node); the same openssh-key-v1 format sshd reads
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-    await writeFile(file, pair.private, { mode: 0o600 });
-    await writeFile(`${file}.pub`, pair.public + '\n', { mode: 0o644 });
-  }
+  // OpenSSH's own ssh-keygen: keys made in-process with ssh2 were now and then refused by sshd ("error in libcrypto")
+  if (!existsSync(file)) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
   return readHostKey(root);
 }
 
