@@ -37,6 +37,7 @@ export const runActionsTool: ToolDefinition = {
       render = async (withFacts) => (await renderPlans(spec, withFacts, renderOptions)).map(asPlanRecord);
     } else {
       assertPlanMode(inputPlans, flags.plan);
+      if (inputPlans.length === 0) ctx.log('run-actions: no plan records on stdin and no SPEC argument: nothing to run (see run-actions --help)');
     }
     const tty = Boolean(ctx.stderr.isTTY);
     let shown = false;
