@@ -1,5 +1,4 @@
 import { shellQuote } from '@forklift/contract';
-import { execa } from 'execa';
 import type { ExecResult, Transport } from './transport.js';
 
 const ABORT_GRACE_MS = 2000;
@@ -12,6 +11,8 @@ export function localTransport(): Transport {
   const transport: Transport = {
     async exec(command, options = {}): Promise<ExecResult> {
       if (options.signal?.aborted) return { exitCode: null, signal: 'ABORTED' };
+      // loaded on first use: most runs have no localhost node
+      const { execa } = await import('execa');
       const child = execa('sh', ['-c', command], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
       child.stdout!.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
       child.stderr!.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
