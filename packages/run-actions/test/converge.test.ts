@@ -188,3 +188,12 @@ t.test('run-actions - bad input stops before anything runs', async (t) => {
   }
   t.notOk(existsSync(join(dir, 'ran')), 'nothing ran');
 });
+
+t.test('run-actions - an unreadable private key fails that node with exit 69', async (t) => {
+  const sshd = await startSshd({ id: 'keyless' });
+  t.teardown(sshd.stop);
+  const node = { ...sshd.node, privateKey: join(sshd.dir, 'no-such-key') };
+  const run = await runBinary('run-actions', [], { stdin: toNdjson([node, testPlan(node, 'configure', [{ id: 'x', body: 'true' }])]) });
+  t.equal(run.exitCode, 69);
+  t.match(ofKind(run.records, 'error')[0], { code: 'no-ssh-key', node: 'keyless', message: /cannot read privateKey .*no-such-key: ENOENT/ });
+});
