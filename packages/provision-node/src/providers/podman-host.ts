@@ -1,18 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 /**
- * Whether the host mixes cgroup v1 controllers with a cgroup v2 hierarchy that still holds
- * controllers (e.g. hugetlb): crun refuses to run there ("cgroups in hybrid mode not supported"),
- * runc does not.
- * @example hybridCgroupsWithV2Controllers() // true on a host with /sys/fs/cgroup/unified holding hugetlb
+ * Whether the host runs cgroup v1 (alone or beside a cgroup2 `unified` hierarchy) rather than pure
+ * cgroup v2. crun refuses to run when that cgroup2 hierarchy holds controllers ("cgroups in hybrid
+ * mode not supported"), and such a hierarchy can appear while nodes run (nspawn mounts it), so
+ * forklift uses runc on any non-pure-v2 host.
+ * @example cgroupV1Host() // true here: /sys/fs/cgroup is a tmpfs of v1 hierarchies
  */
-export function hybridCgroupsWithV2Controllers(root = '/sys/fs/cgroup'): boolean {
-  if (existsSync(`${root}/cgroup.controllers`)) return false; // pure v2
-  try {
-    return readFileSync(`${root}/unified/cgroup.controllers`, 'utf8').trim() !== '';
-  } catch {
-    return false;
-  }
+export function cgroupV1Host(root = '/sys/fs/cgroup'): boolean {
+  return !existsSync(`${root}/cgroup.controllers`);
 }
 
 /** The hard limits of this process for open files and processes (undefined when unlimited). */

@@ -10,7 +10,7 @@ export const PodmanServiceOptionsSchema = z.strictObject({
   include: z.array(z.string().min(1)).optional(),
   /** `podman`: the container's own address on podman's default network (root); `publish`: sshd published on a 127.0.0.1 port (rootless); `auto` (default): podman for root, publish otherwise. */
   network: z.enum(['auto', 'podman', 'publish']).optional(),
-  /** OCI runtime (default: runc where crun cannot run, i.e. hybrid cgroups with v2 controllers; else podman's default). */
+  /** OCI runtime (default: runc on cgroup v1 hosts, where crun fails once the cgroup2 hierarchy holds controllers; else podman's default). */
   runtime: z.string().min(1).optional(),
   /** How long to wait for a node to answer SSH (default 90 s). */
   bootTimeoutMs: z.number().int().positive().optional(),

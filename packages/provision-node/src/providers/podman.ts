@@ -7,7 +7,7 @@ import { ensureHostCommands } from '../prerequisites.js';
 import type { ListedNode, NodeSpec, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
 import { waitForSsh } from '../ssh-wait.js';
-import { hardLimits, hybridCgroupsWithV2Controllers, ulimitArgs } from './podman-host.js';
+import { cgroupV1Host, hardLimits, ulimitArgs } from './podman-host.js';
 import { ensurePodmanImage } from './podman-image.js';
 import { parsePodmanOptions, type PodmanServiceOptions } from './podman-options.js';
 import { freeLoopbackPort } from './qemu-process.js';
@@ -43,7 +43,7 @@ function homeLabel(ctx: ProviderContext): string {
 
 function runtimeArgs(options: PodmanServiceOptions): string[] {
   if (options.runtime) return ['--runtime', options.runtime];
-  return hybridCgroupsWithV2Controllers() ? ['--runtime', 'runc'] : [];
+  return cgroupV1Host() ? ['--runtime', 'runc'] : [];
 }
 
 function networkMode(options: PodmanServiceOptions): 'podman' | 'publish' {
