@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { InputError } from '@forklift/contract';
+import { runBinary } from '@forklift/testkit';
 import { detectAccel } from '../src/providers/qemu-accel.js';
 import { KERNEL_CMDLINE, qemuArgs, type QemuLaunch } from '../src/providers/qemu-argv.js';
 import { parseQemuOptions, vmSize } from '../src/providers/qemu-options.js';
@@ -71,4 +73,17 @@ t.test('qemu options - defaults, group spec minimums, and a bad field named with
   const bad = (): unknown => parseQemuOptions({ name: 'vms', provider: 'qemu', options: { network: 'wifi' }, file: '/p/services/vms.json5' });
   t.throws(bad, InputError);
   t.throws(bad, /\/p\/services\/vms\.json5: service field "options\.network"/);
+});
+
+t.test('qemu service file - a bad option exits 65 with one stderr line naming the file and field, and creates nothing', async (t) => {
+  const cwd = await mkdtemp(join(tmpdir(), 'fl-vmbad-'));
+  t.teardown(() => rm(cwd, { recursive: true, force: true }));
+  await mkdir(join(cwd, 'services'));
+  await writeFile(join(cwd, 'services', 'vmbad.json5'), "{ provider: 'qemu', options: { memoryMb: 'lots' } }\n");
+  const home = join(cwd, 'home');
+  const result = await runBinary('provision-node', ['vmbad', '1', '--group', 'x'], { cwd, env: { FORKLIFT_HOME: home } });
+  t.equal(result.exitCode, 65);
+  t.equal(result.stderr.trim().split('\n').length, 1, 'one stderr line');
+  t.match(result.stderr, /services\/vmbad\.json5: service field "options\.memoryMb"/);
+  t.notOk(existsSync(join(home, 'state')), 'no node state was created');
 });
