@@ -20,7 +20,9 @@ function execOnChannel(client: Client, command: string, options: ExecOptions): P
         channel.end();
         graceTimer = setTimeout(() => channel.close(), ABORT_GRACE_MS);
       };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      // the abort may have come while the channel was being opened
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
       channel.on('data', (chunk: Buffer) => options.onStdout?.(chunk));
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
       channel.on('exit', (code: number | null, signalName?: string) => {
