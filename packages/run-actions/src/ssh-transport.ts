@@ -35,6 +35,7 @@ function execOnChannel(client: Client, command: string, options: ExecOptions): P
         options.signal?.removeEventListener('abort', onAbort);
         resolve({ exitCode, signal: signal ?? (options.signal?.aborted && exitCode === null ? 'ABORTED' : undefined) });
       });
+      if (options.signal?.aborted) return;
       if (options.stdin !== undefined) channel.write(options.stdin);
       if (!options.holdStdin) channel.end();
     });
