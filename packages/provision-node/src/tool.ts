@@ -1,4 +1,4 @@
-import { UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
+import { ExitCode, ForkliftError, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
 import { loadGroupSpec } from './group-spec.js';
 import { convergeNodes, listNodes, DEFAULT_GROUP } from './provision.js';
 
@@ -51,7 +51,18 @@ Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 7
       count = Number(countText);
     }
     if (count === undefined) throw new UsageError('missing COUNT (or a --spec with a count)');
-    const report = await convergeNodes({ ...common, count, spec: spec?.nodeSpec });
+    let report;
+    try {
+      report = await convergeNodes({ ...common, count, spec: spec?.nodeSpec });
+    } catch (error) {
+      const reason = ctx.signal.aborted ? ctx.signal.reason : undefined;
+      if (reason !== 'SIGINT' && reason !== 'SIGTERM') throw error;
+      // half-made nodes were destroyed on the way out; finished ones stay and show in --list
+      throw new ForkliftError('interrupted', `interrupted by ${reason} while converging; run it again to converge`, {
+        exitCode: reason === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm,
+        cause: error,
+      });
+    }
     for (const node of report.nodes) await ctx.emit('node', node);
     return {
       ok: true,

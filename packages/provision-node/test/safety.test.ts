@@ -68,3 +68,26 @@ t.test('nspawn two concurrent "provision-node local 2 --group g" - exactly two n
   const machines = ['g-1', 'g-2', 'g-3', 'g-4'].map((id) => machineOf(home, 'local', id));
   t.same(await leftovers(home, machines), [], 'nothing left after 0');
 });
+
+t.test('nspawn SIGINT in the middle of creating - exit 130, the half-made nodes and the bridge are removed', async (t) => {
+  const { home, env } = await testHome('sigint');
+  t.teardown(async () => {
+    await runBinary('provision-node', ['local', '0', '--group', 'i'], { env, timeoutMs: 120_000 }).catch(() => undefined);
+    await forceClean(home);
+    await rm(home, { recursive: true, force: true });
+  });
+  const nodesDir = join(home, 'state', 'local', 'nodes');
+  const run = spawnBinary('provision-node', ['local', '2', '--group', 'i'], { env, timeoutMs: 300_000 });
+  const deadline = Date.now() + 280_000;
+  while (!(existsSync(nodesDir) && readdirSync(nodesDir).some((id) => existsSync(join(nodesDir, id, 'pid'))))) {
+    if (Date.now() > deadline) throw new Error(`no node started: ${run.output().stderr}`);
+    await sleep(20);
+  }
+  run.child.kill('SIGINT');
+  const result = await run.result;
+  t.equal(result.exitCode, 130, 'exit 130', { stderr: result.stderr });
+  t.match(result.stderr, /interrupted by SIGINT/);
+  t.same(existsSync(nodesDir) ? readdirSync(nodesDir) : [], [], 'no node directory left');
+  const machines = ['i-1', 'i-2'].map((id) => machineOf(home, 'local', id));
+  t.same(await leftovers(home, machines), [], 'no mounts, links, cgroups, processes or leases left');
+});
