@@ -3,6 +3,9 @@ import { rm } from 'node:fs/promises';
 import { listNodes, provisionNodes } from '../src/index.js';
 import { forceClean, leftovers, sshRun, testHome } from './helpers.js';
 
+// the first test of a CI run may build the rootfs (about a minute idle, much longer on a loaded machine)
+t.setTimeout(25 * 60_000);
+
 t.test('netns service - 10 nodes up and reachable over SSH, torn down without touching another group', async (t) => {
   const { home, env } = await testHome('netns');
   const machines = new Set<string>();

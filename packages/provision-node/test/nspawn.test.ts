@@ -3,6 +3,9 @@ import { rm } from 'node:fs/promises';
 import { runBinary } from '@forklift/testkit';
 import { forceClean, leftovers, sshRun, testHome } from './helpers.js';
 
+// the first test of a CI run may build the rootfs (about a minute idle, much longer on a loaded machine)
+t.setTimeout(25 * 60_000);
+
 t.test('nspawn local service - 3 nodes answer SSH, scale to 1 destroys the two newest, 0 leaves nothing', async (t) => {
   const { home, env } = await testHome('nspawn');
   const machines = new Set<string>();

@@ -6,6 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runBinary, spawnBinary } from '@forklift/testkit';
 import { forceClean, leftovers, machineOf, sshRun, testHome } from './helpers.js';
 
+// the first test of a CI run may build the rootfs (about a minute idle, much longer on a loaded machine)
+t.setTimeout(25 * 60_000);
+
 t.test('nspawn kill -9 in the middle of creating - the next call cleans the half-made nodes and converges', async (t) => {
   const { home, env } = await testHome('crash');
   t.teardown(async () => {
