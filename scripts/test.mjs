@@ -13,6 +13,15 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+// tap compiles its plugin set (ours drops @tapjs/typescript for tsx) on first use; a fresh clone
+// would otherwise run its first pass with the default set. Build it explicitly, once, up front.
+const tapBuild = spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (tapBuild.status !== 0) {
+  console.log('tap build failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 const tapArgs = ['tap', '--reporter=tap', ...process.argv.slice(2)];
 const child = spawn('npx', tapArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
 const parser = new Parser();
@@ -21,23 +30,26 @@ let failed = 0;
 let skipped = 0;
 const failures = [];
 
+// Per file: its t.test blocks and top-level assertions count one each; a file whose own result is
+// `not ok` (crash, timeout, bail-out, no tests, non-zero exit) with no failing test inside counts
+// as one failure.
+const failuresInFile = new Map();
 parser.on('child', (file) => {
-  let fileFailures = 0;
+  failuresInFile.set(file.name, 0);
   file.on('assert', (result) => {
     if (result.skip || result.todo) skipped += 1;
     else if (result.ok) passed += 1;
     else {
       failed += 1;
-      fileFailures += 1;
+      failuresInFile.set(file.name, failuresInFile.get(file.name) + 1);
       failures.push(`${file.name} > ${result.name}`);
     }
   });
-  file.on('complete', (results) => {
-    if (!results.ok && fileFailures === 0) {
-      failed += 1;
-      failures.push(`${file.name} (crashed, timed out or bailed out)`);
-    }
-  });
+});
+parser.on('assert', (result) => {
+  if (result.ok || failuresInFile.get(result.name)) return;
+  failed += 1;
+  failures.push(`${result.name} (crashed, timed out, had no tests or exited non-zero)`);
 });
 
 child.stdout.on('data', (chunk) => {
