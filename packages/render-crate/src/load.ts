@@ -1,7 +1,7 @@
 import { InputError } from '@forklift/contract';
 import JSON5 from 'json5';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIssue } from '@forklift/actions';
 import { specSchema } from './spec-schema.js';
@@ -22,6 +22,31 @@ export function resolveSpecPath(ref: string, cwd: string): string {
   const candidates = SPEC_EXTENSIONS.some((ext) => ref.endsWith(ext)) ? [base] : SPEC_EXTENSIONS.map((ext) => base + ext);
   for (const candidate of candidates) if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   throw new InputError(`spec ${JSON.stringify(ref)} not found (tried ${candidates.map((c) => relative(cwd, c) || c).join(', ')})`, { code: 'spec-not-found' });
+}
+
+/** Pallet's project folders: a spec file inside one of them belongs to the project one level up. */
+const PROJECT_FOLDERS = new Set(['nodes', 'servers', 'groups']);
+
+/**
+ * The project a spec file belongs to: the parent of its `nodes/`, `servers/` or `groups/` folder,
+ * else the file's own folder. References inside the spec (extends) resolve against it first.
+ * @example projectRootOf('/p/examples/monitoring/groups/monitoring.json5') // '/p/examples/monitoring'
+ */
+export function projectRootOf(path: string): string {
+  const folder = dirname(path);
+  return PROJECT_FOLDERS.has(basename(folder)) ? dirname(folder) : folder;
+}
+
+/** Resolve a reference made inside a spec file: against that file's project first, then cwd. */
+function resolveInnerRef(ref: string, fromFile: string | undefined, cwd: string): string {
+  if (fromFile && !isAbsolute(ref)) {
+    try {
+      return resolveSpecPath(ref, projectRootOf(fromFile));
+    } catch (error) {
+      if (!(error instanceof InputError && error.code === 'spec-not-found')) throw error;
+    }
+  }
+  return resolveSpecPath(ref, cwd);
 }
 
 async function importModule(path: string): Promise<unknown> {
@@ -63,7 +88,8 @@ export function checkSpecShape(value: unknown, label: string): Spec {
 
 /**
  * Load a spec reference (`groups/monitoring`) relative to cwd: .ts/.mts (via tsx), .js/.mjs, .json5/.json.
- * String references in `extends` are loaded too (relative to the same cwd). Actions are validated later by renderPlans.
+ * String references in `extends` are loaded too: relative to the referencing file's project (the parent of
+ * its `groups/`, `servers/` or `nodes/` folder), else to cwd. Actions are validated later by renderPlans.
  * @example const spec = await loadSpec('groups/monitoring', { cwd: process.cwd() })
  */
 export async function loadSpec(ref: string, options: LoadSpecOptions = {}): Promise<Spec> {
@@ -72,11 +98,12 @@ export async function loadSpec(ref: string, options: LoadSpecOptions = {}): Prom
 }
 
 async function loadRef(ref: string, cwd: string, stack: string[]): Promise<Spec> {
-  const path = resolveSpecPath(ref, cwd);
+  const path = resolveInnerRef(ref, stack.at(-1), cwd);
   const label = relative(cwd, path) || path;
   if (stack.includes(path)) throw new InputError(`${label}: extends itself (${[...stack, path].map((p) => relative(cwd, p)).join(' -> ')})`, { code: 'bad-spec' });
   const spec = checkSpecShape(await readSpecFile(path, label), label);
-  return resolveExtends({ ...spec, source: label, cwd }, cwd, [...stack, path]);
+  // local files of the spec resolve against its project (which is cwd when run from the project)
+  return resolveExtends({ ...spec, source: label, cwd: projectRootOf(path) }, cwd, [...stack, path]);
 }
 
 async function resolveExtends(spec: Spec, cwd: string, stack: string[]): Promise<Spec> {

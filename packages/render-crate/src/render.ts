@@ -14,7 +14,7 @@ export interface RenderPlansOptions {
   phases?: readonly string[];
   /** Plan mode: checks and diffs only; records get `mode: "plan"`. */
   plan?: boolean;
-  /** Where `local` files of actions are read from (default: the cwd loadSpec was given, else process.cwd()). */
+  /** Where `local` files of actions are read from (default: the spec's project folder from loadSpec, else process.cwd()). */
   cwd?: string;
   /** OS facts for nodes whose record has no `os` (default debian 12). */
   defaultOs?: { family: string; release: string };

@@ -39,7 +39,7 @@ export interface ServerSpec {
   phases?: Record<string, PhaseBody | SettingsBody>;
   /** Where the spec came from (set by loadSpec; used in error messages). */
   source?: string;
-  /** The directory references and local files resolve against (set by loadSpec). */
+  /** The project folder the spec file belongs to (set by loadSpec): local files resolve against it. */
   cwd?: string;
 }
 

@@ -104,3 +104,14 @@ t.test('groups - a group spec renders only nodes of its group', async (t) => {
   const gone = await renderPlans(spec, [{ ...node('w2'), state: 'destroyed' }], { phases: ['configure'] });
   t.same(gone, [], 'destroyed nodes get no plan');
 });
+
+t.test('loadSpec - extends inside a spec resolve against its project, whatever the cwd', async (t) => {
+  const { dirname } = await import('node:path');
+  const repo = dirname(dirname(SPECS));
+  const fromRepo = await loadSpec('fixtures/specs/groups/web', { cwd: repo });
+  const fromProject = await loadSpec('groups/web', { cwd: SPECS });
+  const plansA = await renderPlans(fromRepo, [node('n1')], { phases: ['configure'] });
+  const plansB = await renderPlans(fromProject, [node('n1')], { phases: ['configure'] });
+  t.same(plansA.map((p) => p.sha256), plansB.map((p) => p.sha256));
+  await t.rejects(loadSpec('fixtures/specs/groups/bad-extends', { cwd: repo }), { message: /extends\[0\]: spec "servers\/missing" not found/ });
+});
