@@ -260,12 +260,29 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
   return ExitCode.ok;
 }
 
+/** A binary's in-process entry: argv and io in, exit code out (what `main` is for a ToolDefinition). */
+export type MainEntry = (argv: string[], io: ToolIo) => Promise<number>;
+
+/** Options of runBin. */
+export interface RunBinOptions {
+  /**
+   * Exit the process once stdout and stderr have flushed (at most 2 s), instead of waiting for the
+   * event loop to drain: for tools that run user code which may leave timers, sockets or loader threads.
+   */
+  exitWhenFlushed?: boolean;
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => (stream.writableEnded || stream.destroyed ? resolve() : stream.write('', () => resolve())));
+}
+
 /**
- * The whole of a bin/ shim: run the tool on the real process, turning SIGINT/SIGTERM into an abort,
- * and set process.exitCode.
+ * The whole of a bin/ shim: run the tool (or an in-process entry built on `main`) on the real process,
+ * turning SIGINT/SIGTERM into an abort (a second signal exits at once), and set process.exitCode.
  * @example await runBin(renderCrateTool)
  */
-export async function runBin(tool: ToolDefinition): Promise<void> {
+export async function runBin(tool: ToolDefinition | MainEntry, options: RunBinOptions = {}): Promise<void> {
+  const entry: MainEntry = typeof tool === 'function' ? tool : (argv, io) => main(tool, argv, io);
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -276,7 +293,7 @@ export async function runBin(tool: ToolDefinition): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.stdout.on('error', () => undefined);
-  const code = await main(tool, process.argv.slice(2), {
+  const code = await entry(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
@@ -289,4 +306,8 @@ export async function runBin(tool: ToolDefinition): Promise<void> {
   process.exitCode = code;
   // stdin may still hold the event loop when it was never read
   if (process.stdin.readable) process.stdin.destroy();
+  if (options.exitWhenFlushed) {
+    await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    process.exit(code);
+  }
 }
