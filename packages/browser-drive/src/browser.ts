@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { By, type IWebDriverOptionsCookie, type WebDriver, type WebElement } from 'selenium-webdriver';
+import type { IWebDriverOptionsCookie, WebDriver, WebElement } from 'selenium-webdriver';
+import { By } from 'selenium-webdriver/lib/by.js';
 import { describeFinder, toLocator, type Finder } from './finder.js';
 import { keySequence } from './keys.js';
 import { launchChromium, type LaunchOptions, type Session } from './launch.js';

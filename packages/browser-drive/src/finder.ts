@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { By } from 'selenium-webdriver';
+import { By } from 'selenium-webdriver/lib/by.js';
 
 /**
  * Where to find elements: a CSS selector string, `{ css }`, `{ xpath }`, `{ link: 'text' }`,

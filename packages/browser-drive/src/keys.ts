@@ -1,4 +1,4 @@
-import { Key } from 'selenium-webdriver';
+import { Key } from 'selenium-webdriver/lib/input.js';
 
 const NAMED: Record<string, string> = {
   enter: Key.ENTER,

@@ -1,4 +1,4 @@
-import { error as seleniumError } from 'selenium-webdriver';
+import * as seleniumError from 'selenium-webdriver/lib/error.js';
 
 /** A step that did not hold: an expectation not met, a wait that timed out, an element not found. */
 export class StepFailure extends Error {

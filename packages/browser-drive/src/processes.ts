@@ -73,15 +73,15 @@ export function startTime(pid: number): number | undefined {
  */
 export class ProcessSet {
   readonly #started = new Map<number, number>();
-  #group?: { id: number; valid: () => boolean };
+  readonly #groups = new Map<number, () => boolean>();
 
   /**
-   * Also count every member of a process group as ours, while valid() says the group leader we
+   * Also count every member of a process group as ours (several groups may be tracked), while valid() says the group leader we
    * started still runs (so the group number cannot have been reused): this finds processes that
    * were orphaned (reparented to init) before we saw them, e.g. under a launcher script that does not exec.
    */
   trackGroup(id: number, valid: () => boolean): void {
-    this.#group = { id, valid };
+    this.#groups.set(id, valid);
   }
 
   /** Remember a process (ignored when it is already gone). */
@@ -94,7 +94,7 @@ export class ProcessSet {
   /** Remember every live descendant of the remembered processes; returns how many were new. */
   addDescendants(): number {
     const before = this.#started.size;
-    if (this.#group?.valid()) for (const pid of groupMembers(this.#group.id)) this.add(pid);
+    for (const [group, valid] of this.#groups) if (valid()) for (const pid of groupMembers(group)) this.add(pid);
     for (const root of [...this.#started.keys()]) if (this.isOurs(root)) for (const pid of descendantPids(root)) this.add(pid);
     return this.#started.size - before;
   }

@@ -26,13 +26,26 @@ t.teardown(async () => {
 t.test('browser - starts Debian chromium headless through the explicit chromedriver with a fresh profile', async (t) => {
   const pids = b.pids();
   t.ok(pids.length >= 2, `driver and browser processes tracked (${pids.join(' ')})`);
-  t.equal(readlinkSync(`/proc/${pids[0]}/exe`), '/usr/bin/chromedriver');
-  const browserPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--user-data-dir='));
-  t.ok(browserPid, 'a chromium process with our profile');
-  const argv = readFileSync(`/proc/${browserPid}/cmdline`, 'utf8').split('\0');
+  const exe = (pid: number): string => {
+    try {
+      return readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return '';
+    }
+  };
+  t.ok(pids.some((pid) => exe(pid) === '/usr/bin/chromedriver'), 'the explicit chromedriver runs');
+  // the browser itself is started by browser-drive (Debian's binary, not the launcher script); the driver attaches to it
+  const browserPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--remote-debugging-port=0'));
+  t.ok(browserPid, 'a chromium browser process with DevTools on a port it picked');
+  t.equal(exe(browserPid!), '/usr/lib/chromium/chromium');
+  const argv = readFileSync(`/proc/${browserPid}/cmdline`, 'utf8').split('\0').slice(0, -1);
   t.ok(argv.includes('--headless=new'));
   t.ok(argv.includes('--no-sandbox'));
   t.ok(argv.includes('--disable-background-networking'));
+  t.ok(argv.includes('--enable-automation'), 'the flags chromedriver would have passed');
+  t.ok(argv.includes('--disable-popup-blocking'));
+  t.ok(argv.some((arg) => arg.startsWith('--host-resolver-rules=') && arg.includes('MAP *.google.com ~NOTFOUND')), 'no lookups of Google services');
+  t.equal(argv.at(-1), 'about:blank', `starts on the initial empty page, which needs no navigation (${argv.slice(-3).join(' ')})`);
   profile = argv.find((arg) => arg.startsWith('--user-data-dir='))!.slice('--user-data-dir='.length);
   t.match(profile, /browser-drive-profile-/);
   t.ok(existsSync(profile));

@@ -113,6 +113,24 @@ t.test('browser-drive - script errors exit 65 naming step and field before any b
   t.same(bad.records.map((record) => record.kind), ['error', 'summary']);
 });
 
+t.test('browser-drive - a driver or browser that dies at start exits 69 and leaves no process behind', async (t) => {
+  // the browser and the driver start side by side: when one fails, the other is ended too
+  const deadDriver = join(work, 'dead-chromedriver');
+  writeFileSync(deadDriver, '#!/bin/sh\necho "cannot bind: address in use" >&2\nexit 3\n');
+  chmodSync(deadDriver, 0o755);
+  const noDriver = await runCli([join(scripts, 'failing.json5'), '--base-url', server.url], { env: { FORKLIFT_CHROMEDRIVER: deadDriver } });
+  t.equal(noDriver.code, 69, noDriver.stderr);
+  t.match(noDriver.stderr, /^browser-drive: chromedriver exited early \(status 3\): cannot bind: address in use\n$/);
+  t.same(noDriver.descendants.filter(isAlive), [], 'no chromium process left');
+  const deadBrowser = join(work, 'dead-chromium');
+  writeFileSync(deadBrowser, '#!/bin/sh\necho "Trace/breakpoint trap: no usable GPU" >&2\nexit 5\n');
+  chmodSync(deadBrowser, 0o755);
+  const noBrowser = await runCli([join(scripts, 'failing.json5'), '--base-url', server.url, '--chromium', deadBrowser]);
+  t.equal(noBrowser.code, 69, noBrowser.stderr);
+  t.match(noBrowser.stderr, /^browser-drive: chromium \(.*dead-chromium\) exited early \(status 5\): Trace\/breakpoint trap: no usable GPU\n$/);
+  t.same(noBrowser.descendants.filter(isAlive), [], 'no chromedriver process left');
+});
+
 t.test('browser-drive - a missing browser or driver exits 69 with the apt command', async (t) => {
   const childrenBefore = descendantPids(process.pid);
   const noBrowser = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url], { env: { FORKLIFT_CHROMIUM: '/nonexistent/chromium' } });
