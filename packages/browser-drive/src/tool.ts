@@ -41,7 +41,8 @@ Options:
   --screenshots DIR    where screenshot steps and failure snapshots go (default: a new temp dir)
   --base-url URL       base for relative URLs in open steps (overrides the script's baseUrl)
   --timeout S          seconds to wait for elements and conditions (default 10)
-  --chromium PATH      browser binary (default $FORKLIFT_CHROMIUM or /usr/bin/chromium)
+  --chromium PATH      browser binary (default $FORKLIFT_CHROMIUM, else /usr/lib/chromium/chromium,
+                       else /usr/bin/chromium)
   --chromedriver PATH  driver binary (default $FORKLIFT_CHROMEDRIVER or /usr/bin/chromedriver)
 
 Steps: ${STEP_VERBS.join(', ')}
