@@ -1,7 +1,22 @@
-export * from './errors.js';
-export * from './records.js';
-export * from './ndjson.js';
-export * from './tool.js';
-export * from './quote.js';
-export { forkliftCatTool } from './cat.js';
-export { CONTRACT_VERSION } from './version.js';
+export * from './lite.js';
+export {
+  OsFactsSchema,
+  NodeRecordSchema,
+  PlanActionSchema,
+  PlanRecordSchema,
+  ActionStatusSchema,
+  ResultRecordSchema,
+  StatusCountsSchema,
+  PhaseRecordSchema,
+  TestFailureSchema,
+  TestRecordSchema,
+  StepRecordSchema,
+  ColorWeightSchema,
+  PromotionRecordSchema,
+  ErrorRecordSchema,
+  SummaryRecordSchema,
+  recordSchemas,
+  makeRecord,
+  jsonSchemaFor,
+} from './records.js';
+export { parseRecordLine } from './parse-line.js';

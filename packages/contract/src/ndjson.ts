@@ -1,6 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { InputError } from './errors.js';
-import { isKnownKind, recordSchemas, RECORD_VERSION, type KnownRecord, type KnownKind } from './records.js';
+import { isKnownKind, RECORD_VERSION, type KnownKind } from './kinds.js';
+import type { KnownRecord } from './records.js';
+import { validateInput } from './validate.js';
 
 /** Default bound on the length of one input line: 16 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -20,27 +22,18 @@ export interface ReadOptions {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
-
-function valueAt(object: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = object;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
+/** One NDJSON line parsed and its envelope (`v`, `kind`) checked; the fields of known kinds not yet validated. */
+export interface RecordEnvelope {
+  kind: string;
+  object: Record<string, unknown>;
+  where: string;
 }
 
 /**
- * Parse and validate one NDJSON line (without its line terminator).
+ * Parse one NDJSON line and check its envelope: a JSON object with `v` 1 and a non-empty `kind`.
  * Throws InputError naming the line number and the field.
- * @example parseRecordLine('{"v":1,"kind":"x"}', 1) // { known: false, kind: 'x', ... }
  */
-export function parseRecordLine(text: string, line: number, source = 'stdin'): InputRecord {
+export function parseEnvelope(text: string, line: number, source = 'stdin'): RecordEnvelope {
   const where = `${source} line ${line}`;
   let value: unknown;
   try {
@@ -60,17 +53,13 @@ export function parseRecordLine(text: string, line: number, source = 'stdin'): I
   if (typeof object.kind !== 'string' || object.kind === '') {
     throw new InputError(`${where}: field "kind": ${'kind' in object ? 'must be a non-empty string' : 'missing'}`, { line });
   }
-  const kind = object.kind;
+  return { kind: object.kind, object, where };
+}
+
+async function parseLine(text: string, line: number, source: string): Promise<InputRecord> {
+  const { kind, object, where } = parseEnvelope(text, line, source);
   if (!isKnownKind(kind)) return { known: false, kind, record: object, raw: text, line };
-  const parsed = recordSchemas[kind].safeParse(object);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = formatPath(issue.path);
-    const missing = issue.code === 'invalid_type' && valueAt(object, issue.path) === undefined;
-    const detail = missing ? 'missing' : issue.message;
-    throw new InputError(`${where}: ${kind} record field "${field}": ${detail}`, { line });
-  }
-  return { known: true, kind, record: parsed.data as KnownRecord, raw: text, line };
+  return { known: true, kind, record: await validateInput(kind, object, where, line), raw: text, line };
 }
 
 /**
@@ -86,7 +75,7 @@ export async function* readRecords(input: AsyncIterable<Buffer | string> | Reada
   let line = 0;
   let overLong = false;
 
-  function finish(bytes: Buffer): InputRecord | undefined {
+  function finish(bytes: Buffer): Promise<InputRecord> | undefined {
     line += 1;
     if (overLong) throw new InputError(`${source} line ${line}: longer than the limit of ${maxLineBytes} bytes`, { line });
     let end = bytes.length;
@@ -99,7 +88,7 @@ export async function* readRecords(input: AsyncIterable<Buffer | string> | Reada
     }
     if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.trim() === '') return undefined;
-    return parseRecordLine(text, line, source);
+    return parseLine(text, line, source);
   }
 
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
@@ -113,7 +102,7 @@ export async function* readRecords(input: AsyncIterable<Buffer | string> | Reada
       pending = 0;
       const item = finish(whole);
       overLong = false;
-      if (item) yield item;
+      if (item) yield await item;
       buffer = buffer.subarray(newline + 1);
       newline = buffer.indexOf(0x0a);
     }
@@ -132,7 +121,7 @@ export async function* readRecords(input: AsyncIterable<Buffer | string> | Reada
     const tail = overLong ? Buffer.alloc(0) : Buffer.concat(chunks);
     if (!overLong && tail.length > maxLineBytes) overLong = true;
     const item = finish(tail);
-    if (item) yield item;
+    if (item) yield await item;
   }
 }
 

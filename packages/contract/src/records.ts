@@ -1,7 +1,8 @@
+// The zod schemas of the records: the source of truth. schema/<kind>.schema.json is generated from
+// them (`npm run schema`) and drives the quick check (check.ts) that spares binaries loading zod for
+// valid records; this module is loaded when a record needs zod's verdict or through the main entry.
 import { z } from 'zod';
-
-/** The record format version every record carries. */
-export const RECORD_VERSION = 1 as const;
+import { RECORD_VERSION, type KnownKind } from './kinds.js';
 
 const base = { v: z.literal(RECORD_VERSION) };
 const nonEmpty = z.string().min(1);
@@ -171,10 +172,7 @@ export const recordSchemas = {
   promotion: PromotionRecordSchema,
   error: ErrorRecordSchema,
   summary: SummaryRecordSchema,
-} as const;
-
-export type KnownKind = keyof typeof recordSchemas;
-export const KNOWN_KINDS = Object.keys(recordSchemas) as KnownKind[];
+} as const satisfies { [K in KnownKind]: z.ZodType };
 
 export type OsFacts = z.infer<typeof OsFactsSchema>;
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
@@ -203,11 +201,6 @@ export type RecordOf<K extends KnownKind> = z.infer<(typeof recordSchemas)[K]>;
 /** The fields of a record of kind K without `v` and `kind`, for building records. */
 export type RecordFields<K extends KnownKind> = Omit<RecordOf<K>, 'v' | 'kind'>;
 
-/** Whether `kind` names a known record kind. */
-export function isKnownKind(kind: string): kind is KnownKind {
-  return Object.prototype.hasOwnProperty.call(recordSchemas, kind);
-}
-
 /**
  * Build a record of a known kind, validated.
  * @example makeRecord('error', { code: 'unreachable', message: 'connect timeout', node: 'web-1' })
@@ -215,11 +208,6 @@ export function isKnownKind(kind: string): kind is KnownKind {
 export function makeRecord<K extends KnownKind>(kind: K, fields: RecordFields<K>): RecordOf<K> {
   const schema = recordSchemas[kind] as z.ZodType;
   return schema.parse({ v: RECORD_VERSION, kind, ...fields }) as RecordOf<K>;
-}
-
-/** The empty status counts. */
-export function emptyCounts(): StatusCounts {
-  return { changed: 0, ok: 0, failed: 0, skipped: 0 };
 }
 
 /** JSON Schema (draft 2020-12) of one record kind, generated from its zod schema. */

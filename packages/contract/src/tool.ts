@@ -1,8 +1,10 @@
 import mri from 'mri';
 import type { Writable } from 'node:stream';
 import { describeError, errorCodeFor, exitCodeFor, ExitCode, UsageError } from './errors.js';
+import { RECORD_VERSION, type KnownKind } from './kinds.js';
 import { readAllRecords, RecordWriter, type InputRecord } from './ndjson.js';
-import { makeRecord, RECORD_VERSION, type KnownKind, type NodeRecord, type RecordFields } from './records.js';
+import type { NodeRecord, RecordFields } from './records.js';
+import { buildRecord } from './validate.js';
 
 /** The process surface a tool runs against; tests pass their own streams. */
 export interface ToolIo {
@@ -228,7 +230,7 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     },
     async emit(kind, fields) {
       await ctx.flushInput();
-      await writer.write(makeRecord(kind, fields) as Record<string, unknown>);
+      await writer.write((await buildRecord(kind, fields)) as Record<string, unknown>);
     },
     log(line) {
       writeText(io.stderr, line);

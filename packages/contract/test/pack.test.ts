@@ -31,6 +31,14 @@ const records = await readAllRecords(Readable.from([Buffer.from('{"v":1,"kind":"
 console.log(JSON.stringify([makeRecord('error', { code: 'c', message: 'm' }).kind, shellQuote("a b"), records.length]));`;
   writeFileSync(join(project, 'use.mjs'), script);
   t.equal(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' }).trim(), `["error","'a b'",1]`);
+  // the lite entry finds the committed JSON Schemas in the installed package: a valid record needs no zod
+  const lite = `import { readAllRecords } from '@forklift/contract/lite';
+import { Readable } from 'node:stream';
+const line = JSON.stringify({ v: 1, kind: 'node', id: 'n', group: 'g', service: 's', provider: 'p', address: 'a', port: 22, user: 'u', state: 'running' });
+const records = await readAllRecords(Readable.from([line + '\\n']));
+console.log(JSON.stringify([records[0].known, '__zod_globalConfig' in globalThis]));`;
+  writeFileSync(join(project, 'lite.mjs'), lite);
+  t.equal(execFileSync(process.execPath, ['lite.mjs'], { cwd: project, encoding: 'utf8' }).trim(), '[true,false]');
   const schema = execFileSync(process.execPath, ['-e', `console.log(require.resolve('@forklift/contract/schema/node.schema.json'))`], { cwd: project, encoding: 'utf8' });
   t.match(schema, /node\.schema\.json/);
 });

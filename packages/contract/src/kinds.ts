@@ -1,0 +1,25 @@
+// The record kinds and version, without zod: what the stream helpers need to tell records apart.
+import type { StatusCounts } from './records.js';
+
+/** The record format version every record carries. */
+export const RECORD_VERSION = 1 as const;
+
+const KINDS = ['node', 'plan', 'result', 'phase', 'test', 'step', 'promotion', 'error', 'summary'] as const;
+
+/** A known record kind. */
+export type KnownKind = (typeof KINDS)[number];
+
+/** Every known record kind (DESIGN §2), in the order of the contract's table. */
+export const KNOWN_KINDS: KnownKind[] = [...KINDS];
+
+const KIND_SET: ReadonlySet<string> = new Set(KINDS);
+
+/** Whether `kind` names a known record kind. */
+export function isKnownKind(kind: string): kind is KnownKind {
+  return KIND_SET.has(kind);
+}
+
+/** The empty status counts. */
+export function emptyCounts(): StatusCounts {
+  return { changed: 0, ok: 0, failed: 0, skipped: 0 };
+}

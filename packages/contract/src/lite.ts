@@ -1,0 +1,30 @@
+// @forklift/contract/lite: the contract without the zod schema objects, for binaries whose start-up
+// time matters. Records are still validated exactly as through the main entry: a quick check
+// accepts what is certainly valid, and zod is loaded only to decide (and word) the rest.
+export * from './errors.js';
+export { RECORD_VERSION, KNOWN_KINDS, isKnownKind, emptyCounts, type KnownKind } from './kinds.js';
+export { readRecords, readAllRecords, formatRecord, RecordWriter, DEFAULT_MAX_LINE_BYTES, type InputRecord, type ReadOptions } from './ndjson.js';
+export * from './tool.js';
+export * from './quote.js';
+export { forkliftCatTool } from './cat.js';
+export { CONTRACT_VERSION } from './version.js';
+export type {
+  OsFacts,
+  NodeRecord,
+  PlanAction,
+  PlanRecord,
+  ActionStatus,
+  StatusCounts,
+  ResultRecord,
+  PhaseRecord,
+  TestFailure,
+  TestRecord,
+  StepRecord,
+  ColorWeight,
+  PromotionRecord,
+  ErrorRecord,
+  SummaryRecord,
+  KnownRecord,
+  RecordOf,
+  RecordFields,
+} from './records.js';

@@ -1,0 +1,170 @@
+// The quick record check (src/check.ts) against zod: it may only accept what zod accepts unchanged,
+// it must accept the ordinary valid records (or every record would load zod), and the zod schemas
+// may only use what their JSON Schemas state exactly.
+import t from 'tap';
+import { Readable } from 'node:stream';
+import type { z } from 'zod';
+import { compileQuickCheck, quickCheckRecord } from '../src/check.js';
+import { KNOWN_KINDS, readAllRecords, recordSchemas, type KnownKind } from '../src/index.js';
+
+const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
+  node: [
+    { v: 1, kind: 'node', id: 'web-1', group: 'web', service: 'local', provider: 'nspawn', address: '10.0.0.2', port: 22, user: 'root', state: 'running' },
+    {
+      v: 1, kind: 'node', id: 'web-2', group: 'web', service: 'local', provider: 'nspawn', address: 'fd00::2', port: 65535, user: 'admin',
+      privateKey: '/root/.forklift/keys/id', hostKey: 'ssh-ed25519 AAAA', os: { family: 'debian', release: '12', init: 'systemd', extra: [1] },
+      color: 'blue', roles: ['web', 'db'], tags: { rack: 'a1' }, state: 'destroyed', provisionedAt: '2024-01-01',
+    },
+  ],
+  plan: [{ v: 1, kind: 'plan', node: 'web-1', phase: 'configure', script: 'set -eu\n', actions: [{ id: 'a.1', action: 'package', label: 'nginx', extra: true }], sha256: 'a'.repeat(64), mode: 'plan' }],
+  result: [
+    { v: 1, kind: 'result', node: 'web-1', phase: 'configure', action: 'a.1', label: 'nginx', status: 'changed', exitCode: 0, stdout: '', stderr: '', durationMs: 12.5 },
+    { v: 1, kind: 'result', node: 'web-1', phase: 'configure', action: 'a.1', label: 'nginx', status: 'failed', exitCode: -1, stdout: 'x', stderr: 'y', diff: '--- a\n', durationMs: 0 },
+  ],
+  phase: [{ v: 1, kind: 'phase', node: 'web-1', phase: 'configure', status: 'ok', counts: { changed: 0, ok: 3, failed: 0, skipped: 0 }, durationMs: 40 }],
+  test: [
+    { v: 1, kind: 'test', file: 'a.expect.ts', name: 'line 1', status: 'passed', durationMs: 0.1, assertions: 1 },
+    { v: 1, kind: 'test', file: 'a.expect.ts', name: '', status: 'failed', durationMs: 3, failure: { message: 'expected: 1 was: 2', expected: 1, actual: { a: [null] }, diff: 'x', location: 'a.expect.ts:1:1' } },
+    { v: 1, kind: 'test', file: 'a.expect.ts', name: 'n', status: 'errored', durationMs: 3, failure: undefined },
+  ],
+  step: [{ v: 1, kind: 'step', script: 'login.json', index: 0, step: 'open', status: 'skipped', durationMs: 1, screenshot: 's.png', error: 'e' }],
+  promotion: [
+    { v: 1, kind: 'promotion', service: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }], stage: 1, status: 'ok', health: { requests: 10, errors: 0 } },
+    { v: 1, kind: 'promotion', service: 'wine', from: 'blue', to: 'green', weights: [], stage: 'rollback', status: 'rolled-back', health: { requests: 0, errors: 0 } },
+  ],
+  error: [
+    { v: 1, kind: 'error', code: 'unreachable', message: 'connect timeout', node: 'web-1' },
+    { v: 1, kind: 'error', code: 'x', message: '' },
+  ],
+  summary: [{ v: 1, kind: 'summary', tool: 'expect-run', ok: false, counts: { tests: 100, passed: 99.5 }, durationMs: 0 }],
+};
+
+// values put in place of every field (and every nested field) of the valid records
+const ODD: unknown[] = [
+  undefined, null, true, false, 0, -0, -1, 1, 1.5, 22, 65535, 65536, 2 ** 53, -(2 ** 53), NaN, Infinity, -Infinity,
+  '', 'x', '22', 'running', 'a'.repeat(64), 'A'.repeat(64), [], [''], ['x', 1], {}, { family: 'debian' }, { family: '', release: '' },
+  { color: 'x', weight: 1 }, { requests: 1, errors: 1, x: 1 }, { changed: 0, ok: 0, failed: 0, skipped: 0 }, new Date(0), () => 1, 10n,
+];
+
+type Path = Array<string | number>;
+
+function paths(value: unknown, prefix: Path = []): Path[] {
+  if (value === null || typeof value !== 'object') return [];
+  const out: Path[] = [];
+  for (const key of Object.keys(value)) {
+    const path = [...prefix, Array.isArray(value) ? Number(key) : key];
+    out.push(path, ...paths((value as Record<string, unknown>)[key], path));
+  }
+  return out;
+}
+
+function withValue(record: unknown, path: Path, mutate: (parent: Record<string | number, unknown>, key: string | number) => void): Record<string, unknown> {
+  const copy = structuredClone(record) as Record<string, unknown>;
+  let parent = copy as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  mutate(parent, path.at(-1)!);
+  return copy;
+}
+
+function* variants(record: Record<string, unknown>): Generator<Record<string, unknown>> {
+  yield record;
+  yield { ...record, extra: 1 };
+  yield JSON.parse(JSON.stringify(record).replace('{', '{"__proto__":{"x":1},'));
+  for (const path of paths(record)) {
+    yield withValue(record, path, (parent, key) => delete parent[key]);
+    for (const odd of ODD) yield withValue(record, path, (parent, key) => (parent[key] = odd));
+    yield withValue(record, path, (parent, key) => {
+      const value = parent[key];
+      if (value && typeof value === 'object' && !Array.isArray(value)) (value as Record<string, unknown>).extraKey = 'x';
+      else if (Array.isArray(value)) value.length += 1;
+    });
+  }
+}
+
+t.test('quick check - accepts only what zod accepts, and zod returns it unchanged', async (t) => {
+  let accepted = 0;
+  let tried = 0;
+  for (const kind of KNOWN_KINDS) {
+    const schema = recordSchemas[kind] as z.ZodType;
+    for (const base of valid[kind]) {
+      for (const candidate of variants(base)) {
+        tried += 1;
+        if (!quickCheckRecord(kind, candidate)) continue;
+        accepted += 1;
+        const parsed = schema.safeParse(candidate);
+        if (!parsed.success) {
+          t.fail(`${kind}: quick check accepted what zod rejects: ${parsed.error.issues[0]?.message} in ${JSON.stringify(candidate)}`);
+          continue;
+        }
+        if (!t.strictSame(parsed.data, candidate, `${kind}: zod returns the record unchanged`, { diagnostic: false })) return;
+      }
+    }
+  }
+  t.ok(accepted > 100 && accepted < tried, `accepted ${accepted} of ${tried} candidates`);
+});
+
+t.test('quick check - the valid records pass it, so they never need zod', async (t) => {
+  for (const kind of KNOWN_KINDS) for (const record of valid[kind]) t.ok(quickCheckRecord(kind, record), `${kind} ${JSON.stringify(record).slice(0, 60)}`);
+});
+
+t.test('quick check - what it does not understand is left to zod', async (t) => {
+  t.equal(compileQuickCheck({ type: 'string', format: 'email' })('a@b'), false, 'an unknown keyword');
+  t.equal(compileQuickCheck({ type: 'date' })(new Date()), false, 'an unknown type');
+  t.equal(compileQuickCheck({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'], additionalProperties: false })({ a: 1, b: 2 }), false, 'an extra key zod would strip');
+  t.equal(compileQuickCheck({ const: { a: 1 } })({ a: 1 }), false, 'a non-primitive const');
+  t.equal(compileQuickCheck({ type: 'number' })(NaN), false, 'NaN is not a number to zod');
+  t.equal(compileQuickCheck({ type: 'integer' })(2 ** 53), false, 'integers are safe integers to zod');
+  t.equal(compileQuickCheck({ type: 'string', minLength: 1 })('x'), true);
+  t.equal(compileQuickCheck({})(Symbol('anything')), true, '{} is z.unknown()');
+});
+
+t.test('quick check - a record zod strips or rejects is decided by zod when reading', async (t) => {
+  const phase = { v: 1, kind: 'phase', node: 'n', phase: 'p', status: 'ok', counts: { changed: 0, ok: 1, failed: 0, skipped: 0, extra: 5 }, durationMs: 1 };
+  const [item] = await readAllRecords(Readable.from([JSON.stringify(phase) + '\n']));
+  t.same(item!.record, { ...phase, counts: { changed: 0, ok: 1, failed: 0, skipped: 0 } }, 'zod stripped the extra count as before');
+  await t.rejects(readAllRecords(Readable.from([JSON.stringify({ ...phase, durationMs: -1 }) + '\n'])), { message: 'stdin line 1: phase record field "durationMs": Too small: expected number to be >=0' });
+});
+
+// The zod constructs whose JSON Schema (as generated by z.toJSONSchema) states them exactly as zod
+// checks them; a refinement, transform, default or string format would be lost or loosened there.
+const EXACT_TYPES = new Set(['object', 'literal', 'string', 'number', 'boolean', 'optional', 'unknown', 'array', 'record', 'enum', 'union']);
+
+interface Def {
+  type: string;
+  checks?: Array<{ _zod: { def: { check: string; format?: string; pattern?: RegExp } } }>;
+  shape?: Record<string, z.ZodType>;
+  catchall?: z.ZodType;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  options?: z.ZodType[];
+  keyType?: z.ZodType;
+  valueType?: z.ZodType;
+}
+
+function inexact(schema: z.ZodType, path: string): string[] {
+  const def = (schema as unknown as { _zod: { def: Def } })._zod.def;
+  const out: string[] = [];
+  if (!EXACT_TYPES.has(def.type)) out.push(`${path}: ${def.type}`);
+  for (const check of def.checks ?? []) {
+    const { check: name, format, pattern } = check._zod.def;
+    const exact =
+      name === 'min_length' || name === 'max_length' || name === 'greater_than' || name === 'less_than' ||
+      (name === 'number_format' && format === 'safeint') || (name === 'string_format' && format === 'regex' && pattern?.flags === '');
+    if (!exact) out.push(`${path}: check ${name}${format ? ` ${format}` : ''}`);
+  }
+  if (def.type === 'object' && def.catchall && (def.catchall as unknown as { _zod: { def: Def } })._zod.def.type !== 'unknown') out.push(`${path}: catchall`);
+  if (def.type === 'record' && def.keyType) {
+    const key = (def.keyType as unknown as { _zod: { def: Def } })._zod.def;
+    if (key.type !== 'string' || key.checks?.length) out.push(`${path}: record keys other than any string`);
+  }
+  for (const [key, sub] of Object.entries(def.shape ?? {})) out.push(...inexact(sub, `${path}.${key}`));
+  if (def.element) out.push(...inexact(def.element, `${path}[]`));
+  if (def.innerType) out.push(...inexact(def.innerType, path));
+  if (def.valueType) out.push(...inexact(def.valueType, `${path}.*`));
+  for (const option of def.options ?? []) out.push(...inexact(option, `${path}|`));
+  return out;
+}
+
+t.test('quick check - the record schemas use only what their JSON Schemas state exactly (else extend check.ts first)', async (t) => {
+  for (const kind of KNOWN_KINDS) t.same(inexact(recordSchemas[kind] as z.ZodType, kind), [], kind);
+});
