@@ -1,6 +1,6 @@
 import mri from 'mri';
 import { Writable } from 'node:stream';
-import { main, runBin, type ToolIo } from '@forklift/contract';
+import { main, runBin, type ToolIo } from '@forklift/contract/lite';
 import { createExpectRunTool, EXPECT_RUN_FLAGS } from './tool.js';
 
 function wantsTap(argv: string[]): boolean {

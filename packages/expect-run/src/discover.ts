@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { UsageError } from '@forklift/contract';
+import { UsageError } from '@forklift/contract/lite';
 
 /** Names of test files found in directories: `*.expect.ts`, `*.expect.js` (and `.mts`, `.mjs`). */
 export const TEST_FILE = /\.expect\.(?:ts|js|mts|mjs)$/;

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ToolContext } from '@forklift/contract';
+import type { ToolContext } from '@forklift/contract/lite';
 import type { TestResult } from './run-file.js';
 import type { FailureInfo } from './state.js';
 

@@ -1,4 +1,4 @@
-import type { NodeRecord } from '@forklift/contract';
+import type { NodeRecord } from '@forklift/contract/lite';
 
 /** Why a test or expectation did not pass: the fields of a test record's `failure`, plus the trimmed stack. */
 export interface FailureInfo {

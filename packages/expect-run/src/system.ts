@@ -1,5 +1,5 @@
-import type { NodeRecord } from '@forklift/contract';
-import { shellQuote } from '@forklift/contract';
+import type { NodeRecord } from '@forklift/contract/lite';
+import { shellQuote } from '@forklift/contract/lite';
 import { onFileEnd, runnerState } from './state.js';
 
 /**

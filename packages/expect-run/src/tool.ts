@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
-import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { UsageError, type ToolDefinition } from '@forklift/contract/lite';
 import { closeOpenBrowsers } from './browser.js';
 import { consoleToStderr } from './console.js';
 import { discoverTests } from './discover.js';
-import { testLoader } from './loader.js';
+import { testLoader, TYPESCRIPT_FILE } from './loader.js';
 import { recordReporter, tapReporter } from './report.js';
 import { runTests } from './run-tests.js';
 import { runnerState } from './state.js';
@@ -73,7 +73,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
 
       // the library test files import, loaded before the loader hooks exist: no hook round trips for it
       await import('./index.js');
-      const loader = await testLoader();
+      const loader = await testLoader({ watch, typescript: discovery.files.some((file) => TYPESCRIPT_FILE.test(file)) });
       const reporter = tap && options.tapOut ? tapReporter(ctx, ctx.cwd, options.tapOut) : recordReporter(ctx, ctx.cwd, watch);
       let last: RunSummary;
       const runFiles = async (files: readonly string[], run: number): Promise<void> => {

@@ -155,6 +155,22 @@ t.test('runner - a glob selects test files', async (t) => {
   t.same(tests(result.records).map((record) => record.file), [`${FIXTURES}/pass/plain.expect.js`]);
 });
 
+t.test('runner - JavaScript test files run without tsx; one that imports TypeScript is loaded again with it', async (t) => {
+  const result = await run([`${FIXTURES}/js-only`]);
+  t.equal(result.exitCode, 1, result.stderr);
+  t.same(
+    tests(result.records).map((record) => [record.file, record.name, record.status]),
+    [
+      [`${FIXTURES}/js-only/a-plain.expect.js`, "line 3: expect(/web/, 'web-1')", 'passed'],
+      [`${FIXTURES}/js-only/b-imports-ts.expect.js`, 'line 4: expect(80, webPort)', 'passed'],
+      [`${FIXTURES}/js-only/b-imports-ts.expect.js`, 'line 5: expect(443, webPort)', 'failed'],
+      [`${FIXTURES}/js-only/c-after.expect.js`, "line 3: expect('after', 'after')", 'passed'],
+    ],
+  );
+  t.match(tests(result.records)[2], { failure: { message: 'expected: 443 was: 80', location: `${FIXTURES}/js-only/b-imports-ts.expect.js:5:1` } });
+  t.match(result.stderr, /^Ran 4 tests containing 4 assertions in \d+ ms: 1 failure, 0 errors$/m);
+});
+
 t.test('runner - Ctrl-C during a test ends the run with 130 and still writes the summary', async (t) => {
   const running = spawnBinary('expect-run', [`${FIXTURES}/slow`], { cwd: REPO_ROOT, env: { NODE_OPTIONS: '' } });
   t.teardown(() => {
