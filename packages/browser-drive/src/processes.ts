@@ -1,46 +1,40 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The parent PID of a process from /proc/PID/stat, or undefined when it is gone. */
-export function parentPid(pid: number): number | undefined {
+/** One process as /proc/PID/stat shows it. */
+interface ProcStat {
+  pid: number;
+  parent: number;
+  group: number;
+  /** Clock ticks since boot (field 22). */
+  started: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: fields resume after the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
+    return { pid, parent: Number(fields[1]), group: Number(fields[2]), started: Number(fields[19]) };
   } catch {
     return undefined;
   }
 }
 
-/** The process group of a process, or undefined when it is gone. */
-export function processGroup(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every process in a process group. @example groupMembers(driverPid) */
-export function groupMembers(group: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => processGroup(pid) === group);
-}
-
-/**
- * Every live descendant of a process (children, grandchildren ...), parents before children.
- * @example descendantPids(driver.pid) // [chromium, zygote, renderer ...]
- */
-export function descendantPids(root: number): number[] {
-  const children = new Map<number, number[]>();
+/** Every process now, read once (a process that ends while being read is left out). */
+function snapshot(): ProcStat[] {
+  const out: ProcStat[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const parent = parentPid(pid);
-    if (parent === undefined) continue;
+    const stat = readStat(Number(entry));
+    if (stat) out.push(stat);
+  }
+  return out;
+}
+
+/** Descendants of root (children, grandchildren ...) in a snapshot, parents before children. */
+function descendantsIn(processes: ProcStat[], root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid, parent } of processes) {
     const list = children.get(parent) ?? [];
     list.push(pid);
     children.set(parent, list);
@@ -57,14 +51,34 @@ export function descendantPids(root: number): number[] {
   return out;
 }
 
+/** The parent PID of a process from /proc/PID/stat, or undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  return readStat(pid)?.parent;
+}
+
+/** The process group of a process, or undefined when it is gone. */
+export function processGroup(pid: number): number | undefined {
+  return readStat(pid)?.group;
+}
+
+/** Every process in a process group. @example groupMembers(driverPid) */
+export function groupMembers(group: number): number[] {
+  return snapshot()
+    .filter((stat) => stat.group === group)
+    .map((stat) => stat.pid);
+}
+
+/**
+ * Every live descendant of a process (children, grandchildren ...), parents before children.
+ * @example descendantPids(driver.pid) // [chromium, zygote, renderer ...]
+ */
+export function descendantPids(root: number): number[] {
+  return descendantsIn(snapshot(), root);
+}
+
 /** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), or undefined when it is gone. */
 export function startTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return undefined;
-  }
+  return readStat(pid)?.started;
 }
 
 /**
@@ -91,11 +105,19 @@ export class ProcessSet {
     if (started !== undefined) this.#started.set(pid, started);
   }
 
-  /** Remember every live descendant of the remembered processes; returns how many were new. */
+  /** Remember every live descendant of the remembered processes; returns how many were new. One read of /proc. */
   addDescendants(): number {
     const before = this.#started.size;
-    for (const [group, valid] of this.#groups) if (valid()) for (const pid of groupMembers(group)) this.add(pid);
-    for (const root of [...this.#started.keys()]) if (this.isOurs(root)) for (const pid of descendantPids(root)) this.add(pid);
+    const processes = snapshot();
+    const byPid = new Map(processes.map((stat) => [stat.pid, stat]));
+    const remember = (stat: ProcStat | undefined): void => {
+      if (stat && !this.#started.has(stat.pid)) this.#started.set(stat.pid, stat.started);
+    };
+    for (const [group, valid] of this.#groups) if (valid()) for (const stat of processes) if (stat.group === group) remember(stat);
+    for (const [root, started] of [...this.#started]) {
+      if (byPid.get(root)?.started !== started) continue;
+      for (const pid of descendantsIn(processes, root)) remember(byPid.get(pid));
+    }
     return this.#started.size - before;
   }
 
