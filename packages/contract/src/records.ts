@@ -1,6 +1,7 @@
 // The zod schemas of the records: the source of truth. schema/<kind>.schema.json is generated from
-// them (`npm run schema`) and drives the quick check (check.ts) that spares binaries loading zod for
-// valid records; this module is loaded when a record needs zod's verdict or through the main entry.
+// them (`npm run schema`), and from those the Ajv validators of the quick check (check.ts) that spares
+// binaries loading zod for valid records; this module is loaded when a record needs zod's verdict or
+// through the main entry.
 import { z } from 'zod';
 import { RECORD_VERSION, type KnownKind } from './kinds.js';
 

@@ -1,10 +1,12 @@
-// The quick record check (src/check.ts) against zod: it may only accept what zod accepts unchanged,
-// it must accept the ordinary valid records (or every record would load zod), and the zod schemas
-// may only use what their JSON Schemas state exactly.
+// The quick record check (src/check.ts: a plain-data pre-check, then the Ajv validators generated from
+// the JSON Schemas) against zod: it may only accept what zod accepts unchanged, it must accept the
+// ordinary valid records (or every record would load zod), and the zod schemas may only use what their
+// JSON Schemas state exactly.
 import t from 'tap';
 import { Readable } from 'node:stream';
 import type { z } from 'zod';
-import { compileQuickCheck, quickCheckRecord } from '../src/check.js';
+import { isPlainData, quickCheckRecord } from '../src/check.js';
+import { compileStrict, validatorsModule } from '../scripts/validators.mjs';
 import { KNOWN_KINDS, readAllRecords, recordSchemas, type KnownKind } from '../src/index.js';
 
 const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
@@ -107,15 +109,33 @@ t.test('quick check - the valid records pass it, so they never need zod', async 
   for (const kind of KNOWN_KINDS) for (const record of valid[kind]) t.ok(quickCheckRecord(kind, record), `${kind} ${JSON.stringify(record).slice(0, 60)}`);
 });
 
-t.test('quick check - what it does not understand is left to zod', async (t) => {
-  t.equal(compileQuickCheck({ type: 'string', format: 'email' })('a@b'), false, 'an unknown keyword');
-  t.equal(compileQuickCheck({ type: 'date' })(new Date()), false, 'an unknown type');
-  t.equal(compileQuickCheck({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'], additionalProperties: false })({ a: 1, b: 2 }), false, 'an extra key zod would strip');
-  t.equal(compileQuickCheck({ const: { a: 1 } })({ a: 1 }), false, 'a non-primitive const');
-  t.equal(compileQuickCheck({ type: 'number' })(NaN), false, 'NaN is not a number to zod');
-  t.equal(compileQuickCheck({ type: 'integer' })(2 ** 53), false, 'integers are safe integers to zod');
-  t.equal(compileQuickCheck({ type: 'string', minLength: 1 })('x'), true);
-  t.equal(compileQuickCheck({})(Symbol('anything')), true, '{} is z.unknown()');
+t.test('quick check - what Ajv does not know fails generation, and the strict variant reads schemas as zod does', async (t) => {
+  t.throws(() => compileStrict({ type: 'string', format: 'email' }), 'an unknown format');
+  t.throws(() => compileStrict({ type: 'date' }), 'an unknown type');
+  t.throws(() => compileStrict({ type: 'string', minLenght: 1 }), 'an unknown keyword');
+  t.throws(() => validatorsModule({ x: { $id: 'https://forklift.dev/schema/x', const: { a: 1 } } }), /runtime helper/, 'code that needs an Ajv runtime helper');
+  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'], additionalProperties: false })({ a: 1, b: 2 }), false, 'an extra key zod would strip');
+  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'] })({ a: 1, b: 2 }), false, 'an object that says nothing of other keys is closed, as zod strips them');
+  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, additionalProperties: {} })({ a: 1, b: 2 }), true, 'a loose object keeps them');
+  t.equal(compileStrict({ type: 'number' })(NaN), false, 'NaN is not a number to zod');
+  t.equal(compileStrict({ type: 'number' })(-Infinity), false, 'nor is -Infinity');
+  t.equal(compileStrict({ type: 'integer' })(2 ** 53), false, 'integers are safe integers to zod');
+  t.equal(compileStrict({ type: 'string', maxLength: 1 })('\u{1F600}'), false, 'zod counts UTF-16 units');
+  t.equal(compileStrict({ type: 'string', minLength: 1 })('x'), true);
+  t.equal(compileStrict({})(Symbol('anything')), true, '{} is z.unknown()');
+});
+
+t.test('quick check - values that are not plain data are left to zod', async (t) => {
+  t.equal(isPlainData(JSON.parse('{"a":[1,{"b":null}],"c":"x"}')), true);
+  t.equal(isPlainData(Object.assign(Object.create(null), { a: 1 })), true, 'an object without prototype');
+  t.equal(isPlainData({ a: new Date(0) }), false, 'a class instance');
+  t.equal(isPlainData({ a: [new Map()] }), false, 'one in an array');
+  t.equal(isPlainData(JSON.parse('{"__proto__":{"x":1}}')), false, 'an own "__proto__" key');
+  t.equal(isPlainData({ [Symbol('s')]: 1 }), false, 'a symbol key');
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  t.equal(isPlainData(cycle), false, 'a cycle');
+  t.equal(quickCheckRecord('summary', { v: 1, kind: 'summary', tool: 't', ok: true, counts: new Date(0), durationMs: 0 }), false, 'a Date is an object with no keys to Ajv, and not a record to zod');
 });
 
 t.test('quick check - a record zod strips or rejects is decided by zod when reading', async (t) => {
@@ -165,6 +185,6 @@ function inexact(schema: z.ZodType, path: string): string[] {
   return out;
 }
 
-t.test('quick check - the record schemas use only what their JSON Schemas state exactly (else extend check.ts first)', async (t) => {
+t.test('quick check - the record schemas use only what their JSON Schemas state exactly (else make the strict variant in scripts/validators.mjs state it first)', async (t) => {
   for (const kind of KNOWN_KINDS) t.same(inexact(recordSchemas[kind] as z.ZodType, kind), [], kind);
 });

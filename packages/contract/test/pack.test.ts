@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,9 @@ const records = await readAllRecords(Readable.from([Buffer.from('{"v":1,"kind":"
 console.log(JSON.stringify([makeRecord('error', { code: 'c', message: 'm' }).kind, shellQuote("a b"), records.length]));`;
   writeFileSync(join(project, 'use.mjs'), script);
   t.equal(execFileSync(process.execPath, ['use.mjs'], { cwd: project, encoding: 'utf8' }).trim(), `["error","'a b'",1]`);
-  // the lite entry finds the committed JSON Schemas in the installed package: a valid record needs no zod
+  // the lite entry finds the generated validators in the installed package: a valid record needs no zod,
+  // and no Ajv either (a devDependency, so not installed here)
+  t.notOk(existsSync(join(project, 'node_modules/ajv')), 'ajv is not installed with the package');
   const lite = `import { readAllRecords } from '@forklift/contract/lite';
 import { Readable } from 'node:stream';
 const line = JSON.stringify({ v: 1, kind: 'node', id: 'n', group: 'g', service: 's', provider: 'p', address: 'a', port: 22, user: 'u', state: 'running' });
