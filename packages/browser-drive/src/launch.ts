@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError } from '@forklift/contract';
@@ -213,6 +213,32 @@ async function waitForDevToolsPort(userDataDir: string, timeoutMs: number, signa
   }
 }
 
+/** A W3C New Session request; resolves to the session id and capabilities, rejects with the driver's message. */
+function newSession(port: number, alwaysMatch: Record<string, unknown>, agent: Agent): Promise<{ sessionId: string; capabilities: Record<string, unknown> }> {
+  const body = JSON.stringify({ capabilities: { alwaysMatch, firstMatch: [{}] } });
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path: '/session', method: 'POST', agent, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          let value: { sessionId?: string; capabilities?: Record<string, unknown>; error?: string; message?: string } | undefined;
+          try {
+            value = (JSON.parse(text) as { value?: typeof value }).value;
+          } catch {
+            // not JSON: reported below
+          }
+          if (response.statusCode === 200 && typeof value?.sessionId === 'string') resolve({ sessionId: value.sessionId, capabilities: value.capabilities ?? {} });
+          else reject(new Error(`chromedriver refused the session (HTTP ${response.statusCode}): ${value?.message ?? text.slice(0, 200)}`));
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 /** Spawn a child in its own process group (so everything it starts stays findable), not keeping this process alive. */
 function spawnDetached(path: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
@@ -310,21 +336,22 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   try {
     const browserDied = exitedEarly(browserProcess, `chromium (${chromiumPath})`, browserOutput);
     browserDied.catch(() => undefined);
-    // selenium loads while the two processes start
-    const [driverPort, devToolsPort, { default: chrome }, { default: http }] = await Promise.all([
+    const [driverPort, devToolsPort] = await Promise.all([
       waitForDriverPort(driverProcess, 20_000, driverOutput),
       Promise.race([waitForDevToolsPort(userDataDir, 30_000, abandon.signal), browserDied]),
-      import('selenium-webdriver/chrome.js'),
+    ]);
+    // The session request goes out at once; selenium's modules (~150 ms of CPU) load while the driver
+    // attaches, not while chromium starts. The session is created with a plain W3C New Session
+    // request to the driver we started, so selenium's driver finder (Selenium Manager) never runs.
+    const creating = newSession(driverPort, { browserName: 'chrome', 'goog:chromeOptions': { debuggerAddress: `127.0.0.1:${devToolsPort}` } }, agent);
+    creating.catch(() => undefined);
+    const [{ WebDriver, Session, Capabilities }, { default: http }] = await Promise.all([
+      import('selenium-webdriver'),
       import('selenium-webdriver/http/index.js'),
     ]);
-    const chromeOptions = new chrome.Options();
-    chromeOptions.debuggerAddress(`127.0.0.1:${devToolsPort}`);
-    const client = new http.HttpClient(`http://127.0.0.1:${driverPort}`, agent);
-    const executor = new http.Executor(client);
-    // an http.Executor makes createSession skip selenium's driver finder entirely (no Selenium Manager)
-    const created = chrome.Driver.createSession(chromeOptions, executor);
-    await Promise.race([created.getSession(), browserDied]);
-    driver = created;
+    const created = await Promise.race([creating, browserDied]);
+    const executor = new http.Executor(new http.HttpClient(`http://127.0.0.1:${driverPort}`, agent));
+    driver = new WebDriver(new Session(created.sessionId, new Capabilities(new Map(Object.entries(created.capabilities)))), executor);
     known.addDescendants();
   } catch (error) {
     abandon.abort();
