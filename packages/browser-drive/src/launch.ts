@@ -57,7 +57,9 @@ export const CHROMIUM_FLAGS = [
   '--use-mock-keychain',
   '--disable-background-timer-throttling',
   '--disable-backgrounding-occluded-windows',
-  '--disable-features=IgnoreDuplicateNavs,Prewarm,NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter',
+  // the omnibox popups are WebUI pages, each in its own renderer started with the browser even when
+  // headless (nothing shows them): without them the first page is ready ~0.3 s sooner here
+  '--disable-features=IgnoreDuplicateNavs,Prewarm,NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter,WebUIOmniboxPopup,WebUIOmniboxAimPopup',
   NO_GOOGLE_SERVICES,
 ];
 
