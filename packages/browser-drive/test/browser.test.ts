@@ -45,6 +45,17 @@ t.test('browser - starts Debian chromium headless through the explicit chromedri
   t.ok(argv.includes('--enable-automation'), 'the flags chromedriver would have passed');
   t.ok(argv.includes('--disable-popup-blocking'));
   t.ok(argv.some((arg) => arg.startsWith('--host-resolver-rules=') && arg.includes('MAP *.google.com ~NOTFOUND')), 'no lookups of Google services');
+  const cmdline = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  t.notOk(
+    b.pids().some((pid) => cmdline(pid).includes('--top-chrome-webui')),
+    'no renderer for the omnibox popup WebUI, which nothing shows in a headless browser',
+  );
   t.equal(argv.at(-1), 'about:blank', `starts on the initial empty page, which needs no navigation (${argv.slice(-3).join(' ')})`);
   profile = argv.find((arg) => arg.startsWith('--user-data-dir='))!.slice('--user-data-dir='.length);
   t.match(profile, /browser-drive-profile-/);
