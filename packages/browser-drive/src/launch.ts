@@ -171,7 +171,8 @@ function lastLines(text: string): string {
   return lines.slice(-3).join(' | ') || 'no output';
 }
 
-function waitForDriverPort(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<number> {
+/** The port chromedriver reports on stdout once it listens (its exit is watched by exitedEarly). */
+function waitForDriverPort(stdout: NodeJS.ReadableStream, timeoutMs: number, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => finish(new Error(`chromedriver did not report its port within ${timeoutMs} ms: ${output.trim()}`)), timeoutMs);
@@ -180,22 +181,16 @@ function waitForDriverPort(child: ChildProcess, timeoutMs: number, stderr: () =>
       const match = /started successfully on port (\d+)/.exec(output);
       if (match) finish(undefined, Number(match[1]));
     };
-    const onExit = (code: number | null, signal: string | null): void =>
-      finish(new UnavailableError(`chromedriver exited early (${signal ?? `status ${code}`}): ${lastLines(`${output}\n${stderr()}`)}`, { code: 'no-browser' }));
-    const onError = (error: Error): void => finish(new UnavailableError(`chromedriver could not start: ${error.message}; ${APT_HINT}`, { code: 'no-browser', cause: error }));
+    const onAbort = (): void => finish(new Error('start abandoned'));
     function finish(error?: Error, port?: number): void {
       clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      child.off('exit', onExit);
-      child.off('error', onError);
-      // keep draining so the driver never blocks on a full pipe
-      child.stdout!.resume();
+      stdout.off('data', onData);
+      signal.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve(port!);
     }
-    child.stdout!.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', onError);
+    stdout.on('data', onData);
+    signal.addEventListener('abort', onAbort);
   });
 }
 
@@ -296,7 +291,9 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   const browserOutput = tail(browserProcess.stderr);
   browserProcess.stdout!.resume();
   const driverProcess = start(driverPath, ['--port=0']);
-  const driverOutput = tail(driverProcess.stderr);
+  const driverStdout = tail(driverProcess.stdout);
+  const driverStderr = tail(driverProcess.stderr);
+  const driverOutput = (): string => `${driverStdout()}\n${driverStderr()}`;
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let closed = false;
 
@@ -338,8 +335,10 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   try {
     const browserDied = exitedEarly(browserProcess, `chromium (${chromiumPath})`, browserOutput);
     browserDied.catch(() => undefined);
+    const driverDied = exitedEarly(driverProcess, 'chromedriver', driverOutput);
+    driverDied.catch(() => undefined);
     const [driverPort, devToolsPort] = await Promise.all([
-      waitForDriverPort(driverProcess, 20_000, driverOutput),
+      Promise.race([waitForDriverPort(driverProcess.stdout!, 20_000, abandon.signal), driverDied]),
       Promise.race([waitForDevToolsPort(userDataDir, 30_000, abandon.signal), browserDied]),
     ]);
     // The session request goes out at once; selenium's modules (~150 ms of CPU) load while the driver

@@ -51,23 +51,6 @@ function descendantsIn(processes: ProcStat[], root: number): number[] {
   return out;
 }
 
-/** The parent PID of a process from /proc/PID/stat, or undefined when it is gone. */
-export function parentPid(pid: number): number | undefined {
-  return readStat(pid)?.parent;
-}
-
-/** The process group of a process, or undefined when it is gone. */
-export function processGroup(pid: number): number | undefined {
-  return readStat(pid)?.group;
-}
-
-/** Every process in a process group. @example groupMembers(driverPid) */
-export function groupMembers(group: number): number[] {
-  return snapshot()
-    .filter((stat) => stat.group === group)
-    .map((stat) => stat.pid);
-}
-
 /**
  * Every live descendant of a process (children, grandchildren ...), parents before children.
  * @example descendantPids(driver.pid) // [chromium, zygote, renderer ...]
