@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError, valueAtPath } from '@forklift/contract';
 import type { z } from 'zod';
 import { getAction } from './registry.js';
 
@@ -13,15 +13,6 @@ export function formatIssuePath(path: ReadonlyArray<PropertyKey>, prefix = ''): 
   return out;
 }
 
-function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let value = input;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[part];
-  }
-  return value;
-}
-
 /** One line for the first zod issue, naming the path under `prefix` (`input` tells a missing value from a wrong one). */
 export function describeIssue(error: z.ZodError, prefix: string, input?: unknown): string {
   const issue = error.issues[0]!;
@@ -30,7 +21,7 @@ export function describeIssue(error: z.ZodError, prefix: string, input?: unknown
   if (keys) return `${at}: unknown option ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
   const inner = (issue as { issues?: Array<{ message: string }> }).issues?.[0];
   if (issue.code === 'invalid_key' && inner) return `${at}: invalid key: ${inner.message}`;
-  const missing = issue.code === 'invalid_type' && (input === undefined ? issue.input === undefined : valueAt(input, issue.path) === undefined);
+  const missing = issue.code === 'invalid_type' && (input === undefined ? issue.input === undefined : valueAtPath(input, issue.path) === undefined);
   return `${at}: ${missing ? 'missing' : issue.message}`;
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
-import { InputError } from '@forklift/contract';
+import { formatFieldPath, InputError, valueAtPath } from '@forklift/contract';
 import { UrlSchema } from './address.js';
 import { FinderSchema } from './finder.js';
 import { TextMatchSchema } from './text-match.js';
@@ -115,18 +115,6 @@ function camel(key: string): string {
   return key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
-
-function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = value;
-  for (const part of path) current = current !== null && typeof current === 'object' ? (current as Record<PropertyKey, unknown>)[part] : undefined;
-  return current;
-}
-
 /** Validate one step (object or bare verb string); throws InputError naming the step index and field. */
 export function parseStep(raw: unknown, index: number, where: string): Step {
   const at = `${where}: step ${index}`;
@@ -151,9 +139,9 @@ export function parseStep(raw: unknown, index: number, where: string): Step {
   const parsed = STEP_SCHEMAS[verb].safeParse(object);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatPath(issue.path);
+    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatFieldPath(issue.path);
     const message = issue.code === 'unrecognized_keys' ? `unknown field for ${verb}` : issue.message;
-    const missing = issue.code === 'invalid_type' && valueAt(object, issue.path) === undefined ? 'missing, ' : '';
+    const missing = issue.code === 'invalid_type' && valueAtPath(object, issue.path) === undefined ? 'missing, ' : '';
     throw new InputError(`${at} (${verb}): field "${field || verb}": ${missing}${message}`, { code: 'bad-script' });
   }
   return { verb, index, fields: parsed.data } as Step;
@@ -177,7 +165,7 @@ export function parseScript(value: unknown, source: string): StepScript {
   const header = ScriptHeaderSchema.safeParse(object);
   if (!header.success) {
     const issue = header.error.issues[0];
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatPath(issue.path);
+    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatFieldPath(issue.path);
     const message = issue.code === 'unrecognized_keys' ? 'unknown field (a script has name, baseUrl, timeout, steps)' : issue.message;
     throw new InputError(`${where}: field "${field || 'steps'}": ${message}`, { code: 'bad-script' });
   }

@@ -6,6 +6,7 @@ export { RECORD_VERSION, KNOWN_KINDS, isKnownKind, emptyCounts, type KnownKind }
 export { readRecords, readAllRecords, formatRecord, RecordWriter, DEFAULT_MAX_LINE_BYTES, type InputRecord, type ReadOptions } from './ndjson.js';
 export * from './tool.js';
 export * from './quote.js';
+export { formatFieldPath, valueAtPath } from './paths.js';
 export { forkliftCatTool } from './cat.js';
 export { CONTRACT_VERSION } from './version.js';
 export type {

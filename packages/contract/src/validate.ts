@@ -4,6 +4,7 @@
 import { quickCheckRecord } from './check.js';
 import { InputError } from './errors.js';
 import { RECORD_VERSION, type KnownKind } from './kinds.js';
+import { formatFieldPath, valueAtPath } from './paths.js';
 import type { KnownRecord, RecordFields, RecordOf } from './records.js';
 
 type RecordsModule = typeof import('./records.js');
@@ -21,25 +22,10 @@ interface Issue {
   message: string;
 }
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out;
-}
-
-function valueAt(object: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = object;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
 /** The InputError for a record zod rejected: `WHERE: KIND record field "PATH": DETAIL`. */
 export function recordIssueError(kind: string, object: unknown, issue: Issue, where: string, line: number): InputError {
-  const field = formatPath(issue.path);
-  const missing = issue.code === 'invalid_type' && valueAt(object, issue.path) === undefined;
+  const field = formatFieldPath(issue.path);
+  const missing = issue.code === 'invalid_type' && valueAtPath(object, issue.path) === undefined;
   const detail = missing ? 'missing' : issue.message;
   return new InputError(`${where}: ${kind} record field "${field}": ${detail}`, { line });
 }

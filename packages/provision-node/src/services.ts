@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
-import { InputError, UsageError } from '@forklift/contract';
+import { formatFieldPath, InputError, UsageError } from '@forklift/contract';
 import { PROVIDER_NAMES } from './registry.js';
 import type { Service } from './provider.js';
 
@@ -45,11 +45,6 @@ export const BUILTIN_SERVICES: Record<string, Omit<Service, 'name'>> = {
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
-  return out || '(top level)';
-}
 
 /** Parse and validate a JSON5 file with a zod schema; errors name the file and the field (exit 65). */
 export async function readJson5File<T extends z.ZodType>(file: string, schema: T, what: string): Promise<z.infer<T>> {
@@ -66,7 +61,7 @@ export async function readJson5File<T extends z.ZodType>(file: string, schema: T
     const issue = parsed.error.issues[0]!;
     const missing = issue.code === 'invalid_type' && issue.input === undefined;
     const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((key) => `"${key}"`).join(', ')}` : '';
-    throw new InputError(`${file}: ${what} field "${formatPath(issue.path)}": ${missing ? 'missing' : issue.message}${keys}`);
+    throw new InputError(`${file}: ${what} field "${formatFieldPath(issue.path) || '(top level)'}": ${missing ? 'missing' : issue.message}${keys}`);
   }
   return parsed.data;
 }
