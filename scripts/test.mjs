@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-// The whole test suite: build every package, run tap over every package's tests (TAP output on
+// The whole test suite: install the host packages the tests need, build every package, run tap over every package's tests (TAP output on
 // stdout), and close with the one line CI reads: `N passed, N failed` (`, N skipped` when any).
 // Counts are the tests of each file (its t.test blocks and top-level assertions); a file that
 // crashed or timed out without a failing test inside counts as one failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { Parser } from 'tap-parser';
+import { ensurePrerequisites } from './prerequisites.mjs';
+
+// The Debian packages the tests need (scripts/prerequisites.json): installed here when run as root,
+// otherwise the run stops at once with the exact apt-get command.
+if (ensurePrerequisites() !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(69);
+}
 
 const build = spawnSync('npx', ['tsc', '-b'], { stdio: 'inherit' });
 if (build.status !== 0) {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { browser, closeAllBrowsers, type Browser } from '../src/browser.js';
 import { isAlive } from '../src/processes.js';
 import { StepFailure } from '../src/poll.js';
@@ -33,11 +33,12 @@ t.test('browser - starts Debian chromium headless through the explicit chromedri
       return '';
     }
   };
-  t.ok(pids.some((pid) => exe(pid) === '/usr/bin/chromedriver'), 'the explicit chromedriver runs');
+  // compare resolved paths: Debian's chromium-driver may make /usr/bin/chromedriver a symlink to /usr/lib/chromium/chromedriver
+  t.ok(pids.some((pid) => exe(pid) === realpathSync('/usr/bin/chromedriver')), 'the explicit chromedriver runs');
   // the browser itself is started by browser-drive (Debian's binary, not the launcher script); the driver attaches to it
   const browserPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--remote-debugging-port=0'));
   t.ok(browserPid, 'a chromium browser process with DevTools on a port it picked');
-  t.equal(exe(browserPid!), '/usr/lib/chromium/chromium');
+  t.equal(exe(browserPid!), realpathSync('/usr/lib/chromium/chromium'));
   const argv = readFileSync(`/proc/${browserPid}/cmdline`, 'utf8').split('\0').slice(0, -1);
   t.ok(argv.includes('--headless=new'));
   t.ok(argv.includes('--no-sandbox'));

@@ -9,12 +9,12 @@ import { runCli } from './run-cli.js';
 
 // Until a provisioned node serves the pages, the "node" is an nginx this test starts on loopback,
 // described by a node record whose address is 127.0.0.1.
-let nginx: Nginx;
-let work: string;
+let nginx: Nginx | undefined;
+const work = mkdtempSync(join(tmpdir(), 'browser-drive-nginx-test-'));
 t.before(async () => {
   nginx = await startNginx(PAGES_DIR);
-  work = mkdtempSync(join(tmpdir(), 'browser-drive-nginx-test-'));
 });
+// a missing nginx fails the test in before(); the teardown never depends on what before() made
 t.teardown(async () => {
   await nginx?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -40,12 +40,12 @@ t.test('browser-drive - a step script drives nginx at the address of the second 
     `{
       name: 'shop-on-node',
       steps: [
-        { open: { node: { group: 'web', index: 1 }, port: ${nginx.port}, path: '/index.html' } },
+        { open: { node: { group: 'web', index: 1 }, port: ${nginx!.port}, path: '/index.html' } },
         { expectTitle: { equals: 'Forklift shop' } },
         { click: { tag: 'a', text: 'Select' } },
         { select: '#warehouse', option: { value: 'osl' } },
         { expectText: { equals: 'osl:Oslo' }, in: '#chosen' },
-        { expectUrl: 'http://127.0.0.1:${nginx.port}/select.html' },
+        { expectUrl: 'http://127.0.0.1:${nginx!.port}/select.html' },
       ],
     }`,
   );
@@ -57,7 +57,7 @@ t.test('browser-drive - a step script drives nginx at the address of the second 
     result.records.map((record) => record.kind),
     ['node', 'node', 'step', 'step', 'step', 'step', 'step', 'step', 'summary'],
   );
-  t.equal(result.records[2].step, `open http://127.0.0.1:${nginx.port}/index.html`);
-  t.ok(isAlive(nginx.pid), 'nginx still serving');
+  t.equal(result.records[2].step, `open http://127.0.0.1:${nginx!.port}/index.html`);
+  t.ok(isAlive(nginx!.pid), 'nginx still serving');
   t.same(result.descendants.filter(isAlive), [], 'no browser process left');
 });
