@@ -18,6 +18,11 @@ export function flattenSpec(spec: Spec): Spec[] {
   return out;
 }
 
+/** An error meant as bad input (exit 65), whichever copy of the contract package threw it. */
+function isInputError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && (error as { exitCode?: unknown }).exitCode === 65;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
 }
@@ -44,6 +49,8 @@ export function evaluateSettings(specs: readonly Spec[], ctx: Omit<SpecContext, 
         try {
           value = (body as (c: SpecContext) => unknown)({ ...ctx, settings });
         } catch (error) {
+          // a crate's own input error (a missing peer, a bad color) names its field: the spec's label goes in front
+          if (isInputError(error)) throw new InputError(`${spec.source ?? 'spec'}: ${error.message}`, { code: error.code, cause: error });
           throw new InputError(`${spec.source ?? 'spec'}: ${where}: threw ${(error as Error).message}`, { code: 'bad-spec', cause: error });
         }
       }
@@ -73,6 +80,7 @@ export function phaseEntries(specs: readonly Spec[], phase: string, ctx: SpecCon
       try {
         entries = (body as (c: SpecContext) => unknown)(ctx);
       } catch (error) {
+        if (isInputError(error)) throw new InputError(`${source}: ${error.message}`, { code: error.code, cause: error });
         throw new InputError(`${where}: threw ${(error as Error).message}`, { code: 'bad-spec', cause: error });
       }
       where = `${where}()`;

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeIssue } from '@forklift/actions';
+import { isCrateRef, resolveCrateRef } from './crate-ref.js';
 import { specSchema } from './spec-schema.js';
 import type { Spec } from './spec.js';
 
@@ -69,6 +70,8 @@ async function readSpecFile(path: string, label: string): Promise<unknown> {
   try {
     module = (await importModule(path)) as Record<string, unknown>;
   } catch (error) {
+    // a crate called with a bad option while the module loads says which crate and field: keep its words
+    if ((error as { exitCode?: unknown }).exitCode === 65) throw new InputError(`${label}: ${(error as Error).message.split('\n')[0]}`, { code: (error as { code?: string }).code, cause: error });
     throw new InputError(`${label}: cannot load (${(error as Error).message.split('\n')[0]})`, { code: 'bad-spec', cause: error });
   }
   let value = module.default ?? module.spec;
@@ -119,6 +122,11 @@ async function resolveExtends(spec: Spec, cwd: string, stack: string[]): Promise
         }
         throw error;
       }
+    }
+    else if (isCrateRef(entry)) {
+      // JSON5's way to use a crate: { crate: 'zookeeper', options: {...} }
+      const crate = await resolveCrateRef(entry, `${spec.source ?? 'spec'} extends[${index}]`, spec.cwd ?? cwd);
+      resolved.push(await resolveExtends(checkSpecShape(crate, crate.source!), cwd, stack));
     }
     else {
       const label = `${spec.source ?? "spec"} extends[${index}]${typeof entry.name === "string" ? ` (${entry.name})` : ""}`;

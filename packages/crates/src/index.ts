@@ -1,0 +1,5 @@
+export { defineCrate, crateError, type Crate, type CrateDefinition } from './crate.js';
+export { peers, requirePeers, nodesOf, describeQuery, type PeerQuery } from './peers.js';
+export { COLORS, colorSchema, colorNumber, colorOf, type Color } from './color.js';
+export { crates, crateByName } from './registry.js';
+export { nodeExporter, nodeExporterOptions } from './node-exporter.js';

@@ -1,0 +1,15 @@
+import type { Crate } from './crate.js';
+import { nodeExporter } from './node-exporter.js';
+
+/**
+ * Every crate of this package by its JSON5 name: `extends: [{ crate: 'node-exporter', options: { port: 9100 } }]`.
+ * Add a crate here (one line) when you add its file.
+ */
+export const crates: Readonly<Record<string, Crate>> = {
+  [nodeExporter.crateName]: nodeExporter,
+};
+
+/** The crate of a JSON5 name, or undefined. @example crateByName('node-exporter') */
+export function crateByName(name: string): Crate | undefined {
+  return Object.hasOwn(crates, name) ? crates[name] : undefined;
+}
