@@ -1698,7 +1698,7 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const promotion = validate26;
-const schema37 = {"$id":"https://forklift.dev/schema/promotion.schema.json","title":"forklift promotion record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"promotion"},"service":{"type":"string","minLength":1},"from":{"type":"string","minLength":1},"to":{"type":"string","minLength":1},"weights":{"type":"array","items":{"type":"object","properties":{"color":{"type":"string","minLength":1},"weight":{"type":"number","minimum":0}},"required":["color","weight"],"additionalProperties":false}},"stage":{"type":["number","string"]},"status":{"type":"string","minLength":1},"health":{"type":"object","properties":{"requests":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["requests","errors"],"additionalProperties":false}},"required":["v","kind","service","from","to","weights","stage","status","health"],"additionalProperties":{}};
+const schema37 = {"$id":"https://forklift.dev/schema/promotion.schema.json","title":"forklift promotion record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"promotion"},"app":{"type":"string","minLength":1},"from":{"type":"string","minLength":1},"to":{"type":"string","minLength":1},"weights":{"type":"array","items":{"type":"object","properties":{"color":{"type":"string","minLength":1},"weight":{"type":"number","minimum":0,"maximum":100}},"required":["color","weight"],"additionalProperties":false}},"stage":{"type":"integer","minimum":0,"maximum":9007199254740991},"status":{"type":"string","enum":["shifted","held","rolled-back","done"]},"window":{"type":"object","properties":{"requests":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"errorRate":{"type":"number","minimum":0,"maximum":1}},"required":["requests","errors","errorRate"],"additionalProperties":false},"reason":{"type":"string"}},"required":["v","kind","app","from","to","weights","stage","status","window"],"additionalProperties":{}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/promotion.schema.json" */;
@@ -1714,7 +1714,7 @@ evaluated0.items = undefined;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((((((((data.v === undefined) && (missing0 = "v")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.service === undefined) && (missing0 = "service"))) || ((data.from === undefined) && (missing0 = "from"))) || ((data.to === undefined) && (missing0 = "to"))) || ((data.weights === undefined) && (missing0 = "weights"))) || ((data.stage === undefined) && (missing0 = "stage"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.health === undefined) && (missing0 = "health"))){
+if((((((((((data.v === undefined) && (missing0 = "v")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.app === undefined) && (missing0 = "app"))) || ((data.from === undefined) && (missing0 = "from"))) || ((data.to === undefined) && (missing0 = "to"))) || ((data.weights === undefined) && (missing0 = "weights"))) || ((data.stage === undefined) && (missing0 = "stage"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.window === undefined) && (missing0 = "window"))){
 validate26.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
@@ -1753,18 +1753,18 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.service !== undefined){
-let data2 = data.service;
+if(data.app !== undefined){
+let data2 = data.app;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
 if(data2.length < 1){
-validate26.errors = [{instancePath:instancePath+"/service",schemaPath:"#/properties/service/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate26.errors = [{instancePath:instancePath+"/app",schemaPath:"#/properties/app/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/service",schemaPath:"#/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate26.errors = [{instancePath:instancePath+"/app",schemaPath:"#/properties/app/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -1869,9 +1869,15 @@ let data8 = data6.weight;
 const _errs19 = errors;
 if(errors === _errs19){
 if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 100 || isNaN(data8)){
+validate26.errors = [{instancePath:instancePath+"/weights/" + i0+"/weight",schemaPath:"#/properties/weights/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+return false;
+}
+else {
 if(data8 < 0 || isNaN(data8)){
 validate26.errors = [{instancePath:instancePath+"/weights/" + i0+"/weight",schemaPath:"#/properties/weights/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
+}
 }
 }
 else {
@@ -1913,9 +1919,23 @@ if(valid0){
 if(data.stage !== undefined){
 let data9 = data.stage;
 const _errs21 = errors;
-if((!((typeof data9 == "number") && (isFinite(data9)))) && (typeof data9 !== "string")){
-validate26.errors = [{instancePath:instancePath+"/stage",schemaPath:"#/properties/stage/type",keyword:"type",params:{type: schema37.properties.stage.type},message:"must be number,string"}];
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+validate26.errors = [{instancePath:instancePath+"/stage",schemaPath:"#/properties/stage/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs21){
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 9007199254740991 || isNaN(data9)){
+validate26.errors = [{instancePath:instancePath+"/stage",schemaPath:"#/properties/stage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data9 < 0 || isNaN(data9)){
+validate26.errors = [{instancePath:instancePath+"/stage",schemaPath:"#/properties/stage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
 }
 var valid0 = _errs21 === errors;
 }
@@ -1926,17 +1946,13 @@ if(valid0){
 if(data.status !== undefined){
 let data10 = data.status;
 const _errs23 = errors;
-if(errors === _errs23){
-if(typeof data10 === "string"){
-if(data10.length < 1){
-validate26.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-else {
+if(typeof data10 !== "string"){
 validate26.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
+if(!((((data10 === "shifted") || (data10 === "held")) || (data10 === "rolled-back")) || (data10 === "done"))){
+validate26.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema37.properties.status.enum},message:"must be equal to one of the allowed values"}];
+return false;
 }
 var valid0 = _errs23 === errors;
 }
@@ -1944,21 +1960,21 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.health !== undefined){
-let data11 = data.health;
+if(data.window !== undefined){
+let data11 = data.window;
 const _errs25 = errors;
 if(errors === _errs25){
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 let missing2;
-if(((data11.requests === undefined) && (missing2 = "requests")) || ((data11.errors === undefined) && (missing2 = "errors"))){
-validate26.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+if((((data11.requests === undefined) && (missing2 = "requests")) || ((data11.errors === undefined) && (missing2 = "errors"))) || ((data11.errorRate === undefined) && (missing2 = "errorRate"))){
+validate26.errors = [{instancePath:instancePath+"/window",schemaPath:"#/properties/window/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
 const _errs27 = errors;
 for(const key1 in data11){
-if(!((key1 === "requests") || (key1 === "errors"))){
-validate26.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+if(!(((key1 === "requests") || (key1 === "errors")) || (key1 === "errorRate"))){
+validate26.errors = [{instancePath:instancePath+"/window",schemaPath:"#/properties/window/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
 }
@@ -1968,18 +1984,18 @@ if(data11.requests !== undefined){
 let data12 = data11.requests;
 const _errs28 = errors;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate26.errors = [{instancePath:instancePath+"/health/requests",schemaPath:"#/properties/health/properties/requests/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate26.errors = [{instancePath:instancePath+"/window/requests",schemaPath:"#/properties/window/properties/requests/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs28){
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 > 9007199254740991 || isNaN(data12)){
-validate26.errors = [{instancePath:instancePath+"/health/requests",schemaPath:"#/properties/health/properties/requests/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate26.errors = [{instancePath:instancePath+"/window/requests",schemaPath:"#/properties/window/properties/requests/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data12 < 0 || isNaN(data12)){
-validate26.errors = [{instancePath:instancePath+"/health/requests",schemaPath:"#/properties/health/properties/requests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate26.errors = [{instancePath:instancePath+"/window/requests",schemaPath:"#/properties/window/properties/requests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -1995,18 +2011,18 @@ if(data11.errors !== undefined){
 let data13 = data11.errors;
 const _errs30 = errors;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-validate26.errors = [{instancePath:instancePath+"/health/errors",schemaPath:"#/properties/health/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate26.errors = [{instancePath:instancePath+"/window/errors",schemaPath:"#/properties/window/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs30){
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 > 9007199254740991 || isNaN(data13)){
-validate26.errors = [{instancePath:instancePath+"/health/errors",schemaPath:"#/properties/health/properties/errors/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate26.errors = [{instancePath:instancePath+"/window/errors",schemaPath:"#/properties/window/properties/errors/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data13 < 0 || isNaN(data13)){
-validate26.errors = [{instancePath:instancePath+"/health/errors",schemaPath:"#/properties/health/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate26.errors = [{instancePath:instancePath+"/window/errors",schemaPath:"#/properties/window/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -2017,12 +2033,40 @@ var valid3 = _errs30 === errors;
 else {
 var valid3 = true;
 }
+if(valid3){
+if(data11.errorRate !== undefined){
+let data14 = data11.errorRate;
+const _errs32 = errors;
+if(errors === _errs32){
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 1 || isNaN(data14)){
+validate26.errors = [{instancePath:instancePath+"/window/errorRate",schemaPath:"#/properties/window/properties/errorRate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
+return false;
+}
+else {
+if(data14 < 0 || isNaN(data14)){
+validate26.errors = [{instancePath:instancePath+"/window/errorRate",schemaPath:"#/properties/window/properties/errorRate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate26.errors = [{instancePath:instancePath+"/window/errorRate",schemaPath:"#/properties/window/properties/errorRate/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid3 = _errs32 === errors;
+}
+else {
+var valid3 = true;
+}
+}
 }
 }
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/health",schemaPath:"#/properties/health/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate26.errors = [{instancePath:instancePath+"/window",schemaPath:"#/properties/window/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -2030,6 +2074,19 @@ var valid0 = _errs25 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.reason !== undefined){
+const _errs34 = errors;
+if(typeof data.reason !== "string"){
+validate26.errors = [{instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs34 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

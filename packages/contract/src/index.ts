@@ -12,6 +12,8 @@ export {
   TestRecordSchema,
   StepRecordSchema,
   ColorWeightSchema,
+  PromotionStatusSchema,
+  PromotionWindowSchema,
   PromotionRecordSchema,
   ErrorRecordSchema,
   SummaryRecordSchema,

@@ -22,6 +22,8 @@ export type {
   TestRecord,
   StepRecord,
   ColorWeight,
+  PromotionStatus,
+  PromotionWindow,
   PromotionRecord,
   ErrorRecord,
   SummaryRecord,

@@ -127,20 +127,31 @@ export const StepRecordSchema = z.looseObject({
   error: z.string().optional(),
 });
 
-/** A color's share of traffic. */
-export const ColorWeightSchema = z.object({ color: nonEmpty, weight: z.number().min(0) });
+/** A color's share of the live traffic in percent (0-100). */
+export const ColorWeightSchema = z.object({ color: nonEmpty, weight: z.number().min(0).max(100) });
+
+/** Where a promotion stands after the stage a record reports. */
+export const PromotionStatusSchema = z.enum(['shifted', 'held', 'rolled-back', 'done']);
+
+/** What the load balancers saw of the target color during one stage's hold: requests, errors and their ratio (0-1). */
+export const PromotionWindowSchema = z.object({
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  errorRate: z.number().min(0).max(1),
+});
 
 /** One stage of a blue/green promotion (written by promote-color). */
 export const PromotionRecordSchema = z.looseObject({
   ...base,
   kind: z.literal('promotion'),
-  service: nonEmpty,
+  app: nonEmpty,
   from: nonEmpty,
   to: nonEmpty,
   weights: z.array(ColorWeightSchema),
-  stage: z.union([z.number(), z.string()]),
-  status: nonEmpty,
-  health: z.object({ requests: z.number().int().nonnegative(), errors: z.number().int().nonnegative() }),
+  stage: z.number().int().nonnegative(),
+  status: PromotionStatusSchema,
+  window: PromotionWindowSchema,
+  reason: z.string().optional(),
 });
 
 /** An error that stopped one node or item while others went on. */
@@ -187,6 +198,8 @@ export type TestFailure = z.infer<typeof TestFailureSchema>;
 export type TestRecord = z.infer<typeof TestRecordSchema>;
 export type StepRecord = z.infer<typeof StepRecordSchema>;
 export type ColorWeight = z.infer<typeof ColorWeightSchema>;
+export type PromotionStatus = z.infer<typeof PromotionStatusSchema>;
+export type PromotionWindow = z.infer<typeof PromotionWindowSchema>;
 export type PromotionRecord = z.infer<typeof PromotionRecordSchema>;
 export type ErrorRecord = z.infer<typeof ErrorRecordSchema>;
 export type SummaryRecord = z.infer<typeof SummaryRecordSchema>;

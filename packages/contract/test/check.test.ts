@@ -31,8 +31,9 @@ const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
   ],
   step: [{ v: 1, kind: 'step', script: 'login.json', index: 0, step: 'open', status: 'skipped', durationMs: 1, screenshot: 's.png', error: 'e' }],
   promotion: [
-    { v: 1, kind: 'promotion', service: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }], stage: 1, status: 'ok', health: { requests: 10, errors: 0 } },
-    { v: 1, kind: 'promotion', service: 'wine', from: 'blue', to: 'green', weights: [], stage: 'rollback', status: 'rolled-back', health: { requests: 0, errors: 0 } },
+    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }], stage: 1, status: 'shifted', window: { requests: 10, errors: 0, errorRate: 0 } },
+    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }], stage: 2, status: 'rolled-back', window: { requests: 4000, errors: 9, errorRate: 0.00225 }, reason: 'error rate 0.23% above 0.1%' },
+    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [], stage: 0, status: 'held', window: { requests: 0, errors: 0, errorRate: 0 } },
   ],
   error: [
     { v: 1, kind: 'error', code: 'unreachable', message: 'connect timeout', node: 'web-1' },

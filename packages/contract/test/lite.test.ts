@@ -24,7 +24,7 @@ const tool = {
     await ctx.emit('phase', { node: 'n', phase: 'configure', status: 'ok', counts: { changed: 0, ok: 1, failed: 0, skipped: 0 }, durationMs: 1 });
     await ctx.emit('test', { file: 'f', name: 'n', status: 'failed', durationMs: 1, failure: { message: 'm', expected: 1, actual: 2 } });
     await ctx.emit('step', { script: 's', index: 0, step: 'open', status: 'passed', durationMs: 1 });
-    await ctx.emit('promotion', { service: 's', from: 'blue', to: 'green', weights: [{ color: 'green', weight: 100 }], stage: 1, status: 'ok', health: { requests: 1, errors: 0 } });
+    await ctx.emit('promotion', { app: 's', from: 'blue', to: 'green', weights: [{ color: 'green', weight: 100 }], stage: 1, status: 'done', window: { requests: 1, errors: 0, errorRate: 0 } });
     await ctx.emit('error', { code: 'c', message: 'm' });
     return { ok: true };
   },
@@ -56,7 +56,7 @@ t.test('lite - a bad record loads zod for the same one-line error and exit 65', 
 });
 
 t.test('lite - exports everything of the main entry but the zod schemas', async (t) => {
-  const zodOnly = ['OsFactsSchema', 'NodeRecordSchema', 'PlanActionSchema', 'PlanRecordSchema', 'ActionStatusSchema', 'ResultRecordSchema', 'StatusCountsSchema', 'PhaseRecordSchema', 'TestFailureSchema', 'TestRecordSchema', 'StepRecordSchema', 'ColorWeightSchema', 'PromotionRecordSchema', 'ErrorRecordSchema', 'SummaryRecordSchema', 'recordSchemas', 'makeRecord', 'jsonSchemaFor', 'parseRecordLine'];
+  const zodOnly = ['OsFactsSchema', 'NodeRecordSchema', 'PlanActionSchema', 'PlanRecordSchema', 'ActionStatusSchema', 'ResultRecordSchema', 'StatusCountsSchema', 'PhaseRecordSchema', 'TestFailureSchema', 'TestRecordSchema', 'StepRecordSchema', 'ColorWeightSchema', 'PromotionStatusSchema', 'PromotionWindowSchema', 'PromotionRecordSchema', 'ErrorRecordSchema', 'SummaryRecordSchema', 'recordSchemas', 'makeRecord', 'jsonSchemaFor', 'parseRecordLine'];
   t.same(Object.keys(lite).sort(), Object.keys(full).filter((name) => !zodOnly.includes(name)).sort());
   for (const name of Object.keys(lite)) t.equal((lite as Record<string, unknown>)[name], (full as Record<string, unknown>)[name], `${name} is the same binding`);
 });
