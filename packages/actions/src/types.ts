@@ -1,27 +1,14 @@
+import type { Facts, OsFamily } from '@forklift/contract';
 import type { z } from 'zod';
 
-/** OS families forklift renders for; every node's `os.family` maps onto one of them. */
-export type OsFamily = 'debian' | 'fedora' | 'alpine';
+/** OS families and facts are the contract's (shared with @forklift/spec). */
+export type { Facts, OsFamily };
 
 /**
  * Per-OS-family table (Pallet's defimpl): the one place where OS differences live.
  * @example const installCmd: OsTable<string> = { debian: 'apt-get install -y', fedora: 'dnf install -y', alpine: 'apk add' }
  */
 export type OsTable<T> = Readonly<Record<OsFamily, T>>;
-
-/** Facts an action may read, derived from the node record's `os` (family, release, package manager, init). */
-export interface Facts {
-  /** The family the node belongs to (debian covers ubuntu; fedora covers rhel, centos, rocky ...). */
-  family: OsFamily;
-  /** The distribution as reported by the node (`debian`, `ubuntu`, `rhel` ...). */
-  distribution: string;
-  /** Release string, e.g. `12`. */
-  release: string;
-  /** `apt`, `dnf` or `apk` unless the node says otherwise. */
-  packageManager: string;
-  /** `systemd`, `sysvinit` or `openrc` unless the node says otherwise. */
-  init: string;
-}
 
 /** What `render` gets besides its arguments. */
 export interface RenderContext {

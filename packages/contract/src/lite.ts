@@ -7,6 +7,9 @@ export { readRecords, readAllRecords, formatRecord, RecordWriter, DEFAULT_MAX_LI
 export * from './tool.js';
 export * from './quote.js';
 export { formatFieldPath, valueAtPath } from './paths.js';
+export { issueLine, type ValidationIssue, type IssueLineOptions } from './issue.js';
+export { PHASE_NAME_PATTERN, ACTION_ID_PATTERN, UNRENDERED_PHASES, phaseNameProblem } from './names.js';
+export type { OsFamily, Facts } from './facts.js';
 export { forkliftCatTool } from './cat.js';
 export { CONTRACT_VERSION } from './version.js';
 export type {

@@ -8,5 +8,5 @@ export { acquireLock, type HeldLock } from './lock.js';
 export { hostNetwork, macFor, APT_PROXY_PORT } from './network.js';
 export { waitForSsh, type SshTarget } from './ssh-wait.js';
 export { ensureHostCommands, ensureInotifyInstances, hasCommand, canApt, type HostCommand } from './prerequisites.js';
-export { loadGroupSpec, GroupSpecSchema, type GroupSpec } from './group-spec.js';
+export { readGroupLabels, writeGroupLabels, labelRecords, type GroupLabels } from './group-labels.js';
 export * from './provider.js';

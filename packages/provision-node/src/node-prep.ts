@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { generateHostKey } from './keys.js';
 import { mountOverlay } from './mounts.js';
 import { machineName, osFactsOf, startNode, writeMeta, type NodeMeta } from './node-store.js';
-import type { AddressLease, NodeSpec, ProviderContext } from './provider.js';
+import type { AddressLease, CreateRequest, ProviderContext } from './provider.js';
 
 /** A node whose directory, meta and address exist, ready for its root filesystem. */
 export interface BegunNode {
-  spec: NodeSpec;
+  request: CreateRequest;
   meta: NodeMeta;
   dir: string;
   lease: AddressLease;
@@ -17,13 +17,13 @@ export interface BegunNode {
  * Start nodes the crash-safe way: every node directory and meta first (so anything made later is
  * found and cleaned through it), then all addresses under one network lock.
  */
-export async function beginNodes(ctx: ProviderContext, specs: NodeSpec[]): Promise<BegunNode[]> {
+export async function beginNodes(ctx: ProviderContext, requests: CreateRequest[]): Promise<BegunNode[]> {
   const started = [];
-  for (const spec of specs) {
-    const meta: NodeMeta = { id: spec.id, group: spec.group, machine: machineName(ctx, spec.id), createdMs: Date.now() };
-    started.push({ spec, meta, dir: await startNode(ctx, meta) });
+  for (const request of requests) {
+    const meta: NodeMeta = { id: request.id, group: request.group, machine: machineName(ctx, request.id), createdMs: Date.now() };
+    started.push({ request, meta, dir: await startNode(ctx, meta) });
   }
-  const leases = await ctx.network.leaseAll(specs.map((spec) => `${ctx.service.name}/${spec.id}`));
+  const leases = await ctx.network.leaseAll(requests.map((request) => `${ctx.service.name}/${request.id}`));
   return Promise.all(
     started.map(async (node, index) => {
       const lease = leases[index]!;
@@ -41,10 +41,10 @@ export async function beginNodes(ctx: ProviderContext, specs: NodeSpec[]): Promi
  */
 export async function prepareRoot(node: BegunNode, rootfs: string): Promise<string> {
   const root = await mountOverlay(rootfs, node.dir);
-  node.meta.hostKey = await generateHostKey(root, `${node.spec.id}@forklift`);
+  node.meta.hostKey = await generateHostKey(root, `${node.request.id}@forklift`);
   node.meta.os = await osFactsOf(root);
   await writeMeta(node.dir, node.meta);
-  await writeFile(join(root, 'etc', 'hostname'), `${node.spec.id}\n`);
+  await writeFile(join(root, 'etc', 'hostname'), `${node.request.id}\n`);
   const proxy = node.lease.network.aptProxy;
   if (proxy) await writeFile(join(root, 'etc', 'apt', 'apt.conf.d', '01forklift-proxy'), `Acquire::http::Proxy "${proxy}";\n`);
   return root;

@@ -1,4 +1,5 @@
-import type { NodeRecord, OsFacts } from '@forklift/contract';
+import { RECORD_VERSION, type NodeRecord, type OsFacts } from '@forklift/contract';
+import type { NodeSpec } from '@forklift/spec';
 
 /**
  * The provider interface every backend (nspawn, netns, qemu, podman, node-list) implements.
@@ -24,7 +25,7 @@ export interface Provider {
    */
   list(ctx: ProviderContext, group?: string): Promise<ListedNode[]>;
   /** Create the nodes and wait until each answers over SSH with its pinned host key. */
-  create(ctx: ProviderContext, specs: NodeSpec[]): Promise<ListedNode[]>;
+  create(ctx: ProviderContext, requests: CreateRequest[]): Promise<ListedNode[]>;
   /** Destroy the nodes and everything they own (processes, mounts, links, leases, state dirs). */
   destroy(ctx: ProviderContext, nodes: ListedNode[]): Promise<void>;
   /** Called after destroy when the service has no node left: remove shared host state (bridge, NAT...). */
@@ -45,6 +46,7 @@ export interface ProviderNodeFields {
   /** The node's pinned public host key, `ssh-ed25519 AAAA...`, read from its own filesystem. */
   hostKey?: string;
   os?: OsFacts;
+  color?: string;
   roles?: string[];
   tags?: Record<string, string>;
 }
@@ -61,25 +63,15 @@ export interface ListedNode {
   handle?: Record<string, unknown>;
 }
 
-/** What to create: one entry per new node. */
-export interface NodeSpec {
+/** A request to create one node: its id, group and the group's node spec. */
+export interface CreateRequest {
   /** Node id chosen by the core, unique in the service: `<group>-<n>`. */
   id: string;
   group: string;
   /** The ordinal n of the id. */
   index: number;
-  /** The group's node spec (from `--spec`), Pallet's keys. */
-  spec: NodeSpecOptions;
-}
-
-/** A group's node spec, Pallet-style: image, hardware, network. */
-export interface NodeSpecOptions {
-  /** An image name (`debian-12`) or Pallet-style selectors. */
-  image?: string | { osFamily?: string; osVersion?: string; [key: string]: unknown };
-  /** minCores/minRam (MiB); render-crate's cpus/memoryMiB are mapped onto them. */
-  hardware?: { minCores?: number; minRam?: number; [key: string]: unknown };
-  network?: { inboundPorts?: number[]; [key: string]: unknown };
-  [key: string]: unknown;
+  /** The group's node spec (from a group spec: image, hardware minimums, network, provider extras). */
+  nodeSpec: NodeSpec;
 }
 
 /** A named service: a provider and its options (from a JSON5 file or built in). */
@@ -174,5 +166,5 @@ export interface HostNetworkManager {
 
 /** Build the node record fields of a listed node. */
 export function toNodeRecord(listed: ListedNode, state: 'running' | 'destroyed' = 'running'): NodeRecord {
-  return { v: 1, kind: 'node', ...listed.node, state } as NodeRecord;
+  return { v: RECORD_VERSION, kind: 'node', ...listed.node, state } as NodeRecord;
 }

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { UsageError, type NodeRecord } from '@forklift/contract';
 import { forkliftHome, providerContext } from './context.js';
 import { acquireLock } from './lock.js';
-import { toNodeRecord, type ListedNode, type NodeSpec, type NodeSpecOptions, type Provider, type ProviderContext } from './provider.js';
+import { GROUP_NAME_PATTERN, type NodeSpec } from '@forklift/spec';
+import { labelRecords, writeGroupLabels, type GroupLabels } from './group-labels.js';
+import { toNodeRecord, type CreateRequest, type ListedNode, type Provider, type ProviderContext } from './provider.js';
 import { loadProvider } from './registry.js';
 import { resolveService } from './services.js';
 
@@ -16,12 +18,18 @@ export interface ProvisionOptions {
   home?: string;
   /** Project directory holding `services/` (default process.cwd()). */
   cwd?: string;
+  /** Another project directory whose `services/` is searched first (the group spec's project). */
+  projectDir?: string;
   env?: Record<string, string | undefined>;
   /** Human progress lines (default: stderr). */
   log?: (line: string) => void;
   signal?: AbortSignal;
-  /** The group's node spec (image, hardware, network). */
-  spec?: NodeSpecOptions;
+  /** The group's node spec (image, hardware, network) for the nodes created. */
+  nodeSpec?: NodeSpec;
+  /** The group's color, written into its node records (kept for --list); undefined keeps what was stored. */
+  color?: string;
+  /** The group's roles, written into its node records (kept for --list); undefined keeps what was stored. */
+  roles?: string[];
 }
 
 /** What a converge did, beside the resulting nodes. */
@@ -34,15 +42,13 @@ export interface ProvisionReport {
 /** Default group name when none is given. */
 export const DEFAULT_GROUP = 'default';
 
-const GROUP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
-
 async function open(options: ProvisionOptions): Promise<{ provider: Provider; ctx: ProviderContext; group: string }> {
   const env = options.env ?? process.env;
   const home = options.home ?? forkliftHome(env);
   const cwd = options.cwd ?? process.cwd();
   const group = options.group ?? DEFAULT_GROUP;
-  if (!GROUP_NAME.test(group)) throw new UsageError(`bad group name "${group}": lowercase letters, digits and "-", at most 40`);
-  const service = await resolveService(options.service, { cwd, home });
+  if (!GROUP_NAME_PATTERN.test(group)) throw new UsageError(`bad group name "${group}": lowercase letters, digits and "-", at most 40`);
+  const service = await resolveService(options.service, { cwd, home, projectDir: options.projectDir });
   const provider = await loadProvider(service.provider);
   const log = options.log ?? ((line: string) => process.stderr.write(`provision-node: ${line}\n`));
   const ctx = providerContext({ home, service, env, log, signal: options.signal ?? new AbortController().signal });
@@ -69,12 +75,15 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
   const { count } = options;
   if (!Number.isInteger(count) || count < 0 || count > 250) throw new UsageError(`bad COUNT ${count}: a whole number from 0 to 250`);
   const { provider, ctx, group } = await open(options);
+  const labels: GroupLabels = { color: options.color, roles: options.roles };
+  const given = labels.color !== undefined || labels.roles !== undefined;
   if (!provider.canCreate) {
     const nodes = await provider.list(ctx, group);
     if (count !== nodes.length) {
       throw new UsageError(`service "${ctx.service.name}" (${provider.name}) lists ${nodes.length} node(s) in group "${group}" and cannot create or destroy: ask for ${nodes.length} or use --list`);
     }
-    return { nodes: nodes.sort(byIndex).map((node) => toNodeRecord(node)), created: 0, destroyed: 0 };
+    if (given) await writeGroupLabels(ctx.stateDir, group, labels);
+    return { nodes: await labelRecords(ctx.stateDir, nodes.sort(byIndex).map((node) => toNodeRecord(node))), created: 0, destroyed: 0 };
   }
   await provider.prerequisites(ctx);
   const lock = await acquireLock(join(ctx.stateDir, 'lock'), {
@@ -103,15 +112,15 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
     let fresh: ListedNode[] = [];
     if (kept.length < count) {
       const taken = new Set(all.filter((node) => !broken.includes(node)).map((node) => node.node.id));
-      const specs: NodeSpec[] = [];
-      for (let index = 1; specs.length < count - kept.length; index += 1) {
+      const requests: CreateRequest[] = [];
+      for (let index = 1; requests.length < count - kept.length; index += 1) {
         const id = `${group}-${index}`;
-        if (!taken.has(id)) specs.push({ id, group, index, spec: options.spec ?? {} });
+        if (!taken.has(id)) requests.push({ id, group, index, nodeSpec: options.nodeSpec ?? {} });
       }
-      ctx.log(`creating ${specs.length} ${provider.name} node(s): ${specs.map((spec) => spec.id).join(' ')}`);
+      ctx.log(`creating ${requests.length} ${provider.name} node(s): ${requests.map((request) => request.id).join(' ')}`);
       const started = performance.now();
       try {
-        fresh = await provider.create(ctx, specs);
+        fresh = await provider.create(ctx, requests);
       } catch (error) {
         // the provider removed its half-made nodes; shared host state goes too when nothing is left
         if (all.length - destroyed === 0) {
@@ -121,13 +130,16 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
         throw error;
       }
       created = fresh.length;
-      ctx.log(`${specs.length} node(s) answered SSH in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      ctx.log(`${requests.length} node(s) answered SSH in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
+    if (count === 0) await writeGroupLabels(ctx.stateDir, group, {});
+    else if (given) await writeGroupLabels(ctx.stateDir, group, labels);
     if (all.length - destroyed + created === 0) {
       await provider.cleanupIfUnused?.(ctx);
       await ctx.network.teardownIfUnused();
     }
-    return { nodes: [...kept, ...fresh].sort(byIndex).map((node) => toNodeRecord(node)), created, destroyed };
+    const nodes = [...kept, ...fresh].sort(byIndex).map((node) => toNodeRecord(node));
+    return { nodes: await labelRecords(ctx.stateDir, nodes), created, destroyed };
   } finally {
     await lock.release();
   }
@@ -140,8 +152,9 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
 export async function listNodes(options: ProvisionOptions): Promise<NodeRecord[]> {
   const { provider, ctx } = await open(options);
   const nodes = await provider.list(ctx, options.group);
-  return nodes
+  const records = nodes
     .filter((node) => node.status === 'running')
     .sort(byIndex)
     .map((node) => toNodeRecord(node));
+  return labelRecords(ctx.stateDir, records);
 }

@@ -67,13 +67,15 @@ export async function readJson5File<T extends z.ZodType>(file: string, schema: T
 }
 
 /**
- * Find a service by name: `services/<name>.json5|.json` of the project (cwd), then of
- * `$FORKLIFT_HOME/services`, then the built-ins (`local`, `vmfest`, `netns`, `localhost`).
+ * Find a service by name: `services/<name>.json5|.json` of the group spec's project (`projectDir`,
+ * when given), of the working directory, then of `$FORKLIFT_HOME/services`, then the built-ins
+ * (`local`, `vmfest`, `netns`, `localhost`).
  * @example const service = await resolveService('local', { cwd: process.cwd(), home: '/root/.forklift' })
  */
-export async function resolveService(name: string, where: { cwd: string; home: string }): Promise<Service> {
+export async function resolveService(name: string, where: { cwd: string; home: string; projectDir?: string }): Promise<Service> {
   if (!SERVICE_NAME.test(name)) throw new UsageError(`bad service name "${name}": use lowercase letters, digits, "-" and "_"`);
-  for (const dir of [join(where.cwd, 'services'), join(where.home, 'services')]) {
+  const dirs = [...new Set([...(where.projectDir ? [join(where.projectDir, 'services')] : []), join(where.cwd, 'services'), join(where.home, 'services')])];
+  for (const dir of dirs) {
     for (const extension of ['.json5', '.json']) {
       const file = join(dir, name + extension);
       if (!existsSync(file)) continue;
@@ -95,7 +97,7 @@ export async function resolveService(name: string, where: { cwd: string; home: s
   const builtin = BUILTIN_SERVICES[name];
   if (builtin) return { name, ...builtin };
   throw new InputError(
-    `${join(where.cwd, 'services', name + '.json5')}: service file not found (nor in ${join(where.home, 'services')}); built-in services: ${Object.keys(BUILTIN_SERVICES).join(', ')}`,
+    `${join(dirs[0]!, name + '.json5')}: service file not found (nor in ${dirs.slice(1).join(', ')}); built-in services: ${Object.keys(BUILTIN_SERVICES).join(', ')}`,
     { code: 'unknown-service' },
   );
 }

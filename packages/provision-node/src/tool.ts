@@ -1,8 +1,16 @@
-import { ExitCode, ForkliftError, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
-import { loadGroupSpec } from './group-spec.js';
+import { ExitCode, ForkliftError, InputError, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
+import { isGroupSpec, loadSpec, type GroupSpec } from '@forklift/spec';
 import { convergeNodes, listNodes, DEFAULT_GROUP } from './provision.js';
 
 const VERSION = '0.1.0';
+
+/** The group spec `--spec` names; InputError when the spec names no group. */
+async function loadGroupSpec(ref: string, cwd: string): Promise<GroupSpec> {
+  // only the group's own fields matter here: extends (and crates by name) are render-crate's
+  const spec = await loadSpec(ref, { cwd, shallow: true });
+  if (!isGroupSpec(spec)) throw new InputError(`${spec.source ?? ref}: not a group spec: --spec needs a spec that names its group with "group"`, { code: 'bad-spec' });
+  return spec;
+}
 
 /** provision-node: converge a group of a service to COUNT nodes and write their node records. */
 export const provisionNodeTool: ToolDefinition = {
@@ -18,23 +26,33 @@ Usage:
   provision-node SERVICE COUNT [--group NAME] [--spec groups/x]
   provision-node SERVICE --list [--group NAME]
 
-Converges the group (default "${DEFAULT_GROUP}", or the spec's group) on SERVICE to COUNT running
-nodes: half-made nodes are cleaned, the newest surplus nodes destroyed, missing ones created and
-waited for over SSH. Writes one node record per running node of the group, then a summary.
+Converges the group (the spec's group, else --group, else "${DEFAULT_GROUP}") on SERVICE to COUNT
+running nodes: half-made nodes are cleaned, the newest surplus nodes destroyed, missing ones created
+and waited for over SSH. Writes one node record per running node of the group, then a summary.
 COUNT 0 tears the group down. --list only writes the existing nodes.
 
-Services: services/NAME.json5 of the project or of $FORKLIFT_HOME/services (default ~/.forklift);
-built in: local (nspawn), vmfest (qemu), netns, localhost (node-list).
+--spec groups/x reads a group spec: its group, count (when COUNT is not given), node spec, color and
+roles (written into the node records).
+
+Services: services/NAME.json5 of the spec's project, of the working directory or of
+$FORKLIFT_HOME/services (default ~/.forklift); built in: local (nspawn), vmfest (qemu), netns,
+localhost (node-list).
 
 Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 70 internal.`,
   async run(ctx): Promise<ToolOutcome> {
     const [service, countText] = ctx.args as [string, string | undefined];
     const spec = typeof ctx.flags.spec === 'string' ? await loadGroupSpec(ctx.flags.spec, ctx.cwd) : undefined;
-    const group = typeof ctx.flags.group === 'string' ? ctx.flags.group : spec?.group;
+    const groupFlag = typeof ctx.flags.group === 'string' ? ctx.flags.group : undefined;
+    if (spec && groupFlag !== undefined && groupFlag !== spec.group) {
+      throw new UsageError(`--group ${groupFlag} but ${spec.source ?? 'the spec'} is group ${spec.group}: give one of them`);
+    }
+    const group = spec?.group ?? groupFlag;
     const common = {
       service,
       group,
       cwd: ctx.cwd,
+      // the spec's project holds its services/, whatever the working directory
+      projectDir: spec?.cwd,
       env: ctx.env,
       signal: ctx.signal,
       log: (line: string) => ctx.log(`provision-node: ${line}`),
@@ -53,7 +71,7 @@ Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 7
     if (count === undefined) throw new UsageError('missing COUNT (or a --spec with a count)');
     let report;
     try {
-      report = await convergeNodes({ ...common, count, spec: spec?.nodeSpec });
+      report = await convergeNodes({ ...common, count, nodeSpec: spec?.node, color: spec?.color, roles: spec?.roles });
     } catch (error) {
       const reason = ctx.signal.aborted ? ctx.signal.reason : undefined;
       if (reason !== 'SIGINT' && reason !== 'SIGTERM') throw error;

@@ -68,7 +68,7 @@ t.test('qemu accel - KVM only with a usable /dev/kvm and vmx/svm in cpuinfo', as
 
 t.test('qemu options - defaults, group spec minimums, and a bad field named with its file', async (t) => {
   t.same(vmSize({}, {}), { memoryMb: 512, cpus: 1 });
-  t.same(vmSize({ memoryMb: 768 }, { hardware: { minRam: 1024, minCores: 2 } }), { memoryMb: 1024, cpus: 2 });
+  t.same(vmSize({ memoryMb: 768 }, { hardware: { minRamMiB: 1024, minCores: 2 } }), { memoryMb: 1024, cpus: 2 });
   t.same(parseQemuOptions({ name: 'vmfest', provider: 'qemu', options: {} }), {});
   const bad = (): unknown => parseQemuOptions({ name: 'vms', provider: 'qemu', options: { network: 'wifi' }, file: '/p/services/vms.json5' });
   t.throws(bad, InputError);

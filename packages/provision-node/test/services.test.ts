@@ -100,19 +100,41 @@ t.test('--spec - group and count come from a JSON5 or TypeScript group spec; a b
   const { cwd, env } = await project(t, {
     'services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
     'services/rack-inventory.json5': inventory,
-    'groups/db.json5': "{ group: 'db', count: 2, node: { image: 'debian-12', hardware: { cpus: 1 } } }",
+    'groups/db.json5': "{ group: 'db', count: 2, color: 'blue', roles: ['db'], node: { image: 'debian-12', hardware: { minCores: 1 } } }",
     'groups/web.ts': "const count: number = 1;\nexport default { group: 'web', count, phases: { configure: [] } };\n",
     'groups/bad.json5': "{ group: 'db', count: 'two' }",
   });
   const db = await runTool(['rack', '--spec', 'groups/db'], { cwd, env });
   t.equal(db.exitCode, 0, 'groups/db.json5 gives group db and count 2', { stderr: db.stderr });
   t.same(db.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-a', 'rack-b']);
+  t.ok(db.records.filter((record) => record.kind === 'node').every((node) => node.color === 'blue' && JSON.stringify(node.roles) === '["db"]'), 'the spec\'s color and roles are in the node records');
+  const listed = await runTool(['rack', '--list', '--group', 'db'], { cwd, env });
+  t.same(listed.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.color, node.roles]), [['rack-a', 'blue', ['db']], ['rack-b', 'blue', ['db']]], '--list writes them too');
+  const mismatch = await runTool(['rack', '--spec', 'groups/db', '--group', 'web'], { cwd, env });
+  t.equal(mismatch.exitCode, 64, '--group that contradicts the spec is a usage error');
+  t.match(mismatch.stderr, /--group web but groups\/db\.json5 is group db/);
   const web = await runTool(['rack', '--spec', 'groups/web'], { cwd, env });
   t.equal(web.exitCode, 0, 'groups/web.ts is loaded through tsx', { stderr: web.stderr });
   t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c']);
   const bad = await runTool(['rack', '--spec', 'groups/bad'], { cwd, env });
   t.equal(bad.exitCode, 65);
-  t.match(bad.stderr, /groups\/bad\.json5: group spec field "count"/);
+  t.match(bad.stderr, /groups\/bad\.json5: count: Invalid input: expected number/);
+});
+
+t.test('--spec - the spec\'s project is found from another directory: its services/ and relative references', async (t) => {
+  const { cwd, env } = await project(t, {
+    'proj/services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
+    'proj/services/rack-inventory.json5': inventory,
+    'proj/groups/web.json5': "{ group: 'web', count: 1, roles: ['web'], extends: ['servers/base'] }",
+    'proj/servers/base.json5': '{ phases: { configure: [] } }',
+    'elsewhere/.keep': '',
+  });
+  const web = await runTool(['rack', '--spec', '../proj/groups/web'], { cwd: join(cwd, 'elsewhere'), env });
+  t.equal(web.exitCode, 0, 'run from another directory', { stderr: web.stderr });
+  t.same(web.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.roles]), [['rack-c', ['web']]]);
+  const server = await runTool(['rack', '1', '--spec', '../proj/servers/base'], { cwd: join(cwd, 'elsewhere'), env });
+  t.equal(server.exitCode, 65, 'a server spec is not a group spec');
+  t.match(server.stderr, /proj\/servers\/base\.json5: not a group spec/);
 });
 
 t.test('prerequisites - nspawn and netns as a non-root user are exit 69 saying what to do, touching nothing', async (t) => {

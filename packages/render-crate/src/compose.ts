@@ -1,5 +1,5 @@
 import { InputError } from '@forklift/contract';
-import type { Spec, SpecContext, Settings, PhaseBody, SettingsBody } from './spec.js';
+import type { PhaseBody, Settings, SettingsBody, Spec, SpecContext } from '@forklift/spec';
 
 /** The specs a spec stands for, inherited ones first in `extends` order (each object once). */
 export function flattenSpec(spec: Spec): Spec[] {
@@ -9,7 +9,10 @@ export function flattenSpec(spec: Spec): Spec[] {
     if (seen.has(current)) return;
     seen.add(current);
     for (const parent of current.extends ?? []) {
-      if (typeof parent === 'string') throw new InputError(`${current.source ?? 'spec'}: extends "${parent}" was not loaded (use loadSpec, which resolves references)`, { code: 'bad-spec' });
+      if (typeof parent === 'string' || 'crate' in parent) {
+        const what = typeof parent === 'string' ? `"${parent}"` : `crate "${String(parent.crate)}"`;
+        throw new InputError(`${current.source ?? 'spec'}: extends ${what} was not loaded (use loadSpec, which resolves references)`, { code: 'bad-spec' });
+      }
       visit(parent);
     }
     out.push(current);

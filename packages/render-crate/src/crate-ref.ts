@@ -3,7 +3,7 @@ import { InputError, UnavailableError } from '@forklift/contract';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ServerSpec } from './spec.js';
+import type { ServerSpec } from '@forklift/spec';
 
 /** The package crate names resolve in. */
 export const CRATES_PACKAGE = '@forklift/crates';

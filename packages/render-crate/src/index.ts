@@ -1,5 +1,8 @@
-export * from './spec.js';
-export { loadSpec, resolveSpecPath, projectRootOf, checkSpecShape, SPEC_EXTENSIONS, type LoadSpecOptions } from './load.js';
+// render-crate's library; the spec types, loader and helpers are @forklift/spec's, re-exported here as before.
+export * from '@forklift/spec';
+// named exports win over the star export: loadSpec here knows the crates of @forklift/crates by name
+export { loadSpec } from './load.js';
+export { resolveCrateRef, CRATES_PACKAGE } from './crate-ref.js';
 export { renderPlans, defaultPhases, nodesForSpec, type RenderPlansOptions, type PlanFields } from './render.js';
 export { flattenSpec, mergeSettings } from './compose.js';
 export { genericNode } from './generic.js';

@@ -2,11 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts } from '@forklift/actions';
-import { InputError, type NodeRecord, type PlanAction } from '@forklift/contract';
+import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract';
+import { actionEntrySchema, specGroup, type Spec } from '@forklift/spec';
 import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
-import { actionEntrySchema } from './spec-schema.js';
-import type { Spec } from './spec.js';
-import { describeIssue } from '@forklift/actions';
 
 /** Options of renderPlans. */
 export interface RenderPlansOptions {
@@ -14,8 +12,10 @@ export interface RenderPlansOptions {
   phases?: readonly string[];
   /** Plan mode: checks and diffs only; records get `mode: "plan"`. */
   plan?: boolean;
-  /** Where `local` files of actions are read from (default: the spec's project folder from loadSpec, else process.cwd()). */
+  /** Where `local` files of actions are read from when the spec has no project folder (loadSpec sets one; default process.cwd()). */
   cwd?: string;
+  /** Every node record of the run, what spec functions see as `ctx.nodes` (running ones; default: `nodes`). */
+  allNodes?: readonly NodeRecord[];
   /** OS facts for nodes whose record has no `os` (default debian 12). */
   defaultOs?: { family: string; release: string };
   /** State directory on the nodes (default /var/lib/forklift). */
@@ -53,10 +53,10 @@ interface RenderCaches {
   scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string }>;
 }
 
-function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, caches: RenderCaches): NodeActions {
+function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], options: RenderPlansOptions, caches: RenderCaches): NodeActions {
   const facts = factsFromOs(node.os ?? options.defaultOs ?? { family: 'debian', release: '12' });
   const specs = flattenSpec(spec);
-  const base = { node, facts };
+  const base = { node, facts, nodes: running };
   const settings = evaluateSettings(specs, base);
   const ctx = { ...base, settings };
   const counters = new Map<string, number>();
@@ -64,7 +64,8 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, cach
   const byPhase = new Map<string, ActionInstance[]>();
   const where = new Map<string, string>();
   const files = new Map<string, Uint8Array>();
-  const cwd = options.cwd ?? spec.cwd ?? process.cwd();
+  // the spec's own project wins: a CLI's working directory must not move where its local files are
+  const cwd = spec.cwd ?? options.cwd ?? process.cwd();
   const phases = [...new Set([...definedPhases(specs), ...(options.phases ?? [])])];
   for (const phase of phases) {
     const instances: ActionInstance[] = [];
@@ -73,7 +74,7 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, cach
       let known = entry !== null && typeof entry === 'object' ? caches.entries.get(entry) : undefined;
       if (!known) {
         const shape = actionEntrySchema.safeParse(entry);
-        if (!shape.success) throw new InputError(describeIssue(shape.error, `${at}:`, entry), { code: 'bad-spec' });
+        if (!shape.success) throw new InputError(issueLine(shape.error, { where: at, input: entry }), { code: 'bad-spec' });
         const { action: name, id: entryId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
         getAction(name, `${at}.action`);
         known = { action: name, id: entryId, args: validateArgs(name, rest, at) };
@@ -115,7 +116,7 @@ function collect(spec: Spec, node: NodeRecord, options: RenderPlansOptions, cach
 
 /** The nodes a spec applies to: running nodes, and for a group spec only those of that group. */
 export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeRecord[] {
-  const group = (spec as { group?: string }).group;
+  const group = specGroup(spec);
   return nodes.filter((node) => node.state === 'running' && (group === undefined || node.group === group));
 }
 
@@ -128,10 +129,14 @@ export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeReco
 export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], options: RenderPlansOptions = {}): Promise<PlanFields[]> {
   const plan = options.plan ?? false;
   const phases = options.phases && options.phases.length > 0 ? [...options.phases] : defaultPhases(spec);
-  for (const phase of phases) if (!/^[A-Za-z0-9_-]+$/.test(phase) || phase === 'settings') throw new InputError(`phase ${JSON.stringify(phase)}: not a renderable phase name`, { code: 'bad-phase' });
+  for (const phase of phases) {
+    const problem = phaseNameProblem(phase);
+    if (problem) throw new InputError(`phase ${JSON.stringify(phase)}: ${problem}`, { code: 'bad-phase' });
+  }
   const targets = nodesForSpec(spec, nodes);
+  const running = (options.allNodes ?? nodes).filter((node) => node.state === 'running');
   const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map() };
-  const collected = targets.map((node) => collect(spec, node, options, caches));
+  const collected = targets.map((node) => collect(spec, node, running, options, caches));
   let nextSerial = 1;
   const serialOf = (value: unknown): string => {
     if (value === null || typeof value !== 'object') return JSON.stringify(value);

@@ -1,4 +1,5 @@
 import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { specGroup } from '@forklift/spec';
 import { GENERIC_RELEASES, genericNode } from './generic.js';
 import { loadSpec } from './load.js';
 import { renderPlans } from './render.js';
@@ -22,12 +23,11 @@ export const renderCrateTool: ToolDefinition = {
       throw new UsageError(`--os ${JSON.stringify(os)}: expected one of ${Object.keys(GENERIC_RELEASES).join(', ')}`);
     }
     const spec = await loadSpec(ctx.args[0]!, { cwd: ctx.cwd });
-    const group = (spec as { group?: string }).group;
+    const group = specGroup(spec);
     const nodes = ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)];
     const plans = await renderPlans(spec, nodes, {
       phases: ctx.flags.phase as string[],
       plan: Boolean(ctx.flags.plan),
-      cwd: ctx.cwd,
       defaultOs: { family: os, release: GENERIC_RELEASES[os]! },
     });
     await ctx.flushInput();

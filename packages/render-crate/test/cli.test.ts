@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { nodeLine, runCli } from './helpers.js';
+import { nodeLine, runCli, SPECS } from './helpers.js';
 
 t.test('render-crate - without stdin renders the spec for a generic debian node', async (t) => {
   const run = await runCli(['groups/web']);
@@ -29,6 +29,19 @@ t.test('render-crate - node records on stdin: nodes re-emitted first, one plan p
   t.ok(run.records.filter((r) => r.kind === 'plan').every((r) => r.mode === 'plan'), 'plan mode recorded');
   t.match(run.records[6]!.script as string, 'fedora 40', 'fedora node rendered with its own facts');
   t.match(run.stderr, '1 node(s) not running or not in group web', 'says which nodes got no plan');
+});
+
+t.test('render-crate - run from another directory, local files still come from the spec\'s project (not the cwd)', async (t) => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'fl-render-cwd-'));
+  t.teardown(() => rmSync(elsewhere, { recursive: true, force: true }));
+  writeFileSync(join(elsewhere, 'index.html'), 'the wrong file\n');
+  const input = nodeLine('web-1', 'web', { family: 'debian', release: '12' });
+  const fromProject = await runCli(['groups/web', '--phase', 'configure'], input);
+  const fromElsewhere = await runCli([join(SPECS, 'groups', 'web'), '--phase', 'configure'], input, elsewhere);
+  t.equal(fromElsewhere.code, 0, 'exit 0', { stderr: fromElsewhere.stderr });
+  const script = (run: typeof fromProject): string => String(run.records.find((r) => r.kind === 'plan')?.script);
+  t.match(script(fromElsewhere), "'<h1>forklift</h1>\n'", 'files/index.html of the spec\'s project');
+  t.equal(script(fromElsewhere), script(fromProject), 'the same script from both directories');
 });
 
 t.test('render-crate - output is byte-stable', async (t) => {

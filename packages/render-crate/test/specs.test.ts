@@ -90,11 +90,14 @@ t.test('errors - unknown action, misspelt option, wrong type name the file and t
   await t.rejects(shape, InputError, 'a phase that is not a list');
 });
 
-t.test('local files - read relative to cwd at render time; a missing one is an InputError', async (t) => {
+t.test('local files - read relative to the spec\'s project at render time, whatever cwd says; a missing one is an InputError', async (t) => {
   const spec = await loadSpec('groups/web', { cwd: SPECS });
-  const [plan] = await renderPlans(spec, [node('n1')], { cwd: SPECS, phases: ['configure'] });
-  t.match(plan!.script, "'<h1>forklift</h1>\n'", 'local content embedded');
-  await t.rejects(renderPlans(spec, [node('n1')], { cwd: '/nonexistent' }), { name: 'InputError', message: /phases.configure\[1\]: cannot read local file "files\/index.html" \(ENOENT\)/ });
+  const [plan] = await renderPlans(spec, [node('n1')], { cwd: '/nonexistent', phases: ['configure'] });
+  t.match(plan!.script, "'<h1>forklift</h1>\n'", 'local content embedded from the spec\'s project, not from the cwd option');
+  const unplaced = { ...spec, cwd: undefined };
+  const [fromCwd] = await renderPlans(unplaced, [node('n1')], { cwd: SPECS, phases: ['configure'] });
+  t.equal(fromCwd!.sha256, plan!.sha256, 'a spec without a project reads local files from the cwd option');
+  await t.rejects(renderPlans(unplaced, [node('n1')], { cwd: '/nonexistent' }), { name: 'InputError', message: /phases.configure\[1\]: cannot read local file "files\/index.html" \(ENOENT\)/ });
 });
 
 t.test('groups - a group spec renders only nodes of its group', async (t) => {
@@ -114,4 +117,27 @@ t.test('loadSpec - extends inside a spec resolve against its project, whatever t
   const plansB = await renderPlans(fromProject, [node('n1')], { phases: ['configure'] });
   t.same(plansA.map((p) => p.sha256), plansB.map((p) => p.sha256));
   await t.rejects(loadSpec('fixtures/specs/groups/bad-extends', { cwd: repo }), { message: /extends\[0\]: spec "servers\/missing" not found/ });
+});
+
+t.test('peers - spec functions see every running node of the render (all groups) as ctx.nodes, and find peers with peers()', async (t) => {
+  const { peers } = await import('../src/index.js');
+  const app = (id: string, color: string) => ({ ...node(id, `${color}-app`), color, roles: ['app'], address: `10.0.1.${id.slice(-1)}` });
+  const seen: string[][] = [];
+  const web = groupSpec({
+    group: 'blue-web',
+    phases: {
+      configure: (ctx) => {
+        seen.push(ctx.nodes.map((n) => n.id));
+        const upstreams = peers(ctx.nodes, { role: 'app', color: 'blue' }).map((n) => `server ${n.address}:3000;`);
+        return [{ action: 'file', path: '/etc/nginx/upstream.conf', content: upstreams.join('\n') + '\n' }];
+      },
+    },
+  });
+  const nodes = [node('blue-web-1', 'blue-web'), app('blue-app-2', 'blue'), app('blue-app-1', 'blue'), app('green-app-1', 'green'), { ...app('blue-app-3', 'blue'), state: 'destroyed' }];
+  const plans = await renderPlans(web, nodes, { phases: ['configure'] });
+  t.same(plans.map((plan) => plan.node), ['blue-web-1'], 'plans only for the group');
+  t.same(seen, [['blue-web-1', 'blue-app-2', 'blue-app-1', 'green-app-1']], 'ctx.nodes: every running node given, all groups, in input order');
+  t.match(plans[0]!.script, "'server 10.0.1.1:3000;\nserver 10.0.1.2:3000;\n'", 'the blue app nodes, by id, whatever the input order');
+  const subset = await renderPlans(web, [nodes[0]!], { phases: ['configure'], allNodes: nodes });
+  t.equal(subset[0]!.sha256, plans[0]!.sha256, 'allNodes gives the peers when rendering for a subset (run-actions renders for the nodes it reached)');
 });

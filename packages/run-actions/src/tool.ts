@@ -31,10 +31,16 @@ export const runActionsTool: ToolDefinition = {
       const { loadSpec, nodesForSpec, renderPlans } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
       nodes = nodesForSpec(spec, nodes);
-      const renderOptions = { phases: flags.phases, plan: flags.plan, cwd: ctx.cwd };
+      // every node of the input is a peer the spec may look at (ctx.nodes), not only those it renders for;
+      // local files resolve against the spec's own project, never against this working directory
+      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: ctx.nodes };
       // render once with the facts at hand, so a bad spec stops the run before any connection
       await renderPlans(spec, nodes, renderOptions);
-      render = async (withFacts) => (await renderPlans(spec, withFacts, renderOptions)).map(asPlanRecord);
+      render = async (withFacts) => {
+        const updated = new Map(withFacts.map((node) => [node.id, node]));
+        const allNodes = ctx.nodes.map((node) => updated.get(node.id) ?? node);
+        return (await renderPlans(spec, withFacts, { ...renderOptions, allNodes })).map(asPlanRecord);
+      };
     } else {
       assertPlanMode(inputPlans, flags.plan);
       if (inputPlans.length === 0) ctx.log('run-actions: no plan records on stdin and no SPEC argument: nothing to run (see run-actions --help)');

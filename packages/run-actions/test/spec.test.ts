@@ -94,3 +94,20 @@ t.test('run-actions - a saved plan from render-crate applies exactly what was re
   t.equal(applied.exitCode, 0, applied.stderr);
   t.equal(readFileSync(join(target, 'f'), 'utf8'), 'changed since\n', 'the saved apply plan wrote what it was rendered with');
 });
+
+t.test('run-actions SPEC - run from another directory: references and local files come from the spec\'s project', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'run-actions-cwd-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const target = join(work, 'node-files');
+  for (const dir of [target, join(work, 'proj', 'groups'), join(work, 'proj', 'servers'), join(work, 'proj', 'files'), join(work, 'elsewhere', 'files')]) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(work, 'proj', 'files', 'motd'), 'from the project\n');
+  writeFileSync(join(work, 'elsewhere', 'files', 'motd'), 'from the working directory\n');
+  writeFileSync(join(work, 'proj', 'servers', 'motd.json5'), JSON.stringify({ phases: { configure: [{ action: 'file', id: 'motd', path: join(target, 'motd'), local: 'files/motd', backups: 0 }] } }));
+  writeFileSync(join(work, 'proj', 'groups', 'cwd.json5'), JSON.stringify({ group: 'cwd', extends: ['servers/motd'] }));
+  const sshd = await startSshd({ id: 'cwd-1' });
+  t.teardown(sshd.stop);
+  const run = await runBinary('run-actions', ['../proj/groups/cwd'], { stdin: toNdjson([{ ...sshd.node, group: 'cwd' }]), cwd: join(work, 'elsewhere') });
+  t.equal(run.exitCode, 0, run.stderr);
+  t.same(ofKind(run.records, 'result').map((r) => [r.action, r.status]), [['motd', 'changed']]);
+  t.equal(readFileSync(join(target, 'motd'), 'utf8'), 'from the project\n', 'the local file of the spec\'s project, not of the working directory');
+});

@@ -30,7 +30,7 @@ function sshdPid(stored: StoredNode): number | undefined {
 }
 
 async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, publicKey: string, timeoutMs: number): Promise<ListedNode> {
-  const { spec, meta, dir, lease } = begun;
+  const { request, meta, dir, lease } = begun;
   const { machine } = meta;
   const root = await prepareRoot(begun, rootfs);
   await mkdir(join(root, 'root', '.ssh'), { recursive: true, mode: 0o700 });
@@ -62,16 +62,16 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
   try {
     child = spawn(
       'sh',
-      ['-c', script, 'sh', ...cgroups, '--', 'ip', 'netns', 'exec', machine, 'unshare', '--uts', 'chroot', root, '/bin/sh', '-c', 'hostname "$1" && exec /usr/sbin/sshd -D -e -o PidFile=none', 'sh', spec.id],
+      ['-c', script, 'sh', ...cgroups, '--', 'ip', 'netns', 'exec', machine, 'unshare', '--uts', 'chroot', root, '/bin/sh', '-c', 'hostname "$1" && exec /usr/sbin/sshd -D -e -o PidFile=none', 'sh', request.id],
       { detached: true, stdio: ['ignore', log, log], env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } },
     );
   } finally {
     closeSync(log);
   }
-  if (child.pid === undefined) throw new Error(`could not start sshd for ${spec.id}`);
+  if (child.pid === undefined) throw new Error(`could not start sshd for ${request.id}`);
   child.unref();
   await writeFile(join(dir, 'pid'), `${child.pid}\n`);
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`sshd of ${spec.id} exited ${code} (see ${join(dir, 'sshd.log')})`))));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`sshd of ${request.id} exited ${code} (see ${join(dir, 'sshd.log')})`))));
   exited.catch(() => undefined);
   try {
     await Promise.race([
@@ -85,7 +85,7 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
   }
   child.removeAllListeners('exit');
   await markReady(dir);
-  return listedFromStored(ctx, { id: spec.id, dir, meta, ready: true, createdMs: meta.createdMs }, 'netns', true);
+  return listedFromStored(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, 'netns', true);
 }
 
 async function destroyStored(ctx: ProviderContext, dir: string, id: string): Promise<void> {
@@ -121,15 +121,15 @@ export const provider: Provider = {
   async list(ctx, group) {
     return (await storedNodes(ctx, group)).map((stored) => listedFromStored(ctx, stored, 'netns', sshdPid(stored) !== undefined));
   },
-  async create(ctx, specs) {
+  async create(ctx, requests) {
     const options = parseRootfsOptions(ctx.service);
     const rootfs = await ctx.ensureRootfs({ suite: options.suite, include: options.include });
     const { publicKey } = await ctx.sshKey();
-    const begun = await beginNodes(ctx, specs);
+    const begun = await beginNodes(ctx, requests);
     const results = await Promise.allSettled(begun.map((node) => makeNode(ctx, node, rootfs, publicKey, options.bootTimeoutMs ?? 60_000)));
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
-      await Promise.all(specs.map((spec) => destroyStored(ctx, join(ctx.stateDir, 'nodes', spec.id), spec.id).catch(() => undefined)));
+      await Promise.all(requests.map((request) => destroyStored(ctx, join(ctx.stateDir, 'nodes', request.id), request.id).catch(() => undefined)));
       throw failed[0]!.reason;
     }
     return results.map((result) => (result as PromiseFulfilledResult<ListedNode>).value);

@@ -60,7 +60,7 @@ const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, ma
   `[Match]\nName=host0\n\n[Link]\nMACAddress=${mac}\n\n[Network]\nAddress=${address}/${prefixLength}\nGateway=${gateway}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
 
 async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, publicKey: string, bootTimeoutMs: number): Promise<ListedNode> {
-  const { spec, meta, dir, lease } = begun;
+  const { request, meta, dir, lease } = begun;
   const { machine } = meta;
   const root = await prepareRoot(begun, rootfs);
   const { network } = lease;
@@ -83,7 +83,7 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
     '--register=no',
     '--keep-unit',
     `--machine=${machine}`,
-    `--hostname=${spec.id}`,
+    `--hostname=${request.id}`,
     `--directory=${root}`,
     `--network-bridge=${network.bridge}`,
     '--resolv-conf=off',
@@ -101,11 +101,11 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
   } finally {
     closeSync(log);
   }
-  if (child.pid === undefined) throw new Error(`could not start systemd-nspawn for ${spec.id}`);
+  if (child.pid === undefined) throw new Error(`could not start systemd-nspawn for ${request.id}`);
   child.unref();
   await writeFile(join(dir, 'pid'), `${child.pid}\n`);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`systemd-nspawn of ${spec.id} exited ${code} (see ${join(dir, 'console.log')})`))),
+    child.once('exit', (code) => reject(new Error(`systemd-nspawn of ${request.id} exited ${code} (see ${join(dir, 'console.log')})`))),
   );
   exited.catch(() => undefined);
   try {
@@ -121,7 +121,7 @@ async function makeNode(ctx: ProviderContext, begun: BegunNode, rootfs: string, 
   }
   child.removeAllListeners('exit');
   await markReady(dir);
-  return toListed(ctx, { id: spec.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
+  return toListed(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
 }
 
 async function destroyStored(ctx: ProviderContext, dir: string, id: string): Promise<void> {
@@ -158,17 +158,17 @@ export const provider: Provider = {
   async list(ctx, group) {
     return (await storedNodes(ctx, group)).map((stored) => toListed(ctx, stored, nspawnPid(stored) !== undefined));
   },
-  async create(ctx, specs) {
+  async create(ctx, requests) {
     const options = parseRootfsOptions(ctx.service);
-    await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + specs.length), ctx.log);
+    await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + requests.length), ctx.log);
     const rootfs = await ctx.ensureRootfs({ suite: options.suite, include: options.include });
     const { publicKey } = await ctx.sshKey();
-    const begun = await beginNodes(ctx, specs);
+    const begun = await beginNodes(ctx, requests);
     const results = await Promise.allSettled(begun.map((node) => makeNode(ctx, node, rootfs, publicKey, options.bootTimeoutMs ?? 90_000)));
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
       // half-made nodes go now rather than at the next call
-      await Promise.all(specs.map((spec) => destroyStored(ctx, join(ctx.stateDir, 'nodes', spec.id), spec.id).catch(() => undefined)));
+      await Promise.all(requests.map((request) => destroyStored(ctx, join(ctx.stateDir, 'nodes', request.id), request.id).catch(() => undefined)));
       throw failed[0]!.reason;
     }
     return results.map((result) => (result as PromiseFulfilledResult<ListedNode>).value);

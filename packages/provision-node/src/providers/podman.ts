@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
 import { ensureHostCommands } from '../prerequisites.js';
-import type { ListedNode, NodeSpec, Provider, ProviderContext } from '../provider.js';
+import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
 import { waitForSsh } from '../ssh-wait.js';
 import { cgroupV1Host, hardLimits, ulimitArgs } from './podman-host.js';
@@ -86,11 +86,11 @@ function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): L
   };
 }
 
-async function makeContainer(ctx: ProviderContext, spec: NodeSpec, image: string, rootfs: string, publicKey: string, options: PodmanServiceOptions): Promise<ListedNode> {
-  const machine = machineName(ctx, spec.id);
-  const name = containerName(ctx, spec.id);
+async function makeContainer(ctx: ProviderContext, request: CreateRequest, image: string, rootfs: string, publicKey: string, options: PodmanServiceOptions): Promise<ListedNode> {
+  const machine = machineName(ctx, request.id);
+  const name = containerName(ctx, request.id);
   const mode = networkMode(options);
-  const meta: PodmanMeta = { id: spec.id, group: spec.group, machine, createdMs: Date.now(), network: mode, container: name };
+  const meta: PodmanMeta = { id: request.id, group: request.group, machine, createdMs: Date.now(), network: mode, container: name };
   const dir = await startNode(ctx, meta);
   // the node's identity is written into its filesystem before it starts: the pinned host key never comes over the network
   const seed = join(dir, 'seed');
@@ -98,7 +98,7 @@ async function makeContainer(ctx: ProviderContext, spec: NodeSpec, image: string
   await mkdir(join(seed, 'root', '.ssh'), { recursive: true, mode: 0o700 });
   await chmod(join(seed, 'root', '.ssh'), 0o700);
   const hostKeyFile = join(seed, 'etc', 'ssh', 'ssh_host_ed25519_key');
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${spec.id}@forklift`, '-f', hostKeyFile]);
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${request.id}@forklift`, '-f', hostKeyFile]);
   await writeFile(join(seed, 'root', '.ssh', 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
   meta.hostKey = (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
   meta.os = await osFactsOf(rootfs);
@@ -107,11 +107,11 @@ async function makeContainer(ctx: ProviderContext, spec: NodeSpec, image: string
     meta.port = await freeLoopbackPort();
   }
   await writeMeta(dir, meta);
-  const labels = [`${LABEL.home}=${homeLabel(ctx)}`, `${LABEL.service}=${ctx.service.name}`, `${LABEL.node}=${spec.id}`, `${LABEL.group}=${spec.group}`].flatMap((label) => ['--label', label]);
+  const labels = [`${LABEL.home}=${homeLabel(ctx)}`, `${LABEL.service}=${ctx.service.name}`, `${LABEL.node}=${request.id}`, `${LABEL.group}=${request.group}`].flatMap((label) => ['--label', label]);
   await run('podman', [
     'create',
     '--name', name,
-    '--hostname', spec.id,
+    '--hostname', request.id,
     ...labels,
     ...runtimeArgs(options),
     ...ulimitArgs(hardLimits()),
@@ -134,7 +134,7 @@ async function makeContainer(ctx: ProviderContext, spec: NodeSpec, image: string
     { timeoutMs: options.bootTimeoutMs ?? 90_000, signal: ctx.signal },
   );
   await markReady(dir);
-  return toListed(ctx, { id: spec.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
+  return toListed(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
 }
 
 async function destroyContainer(ctx: ProviderContext, id: string, dir?: string): Promise<void> {
@@ -179,15 +179,15 @@ export const provider: Provider = {
     }
     return listed;
   },
-  async create(ctx, specs) {
+  async create(ctx, requests) {
     const options = parsePodmanOptions(ctx.service);
     const rootfs = await ctx.ensureRootfs({ suite: options.suite, include: options.include });
     const image = await ensurePodmanImage(ctx, rootfs);
     const { publicKey } = await ctx.sshKey();
-    const results = await Promise.allSettled(specs.map((spec) => makeContainer(ctx, spec, image, rootfs, publicKey, options)));
+    const results = await Promise.allSettled(requests.map((request) => makeContainer(ctx, request, image, rootfs, publicKey, options)));
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
-      await Promise.all(specs.map((spec) => destroyContainer(ctx, spec.id, join(ctx.stateDir, 'nodes', spec.id)).catch(() => undefined)));
+      await Promise.all(requests.map((request) => destroyContainer(ctx, request.id, join(ctx.stateDir, 'nodes', request.id)).catch(() => undefined)));
       throw failed[0]!.reason;
     }
     return results.map((result) => (result as PromiseFulfilledResult<ListedNode>).value);

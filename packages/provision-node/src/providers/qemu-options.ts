@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { InputError } from '@forklift/contract';
-import type { NodeSpecOptions, Service } from '../provider.js';
+import type { NodeSpec } from '@forklift/spec';
+import type { Service } from '../provider.js';
 
 /** Options of a qemu service file (all optional; the built-in `vmfest` service uses the defaults). */
 export const QemuServiceOptionsSchema = z.strictObject({
-  /** Guest memory in MiB (default 512; a group spec's hardware.minRam raises it). */
+  /** Guest memory in MiB (default 512; a group spec's hardware.minRamMiB raises it). */
   memoryMb: z.number().int().min(128).max(65536).optional(),
   /** Virtual CPUs (default 1; a group spec's hardware.minCores raises it). */
   cpus: z.number().int().min(1).max(64).optional(),
@@ -30,9 +31,9 @@ export function parseQemuOptions(service: Service): QemuServiceOptions {
   throw new InputError(`${service.file ?? `built-in service ${service.name}`}: service field "${field}": ${issue.message}`);
 }
 
-/** The VM size of one node: the service's defaults raised to the group spec's minimums. @example vmSize({}, { hardware: { minRam: 1024 } }) // { memoryMb: 1024, cpus: 1 } */
-export function vmSize(options: QemuServiceOptions, spec: NodeSpecOptions): { memoryMb: number; cpus: number } {
-  const memoryMb = Math.max(options.memoryMb ?? 512, Number(spec.hardware?.minRam ?? 0));
-  const cpus = Math.max(options.cpus ?? 1, Number(spec.hardware?.minCores ?? 0));
+/** The VM size of one node: the service's defaults raised to the group spec's minimums. @example vmSize({}, { hardware: { minRamMiB: 1024 } }) // { memoryMb: 1024, cpus: 1 } */
+export function vmSize(options: QemuServiceOptions, spec: NodeSpec): { memoryMb: number; cpus: number } {
+  const memoryMb = Math.max(options.memoryMb ?? 512, Math.ceil(spec.hardware?.minRamMiB ?? 0));
+  const cpus = Math.max(options.cpus ?? 1, Math.ceil(spec.hardware?.minCores ?? 0));
   return { memoryMb, cpus };
 }

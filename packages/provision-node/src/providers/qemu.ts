@@ -6,7 +6,7 @@ import { macFor } from '../network.js';
 import { machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
 import { ensureHostCommands } from '../prerequisites.js';
 import { isAlive, stopProcess } from '../process.js';
-import type { ListedNode, NodeSpec, Provider, ProviderContext } from '../provider.js';
+import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
 import { waitForSsh } from '../ssh-wait.js';
 import { detectAccel, type QemuAccel } from './qemu-accel.js';
@@ -96,17 +96,17 @@ interface Prepared {
   rootfs: string;
 }
 
-async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared): Promise<ListedNode> {
+async function makeVm(ctx: ProviderContext, request: CreateRequest, prepared: Prepared): Promise<ListedNode> {
   const { base, accel, mode, options } = prepared;
-  const machine = machineName(ctx, spec.id);
-  const meta: QemuMeta = { id: spec.id, group: spec.group, machine, createdMs: Date.now(), network: mode, accel: accel.accel };
+  const machine = machineName(ctx, request.id);
+  const meta: QemuMeta = { id: request.id, group: request.group, machine, createdMs: Date.now(), network: mode, accel: accel.accel };
   const dir = await startNode(ctx, meta);
   let net: QemuNetwork;
   let gateway: string | undefined;
   let prefixLength: number | undefined;
   let aptProxy: string | undefined;
   if (mode === 'bridge') {
-    const lease = await ctx.network.lease(`${ctx.service.name}/${spec.id}`);
+    const lease = await ctx.network.lease(`${ctx.service.name}/${request.id}`);
     meta.address = lease.address;
     meta.mac = lease.mac;
     meta.port = 22;
@@ -131,14 +131,14 @@ async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared):
   const creds = join(dir, 'creds');
   await mkdir(creds, { recursive: true, mode: 0o700 });
   const hostKeyFile = join(creds, CREDENTIAL.hostKey);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${spec.id}@forklift`, '-f', hostKeyFile]);
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${request.id}@forklift`, '-f', hostKeyFile]);
   meta.hostKey = (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
   meta.os = await osFactsOf(prepared.rootfs);
   await writeMeta(dir, meta);
   const files: Record<string, string> = {
     [CREDENTIAL.authorizedKeys]: `${prepared.publicKey}\n`,
     [CREDENTIAL.network]: networkFile(meta, gateway, prefixLength),
-    [CREDENTIAL.hostname]: `${spec.id}\n`,
+    [CREDENTIAL.hostname]: `${request.id}\n`,
     ...(aptProxy ? { [CREDENTIAL.aptProxy]: `Acquire::http::Proxy "${aptProxy}";\n` } : {}),
   };
   const credentials: Record<string, string> = { [CREDENTIAL.hostKey]: hostKeyFile, [CREDENTIAL.hostKeyPub]: `${hostKeyFile}.pub` };
@@ -146,7 +146,7 @@ async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared):
     await writeFile(join(creds, name), content, { mode: 0o600 });
     credentials[name] = join(creds, name);
   }
-  const size = vmSize(options, spec.spec);
+  const size = vmSize(options, request.nodeSpec);
   const args = qemuArgs({
     name: `forklift-${machine}`,
     accel: accel.accel,
@@ -163,7 +163,7 @@ async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared):
   // -daemonize: qemu returns once the VM runs (errors such as a busy port come back here)
   await run(QEMU_BINARY, args, { cancelSignal: ctx.signal });
   const pid = findQemuPid(dir);
-  if (pid === undefined) throw new Error(`qemu for ${spec.id} did not stay up (see ${join(dir, 'console.log')})`);
+  if (pid === undefined) throw new Error(`qemu for ${request.id} did not stay up (see ${join(dir, 'console.log')})`);
   const timeoutMs = options.bootTimeoutMs ?? (accel.accel === 'kvm' ? 120_000 : 600_000);
   const stopWatching = new AbortController();
   try {
@@ -175,7 +175,7 @@ async function makeVm(ctx: ProviderContext, spec: NodeSpec, prepared: Prepared):
     stopWatching.abort();
   }
   await markReady(dir);
-  return toListed(ctx, { id: spec.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
+  return toListed(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
 }
 
 async function destroyVm(ctx: ProviderContext, dir: string, id: string): Promise<void> {
@@ -211,7 +211,7 @@ export const provider: Provider = {
   async list(ctx, group) {
     return (await storedNodes(ctx, group)).map((stored) => toListed(ctx, stored, findQemuPid(stored.dir) !== undefined));
   },
-  async create(ctx, specs) {
+  async create(ctx, requests) {
     const options = parseQemuOptions(ctx.service);
     const mode = networkMode(options);
     const accel = await chooseAccel(options);
@@ -224,23 +224,23 @@ export const provider: Provider = {
     const parallel = options.parallel ?? 1;
     const made: ListedNode[] = [];
     let failure: unknown;
-    const queue = [...specs];
+    const queue = [...requests];
     const worker = async (): Promise<void> => {
-      for (let spec = queue.shift(); spec && failure === undefined; spec = queue.shift()) {
+      for (let request = queue.shift(); request && failure === undefined; request = queue.shift()) {
         try {
-          made.push(await makeVm(ctx, spec, prepared));
+          made.push(await makeVm(ctx, request, prepared));
         } catch (error) {
           failure ??= error;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, specs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(parallel, requests.length) }, worker));
     if (failure !== undefined) {
       // half-made VMs go now rather than at the next call
-      await Promise.all(specs.map((spec) => destroyVm(ctx, join(ctx.stateDir, 'nodes', spec.id), spec.id).catch(() => undefined)));
+      await Promise.all(requests.map((request) => destroyVm(ctx, join(ctx.stateDir, 'nodes', request.id), request.id).catch(() => undefined)));
       throw failure;
     }
-    return specs.map((spec) => made.find((node) => node.node.id === spec.id)!);
+    return requests.map((request) => made.find((node) => node.node.id === request.id)!);
   },
   async destroy(ctx, nodes) {
     for (const node of nodes) await destroyVm(ctx, String(node.handle?.dir ?? join(ctx.stateDir, 'nodes', node.node.id)), node.node.id);

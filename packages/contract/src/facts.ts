@@ -1,0 +1,20 @@
+// The facts a spec and an action read about a node, derived from its record's `os` (actions'
+// factsFromOs derives them). Types only: they live here so that specs (@forklift/spec) and the
+// action vocabulary (@forklift/actions) share them without depending on each other.
+
+/** OS families forklift renders for; every node's `os.family` maps onto one of them. */
+export type OsFamily = 'debian' | 'fedora' | 'alpine';
+
+/** Facts an action or a spec function may read, derived from the node record's `os` (family, release, package manager, init). */
+export interface Facts {
+  /** The family the node belongs to (debian covers ubuntu; fedora covers rhel, centos, rocky ...). */
+  family: OsFamily;
+  /** The distribution as reported by the node (`debian`, `ubuntu`, `rhel` ...). */
+  distribution: string;
+  /** Release string, e.g. `12`. */
+  release: string;
+  /** `apt`, `dnf` or `apk` unless the node says otherwise. */
+  packageManager: string;
+  /** `systemd`, `sysvinit` or `openrc` unless the node says otherwise. */
+  init: string;
+}

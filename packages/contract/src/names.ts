@@ -1,0 +1,22 @@
+// The names that travel between specs, plan scripts, markers and records: one definition each
+// (a test in @forklift/spec fails on a second one anywhere in packages/*/src).
+
+/** Phase names: they appear in records, marker-free flag files and `--phase`. @example PHASE_NAME_PATTERN.test('configure') // true */
+export const PHASE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/** Action ids: they appear in marker lines and file names on the node. @example ACTION_ID_PATTERN.test('nginx-conf') // true */
+export const ACTION_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+/** Phases a spec may hold that are not rendered into scripts: `settings` is evaluated, never run. */
+export const UNRENDERED_PHASES: readonly string[] = ['settings'];
+
+/**
+ * Why `name` cannot be run as a phase, or undefined when it can: the one check behind render-crate's
+ * and run-actions' `--phase`.
+ * @example phaseNameProblem('settings') // 'settings is evaluated while rendering, it is not a phase that runs'
+ */
+export function phaseNameProblem(name: string): string | undefined {
+  if (!PHASE_NAME_PATTERN.test(name)) return 'a phase name is letters, digits, _ and -';
+  if (UNRENDERED_PHASES.includes(name)) return `${name} is evaluated while rendering, it is not a phase that runs`;
+  return undefined;
+}
