@@ -1,4 +1,4 @@
-import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract';
 import { runScript } from './run.js';
 import { loadScript } from './script.js';
 import { STEP_VERBS } from './script.js';
@@ -8,20 +8,15 @@ export const BROWSER_DRIVE_VERSION = '0.1.0';
 
 const BROWSERS = new Set(['chrome', 'chromium']);
 
-function timeoutFlag(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a positive number of seconds, got "${String(value)}"`);
-  return seconds * 1000;
-}
-
 /** browser-drive as a forklift tool: node records in, one step record per step and a summary out. */
 export const browserDriveTool: ToolDefinition = {
   name: 'browser-drive',
   version: BROWSER_DRIVE_VERSION,
   stdin: 'optional',
-  // the argument is checked in run, so that --help and --version work without one
+  minArgs: 1,
   maxArgs: 1,
+  argsName: 'SCRIPT argument',
+  failure: 'a step failed (later steps are skipped)',
   flags: {
     string: ['browser', 'screenshots', 'base-url', 'timeout', 'chromium', 'chromedriver'],
     boolean: ['headed'],
@@ -45,15 +40,11 @@ Options:
                        else /usr/bin/chromium)
   --chromedriver PATH  driver binary (default $FORKLIFT_CHROMEDRIVER or /usr/bin/chromedriver)
 
-Steps: ${STEP_VERBS.join(', ')}
-
-Exit codes: 0 all steps passed, 1 a step failed (later steps skipped), 64 usage,
-65 bad script or input (names the step index and field), 69 no browser or driver, 130 interrupted.`,
+Steps: ${STEP_VERBS.join(', ')}`,
   async run(ctx) {
-    if (ctx.args.length === 0) throw new UsageError('missing SCRIPT argument (see browser-drive --help)');
     const browserName = String(ctx.flags.browser ?? 'chrome');
     if (!BROWSERS.has(browserName)) throw new UsageError(`--browser ${browserName}: only chrome (chromium) is supported`);
-    const timeoutMs = timeoutFlag(ctx.flags.timeout);
+    const timeoutMs = secondsFlag('timeout', ctx.flags.timeout);
     const script = loadScript(ctx.args[0]);
     const result = await runScript(script, {
       nodes: ctx.nodes,

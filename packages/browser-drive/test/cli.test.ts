@@ -155,11 +155,16 @@ t.test('browser-drive - a missing browser or driver exits 69 with the apt comman
 t.test('browser-drive - usage errors exit 64', async (t) => {
   const firefox = await runInProcess([join(scripts, 'failing.json5'), '--browser', 'firefox']);
   t.equal(firefox.code, 64);
-  t.equal(firefox.stderr, 'browser-drive: --browser firefox: only chrome (chromium) is supported\n');
+  t.equal(firefox.stderr, 'browser-drive: --browser firefox: only chrome (chromium) is supported (see browser-drive --help)\n');
   const timeout = await runInProcess([join(scripts, 'failing.json5'), '--timeout', 'soon']);
   t.equal(timeout.code, 64);
+  const negative = await runInProcess([join(scripts, 'failing.json5'), '--timeout', '-1']);
+  t.equal(negative.code, 64);
+  t.equal(negative.stderr, 'browser-drive: --timeout must be positive (seconds), got "-1" (see browser-drive --help)\n');
   const none = await runInProcess([]);
   t.equal(none.code, 64);
+  t.equal(none.stderr, 'browser-drive: missing SCRIPT argument (see browser-drive --help)\n');
+  for (const run of [firefox, timeout, negative, none]) t.equal(run.stdout, '', 'a usage error writes no records');
 });
 
 t.test('browser-drive - SIGINT during a step ends the run with 130 and leaves no browser process or profile', async (t) => {

@@ -16,9 +16,8 @@ Usage:
   ... | forklift-cat [--max-line-bytes N] [--debug]
 
 Reads NDJSON records on stdin, validates each known kind against the contract,
-and writes every record back out in order, then a summary record.
-
-Exit codes: 0 valid, 64 usage, 65 bad input (stderr names the line and field).`,
+and writes every record back out in order, then a summary record.`,
+  failure: 'never (a record that is not valid is exit 65)',
   async run(ctx) {
     await ctx.flushInput();
     const counts: Record<string, number> = { nodes: ctx.nodes.length };

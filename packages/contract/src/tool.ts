@@ -1,8 +1,10 @@
-import mri from 'mri';
 import type { Writable } from 'node:stream';
+import { parseArgv } from './argv.js';
+import { positiveIntegerFlag } from './flag-values.js';
 import { describeError, errorCodeFor, exitCodeFor, ExitCode, UsageError } from './errors.js';
 import { RECORD_VERSION, type KnownKind } from './kinds.js';
-import { readAllRecords, RecordWriter, type InputRecord } from './ndjson.js';
+import { DEFAULT_MAX_LINE_BYTES, readAllRecords, RecordWriter, type InputRecord } from './ndjson.js';
+import { colorsFor, type Colors, type Verbosity } from './terminal.js';
 import type { NodeRecord, RecordFields } from './records.js';
 import { buildRecord } from './validate.js';
 
@@ -18,7 +20,7 @@ export interface ToolIo {
   signal?: AbortSignal;
 }
 
-/** How mri should parse a tool's flags, plus which flags may repeat. */
+/** The flags a tool takes beyond the common ones (see parseArgv), plus which flags may repeat. */
 export interface FlagSpec {
   string?: string[];
   boolean?: string[];
@@ -56,22 +58,34 @@ export interface ToolContext {
   /** Aborted on SIGINT/SIGTERM or when stdout's reader went away. */
   signal: AbortSignal;
   debug: boolean;
+  /** How much to say on stderr (`-q`, `-v`). */
+  verbosity: Verbosity;
+  /** Colours for stderr: on only on a terminal (NO_COLOR / FORCE_COLOR honoured). */
+  colors: Colors;
   /** Replace a node record (matched by id) before it is re-emitted. */
   updateNode(node: NodeRecord): void;
   /** Write the pass-through records and (updated) nodes now; done automatically before the first own record. */
   flushInput(): Promise<void>;
   /** Write one of the tool's own records. */
   emit<K extends KnownKind>(kind: K, fields: RecordFields<K>): Promise<void>;
-  /** A human line on stderr. */
+  /** A human line on stderr (not with -q). */
   log(line: string): void;
+  /** A warning on stderr: shown even with -q. */
+  warn(line: string): void;
+  /** A detail on stderr, only with -v. */
+  detail(line: string): void;
 }
 
 /** A forklift binary: its name, help, flags and run function. */
 export interface ToolDefinition {
   name: string;
   version: string;
-  /** Full --help text. */
+  /** The tool's own part of --help (usage, options); helpText adds the common options and exit codes. */
   usage: string;
+  /** What exit 1 means for this tool, for --help (`an action failed or a node was unreachable`). */
+  failure?: string;
+  /** What the positional arguments are called in "missing ..." (default `argument`). */
+  argsName?: string;
   flags?: FlagSpec;
   /** `required`: a TTY stdin is a usage error; `optional`: read when piped; `none`: never read. */
   stdin: 'required' | 'optional' | 'none';
@@ -87,28 +101,67 @@ export interface ToolDefinition {
   run(ctx: ToolContext): Promise<ToolOutcome>;
 }
 
-const COMMON_BOOLEAN = ['help', 'version', 'debug'];
+const COMMON_BOOLEAN = ['help', 'version', 'debug', 'quiet', 'verbose'];
+const COMMON_ALIAS: Record<string, string> = { h: 'help', q: 'quiet', v: 'verbose' };
+
+const EXIT_CODE_LINES = [
+  ['0', 'everything succeeded'],
+  ['1', 'ran to the end but something failed'],
+  ['2', 'succeeded and changed something (only with --detailed-exitcode)'],
+  ['64', 'usage error: a bad option or argument (nothing was read or written)'],
+  ['65', 'bad input data: records, specs, scripts (stderr names the line or file and the field)'],
+  ['69', 'a prerequisite is unavailable (the message says how to get it)'],
+  ['70', 'internal error (a bug: run again with --debug and report it)'],
+  ['130', 'interrupted by SIGINT (Ctrl-C)'],
+  ['143', 'terminated by SIGTERM'],
+] as const;
+
+/**
+ * The full --help of a tool: its own usage text, then the options and exit codes every forklift
+ * binary shares (so every help lists them the same way).
+ * @example helpText(renderCrateTool).includes('130  interrupted by SIGINT') // true
+ */
+export function helpText(tool: ToolDefinition): string {
+  const common: Array<[string, string]> = [
+    ['-h, --help', 'show this help and exit'],
+    ['--version', `print "${tool.name} VERSION" and exit`],
+    ['-q, --quiet', 'only warnings and errors on stderr'],
+    ['-v, --verbose', 'more detail on stderr'],
+    ['--debug', 'stack traces with errors'],
+  ];
+  if (tool.detailedExitcode) common.push(['--detailed-exitcode', 'exit 2 when everything succeeded and something changed']);
+  if (tool.stdin !== 'none') common.push(['--max-line-bytes N', `longest stdin line accepted (default ${Math.round((tool.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) / 1048576)} MiB)`]);
+  const exitLines = EXIT_CODE_LINES.map(([code, text]) => `  ${code.padEnd(5)}${code === '1' && tool.failure ? `${text}: ${tool.failure}` : text}`);
+  return [
+    tool.usage.trimEnd(),
+    '',
+    'Common options (every forklift binary):',
+    ...common.map(([flag, text]) => `  ${flag.padEnd(21)}${text}`),
+    '',
+    'Human output goes to stderr, records to stdout. Colours only on a terminal;',
+    'NO_COLOR=1 turns them off, FORCE_COLOR=1 forces them on.',
+    '',
+    'Exit codes (the same for every forklift binary):',
+    ...exitLines,
+  ].join('\n');
+}
 
 function parseFlags(tool: ToolDefinition, argv: string[]): { args: string[]; flags: Record<string, unknown> } {
   const spec = tool.flags ?? {};
   const booleans = [...COMMON_BOOLEAN, ...(spec.boolean ?? []), ...(tool.detailedExitcode ? ['detailed-exitcode'] : [])];
-  const strings = [...(tool.stdin === 'none' ? [] : ['max-line-bytes']), ...(spec.string ?? []), ...(spec.multiple ?? [])];
-  const parsed = mri(argv, { boolean: booleans, string: strings, alias: spec.alias, default: spec.default });
-  const known = new Set<string>([...booleans, ...strings, ...Object.keys(spec.alias ?? {}), ...Object.values(spec.alias ?? {})]);
-  const flags: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    if (key === '_') continue;
-    if (!known.has(key)) throw new UsageError(`unknown option --${key} (see ${tool.name} --help)`);
-    if ((spec.multiple ?? []).includes(key)) flags[key] = (Array.isArray(value) ? value : [value]).map(String);
-    else if (Array.isArray(value)) throw new UsageError(`option --${key} given more than once`);
-    else if (strings.includes(key) && value === '' && !(spec.default && key in spec.default)) throw new UsageError(`option --${key} needs a value`);
-    else flags[key] = value;
-  }
-  for (const key of spec.multiple ?? []) flags[key] ??= [];
-  const args = parsed._.map(String);
+  const strings = [...(tool.stdin === 'none' ? [] : ['max-line-bytes']), ...(spec.string ?? [])];
+  const { args, flags } = parseArgv(argv, {
+    boolean: booleans,
+    string: strings,
+    multiple: spec.multiple,
+    alias: { ...COMMON_ALIAS, ...spec.alias },
+    default: spec.default,
+  });
   if (flags.help || flags.version) return { args, flags };
-  if (tool.minArgs !== undefined && args.length < tool.minArgs) throw new UsageError(`missing argument (see ${tool.name} --help)`);
-  if (tool.maxArgs !== undefined && args.length > tool.maxArgs) throw new UsageError(`unexpected argument "${args[tool.maxArgs]}" (see ${tool.name} --help)`);
+  if (flags.quiet && flags.verbose) throw new UsageError('-q/--quiet and -v/--verbose cannot be used together');
+  if (flags['max-line-bytes'] !== undefined) flags['max-line-bytes'] = positiveIntegerFlag('max-line-bytes', flags['max-line-bytes']);
+  if (tool.minArgs !== undefined && args.length < tool.minArgs) throw new UsageError(`missing ${tool.argsName ?? 'argument'}`);
+  if (tool.maxArgs !== undefined && args.length > tool.maxArgs) throw new UsageError(`unexpected argument "${args[tool.maxArgs]}"`);
   return { args, flags };
 }
 
@@ -121,7 +174,7 @@ function writeText(stream: Writable, text: string): void {
 }
 
 /**
- * Run a tool in-process: parse argv with mri, read and validate stdin, run, pass records through,
+ * Run a tool in-process: parse argv (parseArgv), read and validate stdin, run, pass records through,
  * write the summary, and return the exit code. Only bin/ sets process.exitCode.
  * @example const code = await main(tool, ['--help'], { stdin, stdout, stderr, env: {} })
  */
@@ -143,7 +196,8 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
   });
   const fail = (error: unknown): number => {
     const code = exitCodeFor(error);
-    const text = debug && error instanceof Error && error.stack ? error.stack : `${tool.name}: ${describeError(error)}`;
+    let text = debug && error instanceof Error && error.stack ? error.stack : `${tool.name}: ${describeError(error)}`;
+    if (code === ExitCode.usage && !text.includes('--help')) text += ` (see ${tool.name} --help)`;
     writeText(io.stderr, text);
     return code;
   };
@@ -155,7 +209,7 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     return fail(error);
   }
   if (parsed.flags.help) {
-    writeText(io.stdout, tool.usage);
+    writeText(io.stdout, helpText(tool));
     return ExitCode.ok;
   }
   if (parsed.flags.version) {
@@ -173,19 +227,10 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
   try {
     if (tool.stdin !== 'none') {
       if (io.stdin.isTTY) {
-        if (tool.stdin === 'required') {
-          writeText(io.stderr, tool.usage);
-          writeText(io.stderr, `${tool.name}: no input: pipe node records into stdin`);
-          return ExitCode.usage;
-        }
+        if (tool.stdin === 'required') return fail(new UsageError('no input: pipe node records into stdin'));
       } else {
         hadInput = true;
-        const limit = parsed.flags['max-line-bytes'];
-        let maxLineBytes = tool.maxLineBytes;
-        if (limit !== undefined) {
-          maxLineBytes = Number(limit);
-          if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new UsageError(`--max-line-bytes must be a positive integer, got "${String(limit)}"`);
-        }
+        const maxLineBytes = (parsed.flags['max-line-bytes'] as number | undefined) ?? tool.maxLineBytes;
         input = await readAllRecords(io.stdin as AsyncIterable<Buffer>, { maxLineBytes });
       }
     }
@@ -193,6 +238,7 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     return fail(error);
   }
 
+  const verbosity: Verbosity = parsed.flags.quiet ? 'quiet' : parsed.flags.verbose ? 'verbose' : 'normal';
   const consumes = new Set(tool.consumes ?? []);
   const nodes = input.filter((item) => item.kind === 'node').map((item) => item.record as NodeRecord);
   const nodeIndex = new Map<string, number>();
@@ -212,6 +258,8 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     hadInput,
     signal: controller.signal,
     debug,
+    verbosity,
+    colors: colorsFor(io.stderr, io.env),
     updateNode(node) {
       const index = nodeIndex.get(node.id);
       if (index === undefined) throw new Error(`updateNode: no input node with id ${node.id}`);
@@ -233,7 +281,13 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
       await writer.write((await buildRecord(kind, fields)) as Record<string, unknown>);
     },
     log(line) {
+      if (verbosity !== 'quiet') writeText(io.stderr, line);
+    },
+    warn(line) {
       writeText(io.stderr, line);
+    },
+    detail(line) {
+      if (verbosity === 'verbose') writeText(io.stderr, line);
     },
   };
 
@@ -244,6 +298,8 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
   } catch (error) {
     if (brokenPipe) return ExitCode.ok;
     const code = fail(error);
+    // a usage error writes no records: the tool checks its arguments before it writes anything
+    if (code === ExitCode.usage && !flushed) return code;
     await ctx.flushInput().catch(() => undefined);
     await writer.write({ v: RECORD_VERSION, kind: 'error', code: errorCodeFor(error), message: describeError(error) }).catch(() => undefined);
     await writeSummary(false, {}).catch(() => undefined);

@@ -63,15 +63,17 @@ t.test('forklift-cat - a closed stdout (| head -1) ends quietly with exit 0', as
   t.equal(result.stderr, 'exit=0\n', 'forklift-cat exits 0 and prints nothing on stderr');
 });
 
-t.test('forklift-cat - a TTY stdin prints usage and exits 64', async (t) => {
+t.test('forklift-cat - a TTY stdin is a usage error: one line, exit 64, nothing on stdout', async (t) => {
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   stdin.isTTY = true;
   const { forkliftCatTool } = await import('../src/index.js');
   let err = '';
   const stderr = new Writable({ write(chunk, _enc, cb) { err += chunk; cb(); } });
-  const code = await main(forkliftCatTool, [], { stdin, stdout: new PassThrough(), stderr, env: {} });
+  const stdout = capture();
+  const code = await main(forkliftCatTool, [], { stdin, stdout: stdout.stream, stderr, env: {} });
   t.equal(code, 64);
-  t.match(err, /Usage:/);
+  t.equal(err, 'forklift-cat: no input: pipe node records into stdin (see forklift-cat --help)\n');
+  t.equal(stdout.text(), '');
 });
 
 function capture() {
@@ -108,7 +110,8 @@ t.test('main - errors map to exit codes in one place', async (t) => {
     const r = await runTool(tool(async () => { throw error; }), []);
     t.equal(r.code, expected, String(error));
     t.equal(r.stderr.trimEnd().split('\n').length, 1, 'one line without --debug');
-    t.match(r.records.at(-1), { kind: 'summary', ok: false });
+    if (expected === ExitCode.usage) t.equal(r.stdout, '', 'a usage error writes no records');
+    else t.match(r.records.at(-1), { kind: 'summary', ok: false });
   }
   const debug = await runTool(tool(async () => { throw new Error('boom'); }), ['--debug']);
   t.match(debug.stderr, /Error: boom\n\s+at /, '--debug prints the stack');
@@ -162,6 +165,6 @@ t.test('main - --help and --version work without the required arguments', async 
   const def = tool(async () => ({ ok: true }), { minArgs: 1 });
   const help = await runTool(def, ['--help']);
   t.equal(help.code, 0);
-  t.equal(help.stdout, 'demo usage\n');
+  t.match(help.stdout, /^demo usage\n\nCommon options/);
   t.equal((await runTool(def, ['--version'])).stdout, 'demo 1.0.0\n');
 });

@@ -1,11 +1,14 @@
-import mri from 'mri';
 import { Writable } from 'node:stream';
-import { main, runBin, type ToolIo } from '@forklift/contract/lite';
+import { main, parseArgv, runBin, type ToolIo } from '@forklift/contract/lite';
 import { createExpectRunTool, EXPECT_RUN_FLAGS } from './tool.js';
 
 function wantsTap(argv: string[]): boolean {
-  const parsed = mri(argv, { boolean: [...EXPECT_RUN_FLAGS.boolean, 'help', 'version', 'debug'], string: EXPECT_RUN_FLAGS.string });
-  return parsed.tap === true && parsed.help !== true && parsed.version !== true;
+  try {
+    const { flags } = parseArgv(argv, { boolean: [...EXPECT_RUN_FLAGS.boolean, 'help', 'version', 'debug', 'quiet', 'verbose'], string: [...EXPECT_RUN_FLAGS.string, 'max-line-bytes'], alias: { h: 'help', q: 'quiet', v: 'verbose' } });
+    return flags.tap === true && flags.help !== true && flags.version !== true;
+  } catch {
+    return false; // main() reports the usage error
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { UsageError, type ToolDefinition } from '@forklift/contract/lite';
+import { secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract/lite';
 import { closeOpenBrowsers } from './browser.js';
 import { consoleToStderr } from './console.js';
 import { discoverTests } from './discover.js';
@@ -19,10 +19,7 @@ export const DEFAULT_TIMEOUT_S = 30;
 export const EXPECT_RUN_FLAGS = { boolean: ['watch', 'tap'], string: ['grep', 'timeout'] };
 
 function parseTimeout(value: unknown): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_S * 1000;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a positive number of seconds, got "${String(value)}"`);
-  return Math.round(seconds * 1000);
+  return secondsFlag('timeout', value) ?? DEFAULT_TIMEOUT_S * 1000;
 }
 
 function parseGrep(value: unknown): RegExp | undefined {
@@ -48,6 +45,7 @@ export function createExpectRunTool(options: { tapOut?: Writable } = {}): ToolDe
     name: 'expect-run',
     version: EXPECT_RUN_VERSION,
     usage: USAGE,
+    failure: 'a test failed or errored',
     stdin: 'optional',
     flags: EXPECT_RUN_FLAGS,
     async run(ctx) {

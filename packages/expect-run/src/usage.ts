@@ -14,9 +14,6 @@ Options:
   --grep PATTERN   run only tests whose name or file matches the regular expression
   --tap            write TAP 14 on stdout instead of records (not with --watch)
   --timeout S      time limit of each test and async expectation, in seconds (default 30)
-  --debug          stack traces of internal errors
 
 Writes one test record per expectation or test, then a summary record. On stderr:
-the focused failures and 'Ran N tests containing M assertions in X ms: F failures, E errors'.
-
-Exit codes: 0 all passed, 1 a test failed or errored, 64 usage, 65 bad stdin, 130 Ctrl-C.`;
+the focused failures and 'Ran N tests containing M assertions in X ms: F failures, E errors'.`;

@@ -127,11 +127,12 @@ t.test('runner - --tap writes TAP 14 and no records', async (t) => {
 t.test('runner - usage errors exit 64 with one stderr line', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['--frobnicate'], /^expect-run: unknown option --frobnicate/],
-    [[`${FIXTURES}/missing-dir`], /^expect-run: packages\/expect-run\/test\/fixtures\/missing-dir: no such file or directory$/],
-    [[`${FIXTURES}/pass`, '--timeout', 'soon'], /^expect-run: --timeout: expected a positive number of seconds, got "soon"$/],
-    [[`${FIXTURES}/pass`, '--grep', '('], /^expect-run: --grep: not a regular expression/],
+    [[`${FIXTURES}/missing-dir`], /^expect-run: packages\/expect-run\/test\/fixtures\/missing-dir: no such file or directory \(see expect-run --help\)$/],
+    [[`${FIXTURES}/pass`, '--timeout', 'soon'], /^expect-run: --timeout must be a number of seconds, got "soon" \(see expect-run --help\)$/],
+    [[`${FIXTURES}/pass`, '--grep', '('], /^expect-run: --grep: not a regular expression.* \(see expect-run --help\)$/],
+    [[`${FIXTURES}/pass`, '--timeout', '-1'], /^expect-run: --timeout must be positive \(seconds\), got "-1" \(see expect-run --help\)$/],
     [[`${FIXTURES}/pass`, '--tap', '--watch'], /^expect-run: --tap cannot be used with --watch/],
-    [['packages/expect-run/src'], /^expect-run: no test files \(\*\.expect\.ts, \*\.expect\.js\) in packages\/expect-run\/src$/],
+    [['packages/expect-run/src'], /^expect-run: no test files \(\*\.expect\.ts, \*\.expect\.js\) in packages\/expect-run\/src \(see expect-run --help\)$/],
   ];
   for (const [args, pattern] of cases) {
     const result = await run(args);
@@ -139,6 +140,7 @@ t.test('runner - usage errors exit 64 with one stderr line', async (t) => {
     t.match(result.stderr.trim(), pattern);
     t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
     t.same(tests(result.records), [], 'nothing ran');
+    t.equal(result.stdout, '', 'a usage error writes no records');
   }
 });
 

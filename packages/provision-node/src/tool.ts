@@ -36,9 +36,9 @@ roles (written into the node records).
 
 Services: services/NAME.json5 of the spec's project, of the working directory or of
 $FORKLIFT_HOME/services (default ~/.forklift); built in: local (nspawn), vmfest (qemu), netns,
-localhost (node-list).
-
-Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 70 internal.`,
+localhost (node-list).`,
+  failure: 'never (a node that cannot be made is exit 69 or 70, after the half-made ones are removed)',
+  argsName: 'SERVICE argument',
   async run(ctx): Promise<ToolOutcome> {
     const [service, countText] = ctx.args as [string, string | undefined];
     const spec = typeof ctx.flags.spec === 'string' ? await loadGroupSpec(ctx.flags.spec, ctx.cwd) : undefined;
@@ -65,6 +65,7 @@ Exit codes: 0 ok, 64 usage, 65 bad service/spec file, 69 prerequisite missing, 7
     }
     let count = spec?.count;
     if (countText !== undefined) {
+      if (/^-\d+$/.test(countText)) throw new UsageError(`COUNT must be 0 or more, got "${countText}"`);
       if (!/^\d+$/.test(countText)) throw new UsageError(`COUNT must be a whole number, got "${countText}"`);
       count = Number(countText);
     }

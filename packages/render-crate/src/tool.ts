@@ -13,11 +13,13 @@ export const renderCrateTool: ToolDefinition = {
   name: 'render-crate',
   version: RENDER_CRATE_VERSION,
   stdin: 'optional',
+  minArgs: 1,
   maxArgs: 1,
+  argsName: 'SPEC argument',
+  failure: 'never (a spec that does not render is exit 65)',
   flags: { boolean: ['plan'], multiple: ['phase'], string: ['os'], default: { os: 'debian' } },
   usage: usageText(),
   async run(ctx) {
-    if (ctx.args.length === 0) throw new UsageError('missing SPEC argument (see render-crate --help)');
     const os = String(ctx.flags.os);
     if (!(os in GENERIC_RELEASES)) {
       throw new UsageError(`--os ${JSON.stringify(os)}: expected one of ${Object.keys(GENERIC_RELEASES).join(', ')}`);

@@ -20,11 +20,7 @@ Options:
   --phase P   phase to render, repeatable, in order (default: bootstrap if defined, then configure)
   --plan      render check-only scripts (report what would change, with diffs)
   --os OS     OS family of the generic node and of nodes without os facts (default debian)
-  --debug     stack traces on errors
 
 Actions:
-${actions}
-
-Exit codes: 0 rendered, 64 usage, 65 bad input (spec or records; stderr names file and path),
-70 internal error.`;
+${actions}`;
 }

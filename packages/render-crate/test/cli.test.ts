@@ -71,6 +71,9 @@ t.test('render-crate - usage errors exit 64', async (t) => {
   t.equal((await runCli([])).code, 64, 'missing SPEC');
   t.equal((await runCli(['groups/web', '--os', 'windows'])).code, 64, 'unknown --os');
   t.equal((await runCli(['groups/web', '--frobnicate'])).code, 64, 'unknown flag');
+  const empty = await runCli(['groups/web', '--phase', '']);
+  t.equal(empty.code, 64, 'an empty --phase is a usage error, as in run-actions');
+  for (const args of [[], ['groups/web', '--os', 'windows'], ['groups/web', '--phase', '']]) t.equal((await runCli(args)).stdout, '', `${args.join(' ')}: no records`);
   const help = await runCli(['--help']);
   t.equal(help.code, 0, '--help exits 0');
   t.match(help.stdout, /line-in-file\s+a line present in a file/, 'help lists the actions from their schemas');

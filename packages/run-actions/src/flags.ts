@@ -1,4 +1,4 @@
-import { UsageError } from '@forklift/contract';
+import { positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract';
 import type { BatchSize } from './batches.js';
 
 /** run-actions' parsed command-line options. */
@@ -9,13 +9,6 @@ export interface RunFlags {
   batch?: BatchSize;
   maxFailPercent?: number;
   timeoutMs?: number;
-}
-
-function positiveInteger(flag: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  if (!/^[1-9][0-9]*$/.test(text)) throw new UsageError(`--${flag} needs a positive integer, got ${JSON.stringify(text)}`);
-  return Number(text);
 }
 
 function percent(flag: string, text: string): number {
@@ -32,20 +25,16 @@ function percent(flag: string, text: string): number {
 export function parseRunFlags(flags: Record<string, unknown>): RunFlags {
   const out: RunFlags = { phases: (flags.phase as string[] | undefined) ?? [], plan: Boolean(flags.plan) };
   for (const phase of out.phases) if (!/^[A-Za-z0-9_-]+$/.test(phase)) throw new UsageError(`--phase needs a phase name (letters, digits, _ -), got ${JSON.stringify(phase)}`);
-  out.concurrency = positiveInteger('concurrency', flags.concurrency);
+  out.concurrency = positiveIntegerFlag('concurrency', flags.concurrency);
   if (flags.batch !== undefined) {
     const text = String(flags.batch);
     if (text.endsWith('%')) {
       const share = percent('batch', text);
       if (share <= 0) throw new UsageError('--batch needs a share above 0%');
       out.batch = { percent: share };
-    } else out.batch = { count: positiveInteger('batch', text)! };
+    } else out.batch = { count: positiveIntegerFlag('batch', text)! };
   }
   if (flags['max-fail'] !== undefined) out.maxFailPercent = percent('max-fail', String(flags['max-fail']));
-  if (flags.timeout !== undefined) {
-    const text = String(flags.timeout);
-    if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`--timeout needs seconds (a number above 0), got ${JSON.stringify(text)}`);
-    out.timeoutMs = Math.round(Number(text) * 1000);
-  }
+  out.timeoutMs = secondsFlag('timeout', flags.timeout);
   return out;
 }

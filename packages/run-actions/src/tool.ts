@@ -17,6 +17,7 @@ export const runActionsTool: ToolDefinition = {
   stdin: 'required',
   consumes: ['plan'],
   maxArgs: 1,
+  failure: 'an action failed or a node was unreachable',
   detailedExitcode: true,
   flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase'], boolean: ['plan'] },
   async run(ctx) {

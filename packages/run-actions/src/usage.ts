@@ -13,12 +13,7 @@ Options:
   --batch N|N%         rolling batches of N nodes (or N% of them); each batch runs all phases
   --max-fail N%        start no new batch once more than N% of the nodes failed
   --timeout S          end a phase's script on a node after S seconds (that node fails)
-  --detailed-exitcode  exit 2 when everything succeeded and something changed
-  --debug              stack traces on internal errors
 
 Reads node records (and plan records) on stdin; re-emits the node records (with OS facts learned
 on the connection), then writes result, phase and error records as they happen, and a summary.
-A recap per node goes to stderr.
-
-Exit codes: 0 ok, 1 an action failed or a node was unreachable, 2 changed (--detailed-exitcode),
-64 usage, 65 bad input (records, spec), 69 no SSH key, 70 internal, 130 SIGINT, 143 SIGTERM.`;
+A recap per node goes to stderr.`;

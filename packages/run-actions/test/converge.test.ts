@@ -177,14 +177,17 @@ t.test('run-actions - bad input stops before anything runs', async (t) => {
   t.match(planFlag.stderr, /rendered to apply changes; render it with `render-crate --plan`/);
 
   for (const [args, pattern] of [
-    [['--batch', '0'], /--batch needs a positive integer/],
+    [['--batch', '0'], /--batch must be positive \(a whole number\), got "0"/],
     [['--max-fail', '120%'], /--max-fail needs a share/],
-    [['--timeout', 'soon'], /--timeout needs seconds/],
+    [['--timeout', 'soon'], /--timeout must be a number of seconds/],
+    [['--timeout', '-1'], /--timeout must be positive \(seconds\), got "-1"/],
+    [['--phase', ''], /option --phase needs a value/],
     [['--bogus'], /unknown option --bogus/],
   ] as const) {
     const run = await runBinary('run-actions', [...args], { stdin: toNdjson([sshd.node, plan]) });
     t.equal(run.exitCode, 64, args.join(' '));
     t.match(run.stderr, pattern);
+    t.equal(run.stdout, '', 'a usage error writes no records');
   }
   t.notOk(existsSync(join(dir, 'ran')), 'nothing ran');
 });

@@ -20,6 +20,8 @@ export interface BinaryOptions {
   cwd?: string;
   /** Kill the process (SIGKILL) after this many ms (default 120000). */
   timeoutMs?: number;
+  /** stdout is text (--help, --version), not records: leave `records` empty instead of parsing. */
+  text?: boolean;
 }
 
 /** A spawned binary: the child process, its output so far and a promise of its result. */
@@ -77,7 +79,7 @@ export function spawnBinary(name: string, args: string[] = [], options: BinaryOp
     child.once('close', (exitCode, signal) => {
       clearTimeout(timer);
       try {
-        resolve({ exitCode, signal, records: parseRecords(stdout), stdout, stderr });
+        resolve({ exitCode, signal, records: options.text ? [] : parseRecords(stdout), stdout, stderr });
       } catch (error) {
         reject(error);
       }
