@@ -82,6 +82,11 @@ fl_diff_value() {
   printf -- '--- %s\n+++ %s\n@@ %s @@\n-%s\n+%s\n' "$1" "$1" "$2" "$3" "$4"
   fl_diff_end
 }
+fl_diff_masked() {
+  fl_diff_begin
+  printf -- '--- %s\n+++ %s\n@@ content (sensitive) @@\n-***\n+***\n' "$1" "$1"
+  fl_diff_end
+}
 fl_backup() {
   if [ "$4" -eq 0 ] || [ ! -f "$1" ]; then return 0; fi
   mkdir -p "$3"

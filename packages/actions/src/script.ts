@@ -3,7 +3,8 @@ import { assertActionId, commentText, renderBlock } from './block.js';
 import { PRELUDE } from './prelude.js';
 import { getAction } from './registry.js';
 import { sh } from './sh.js';
-import type { ActionInstance, AnyActionDefinition, Facts, RenderContext } from './types.js';
+import { uploadRegistry } from './uploads.js';
+import type { ActionInstance, AnyActionDefinition, Facts, PlanUploadEntry, RenderContext, UploadResolver } from './types.js';
 
 /** Default directory of forklift's state on a node. */
 export const DEFAULT_STATE_DIR = '/var/lib/forklift';
@@ -25,12 +26,16 @@ export interface PhaseScriptOptions {
   files?: ReadonlyMap<string, Uint8Array>;
   /** Watched id -> ids of the actions watching it; computed from this phase's `watches` when omitted. */
   notify?: ReadonlyMap<string, readonly string[]>;
+  /** Resolves the controller files actions ask for with `ctx.upload` (render-crate: confined to the spec's project). */
+  resolveUpload?: UploadResolver;
 }
 
 /** A rendered phase: the whole sh script and the actions in marker order. */
 export interface PhaseScript {
   script: string;
   actions: PlanAction[];
+  /** Controller files the script needs on the node (the plan record's `uploads`; empty when none). */
+  uploads: PlanUploadEntry[];
 }
 
 /**
@@ -95,7 +100,8 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     if (seen.has(instance.id)) throw new InputError(`phase ${options.phase}: duplicate action id "${instance.id}"`, { code: 'duplicate-action-id' });
     seen.add(instance.id);
   }
-  const contextFor = (id: string): RenderContext => ({ facts: options.facts, id, phase: options.phase, plan, stateDir, files });
+  const uploads = uploadRegistry(options.resolveUpload);
+  const contextFor = (id: string): RenderContext => ({ facts: options.facts, id, phase: options.phase, plan, stateDir, files, ...uploads.forAction(id) });
 
   const blocks: string[] = [];
   const actions: PlanAction[] = [];
@@ -118,10 +124,11 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     '# shellcheck shell=sh disable=SC2016,SC2030,SC2031,SC2317 # quoted data is literal on purpose; fl_id/fl_notify are per block; unused helpers look unreachable\n' +
     `# forklift ${plan ? 'plan' : 'apply'} script: phase ${commentText(options.phase)}` +
     `, ${options.facts.family} ${commentText(options.facts.release)} (rendered by forklift; do not edit)\n` +
-    '# usage: sh -s -- NONCE <script   (the script is one { } group: a truncated script never runs)\n' +
+    '# usage: { echo fl_nonce=NONCE; cat SCRIPT; } | sh -s   (the nonce comes before the script on stdin, never on argv;\n' +
+    '# run-actions also sets fl_up and fl_blobs when the plan has uploads; the script is one { } group: a truncated script never runs)\n' +
     '{\n' +
-    'fl_nonce=${1:?"usage: sh -s -- NONCE <script"}\n' +
-    'case $fl_nonce in *[!A-Za-z0-9_-]*) echo "forklift: bad nonce" >&2; exit 64 ;; esac\n' +
+    'case ${fl_nonce:-} in \'\' | *[!A-Za-z0-9_-]*) echo "forklift: no valid fl_nonce=NONCE line before the script on stdin" >&2; exit 64 ;; esac\n' +
+    uploads.checks() +
     `fl_plan=${plan ? 1 : 0}\n` +
     'fl_id=\n' +
     'fl_notify=\n' +
@@ -144,5 +151,5 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
       'if fl_apply; then mkdir -p "$fl_state/once" && : >"$fl_once_flag"; fi\n' +
       'fi\n';
   }
-  return { script: `${header}${main}exit 0\n}\n`, actions };
+  return { script: `${header}${main}exit 0\n}\n`, actions, uploads: uploads.entries() };
 }

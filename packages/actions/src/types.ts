@@ -24,6 +24,58 @@ export interface RenderContext {
   stateDir: string;
   /** Contents of local (controller-side) files the action asked for via `localFiles`, read by render-crate. */
   files: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Ask for a controller-side file to be on the node while the script runs (delivered out of band over the
+   * node's SSH connection, never inside the plan). Returns the shell word (raw sh, already quoted) naming where
+   * the bytes are on the node during the run, e.g. `"$fl_up"/u1` (sensitive: per run, private, removed at exit)
+   * or `"$fl_blobs"/<sha256>` (the node's content-addressed cache). render-crate resolves `path` against the
+   * spec's project and confines it there; the plan record lists the file in `uploads`.
+   * @example sh`cmp -s ${raw(ctx.upload('files/app.tar.gz'))} /opt/app.tar.gz`
+   */
+  upload(path: string, options?: UploadOptions): string;
+  /** `upload` with what render-crate learned of the file: its shell word, size and (non-sensitive only) sha256. */
+  uploadFile(path: string, options?: UploadOptions): UploadedFile;
+}
+
+/** An upload as an action sees it at render time. */
+export interface UploadedFile {
+  /** The shell word (raw sh) naming the bytes on the node during the run. */
+  word: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** sha256 of the content (absent for sensitive files). */
+  sha256?: string;
+}
+
+/** Options of RenderContext.upload. */
+export interface UploadOptions {
+  /** A secret: sent per run into a private directory, never cached, never hashed into a record (default false). */
+  sensitive?: boolean;
+}
+
+/** What an upload resolver learns about a controller-side file (render-crate reads the disk; tests fake it). */
+export interface ResolvedUpload {
+  /** Absolute path on the controller. */
+  source: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** sha256 (hex) of the content: required for non-sensitive files, never computed for sensitive ones. */
+  sha256?: string;
+}
+
+/**
+ * Resolves a path an action passed to `ctx.upload` (relative to the spec's project) to the controller file.
+ * Throws InputError for a path outside the project or a file it cannot read.
+ */
+export type UploadResolver = (path: string, options: { sensitive: boolean; action?: string }) => ResolvedUpload;
+
+/** One file of a plan's `uploads` (the plan record field). */
+export interface PlanUploadEntry {
+  name: string;
+  source: string;
+  bytes: number;
+  sha256?: string;
+  sensitive?: boolean;
 }
 
 /** One instance of an action handed to an aggregate hook. */

@@ -192,9 +192,13 @@ t.test('phase script - once (bootstrap) runs the body once per node', async (t) 
 
 t.test('phase script - a bad or missing nonce stops before any action', async (t) => {
   const script = renderActions([{ action: 'exec', id: 'e', args: { command: ['true'] } }]);
-  const bad = runScript(script, 'dash', 'a;b');
-  t.equal(bad.code, 64, 'bad nonce: exit 64');
-  t.notMatch(bad.stdout, 'begin', 'nothing started');
+  for (const [what, preamble] of [['a bad nonce', "fl_nonce='a;b'\n"], ['no nonce', ''], ['a nonce on argv only', '']] as const) {
+    const args = what === 'a nonce on argv only' ? ['-s', '--', 'n0nce'] : ['-s'];
+    const run = spawnSync('dash', args, { input: preamble + script, encoding: 'utf8' });
+    t.equal(run.status, 64, `${what}: exit 64`);
+    t.notMatch(run.stdout, 'begin', `${what}: nothing started`);
+    t.match(run.stderr, /no valid fl_nonce=NONCE line before the script on stdin/, `${what}: says why`);
+  }
 });
 
 t.test('archive action - a zip from a url is verified, unpacked once, and unpacked again when it changes', async (t) => {

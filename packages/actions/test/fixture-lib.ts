@@ -1,5 +1,7 @@
 // Shared by the fixture runner and other tests: render one fixture case, run shellcheck.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { InputError } from '@forklift/contract';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { factsFromOs, PRELUDE, renderPhaseScript, validateArgs, type PhaseScript } from '../src/index.js';
@@ -18,6 +20,8 @@ export interface FixtureCase {
   stateDir?: string;
   /** Local files by name -> UTF-8 content (or { base64 }). */
   files?: Record<string, string | { base64: string }>;
+  /** Controller files actions may upload, by path -> UTF-8 content (resolved as /project/<path>). */
+  uploads?: Record<string, string>;
   /** Snapshot file of the rendered blocks (relative to the json), or the error text expected (substring). */
   expected?: string;
   error?: string;
@@ -56,6 +60,12 @@ export function renderCase(item: LoadedCase): PhaseScript {
     plan: f.plan ?? false,
     stateDir: f.stateDir,
     files,
+    resolveUpload: (path, { sensitive }) => {
+      const content = f.uploads?.[path];
+      if (content === undefined) throw new InputError(`upload ${JSON.stringify(path)}: not in the fixture's uploads`, { code: 'local-file' });
+      const bytes = Buffer.byteLength(content);
+      return sensitive ? { source: `/project/${path}`, bytes } : { source: `/project/${path}`, bytes, sha256: createHash('sha256').update(content).digest('hex') };
+    },
   });
 }
 

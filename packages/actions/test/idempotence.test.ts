@@ -4,14 +4,14 @@
 //
 // The node is a systemd-nspawn container booted with real systemd from a debootstrap'ed bookworm rootfs (built
 // once into $FORKLIFT_HOME/images/actions-test-bookworm, ~6 min) on an overlay, with the host network (apt
-// reaches deb.debian.org). Scripts run inside through nsenter with the marker protocol (`sh -s -- NONCE`).
+// reaches deb.debian.org). Scripts run inside through nsenter with the marker protocol (`fl_nonce=NONCE` before the script on `sh -s`'s stdin).
 import t from 'tap';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { factsFromOs, listActions, renderPhaseScript, validateArgs, type ActionInstance } from '../src/index.js';
+import { factsFromOs, listActions, renderPhaseScript, scriptPreamble, validateArgs, type ActionInstance } from '../src/index.js';
 
 const NODE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const forkliftHome = process.env.FORKLIFT_HOME ?? join(homedir(), '.forklift');
@@ -132,7 +132,7 @@ async function bootNode(tt: Teardown): Promise<Node> {
   return {
     run(script, shell = 'sh') {
       const nonce = randomBytes(12).toString('hex');
-      const result = enter([shell, '-s', '--', nonce], script);
+      const result = enter([shell, '-s'], scriptPreamble({ nonce }) + script);
       if (result.error) throw result.error;
       return { statuses: parseMarkers(result.stdout, nonce), stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
     },
@@ -350,7 +350,7 @@ t.test('service action - without systemd the sysvinit fallback starts, stops, en
   const run = (args: object) => {
     const nonce = randomBytes(12).toString('hex');
     const script = render([{ id: 'cron-sysv', action: 'service', args }], new Map()).script;
-    const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s', '--', nonce], { input: script, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s'], { input: scriptPreamble({ nonce }) + script, encoding: 'utf8', timeout: 60_000 });
     return { status: parseMarkers(result.stdout, nonce).get('cron-sysv'), exitCode: result.status, stderr: result.stderr };
   };
   const inRoot = (command: string) => spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-c', command], { encoding: 'utf8' });

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '@forklift/contract';
-import { factsFromOs, renderPhaseScript, validateArgs, type ActionInstance } from '../src/index.js';
+import { factsFromOs, renderPhaseScript, scriptPreamble, validateArgs, type ActionInstance } from '../src/index.js';
 import { runScript } from './run-lib.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'forklift-quoting-'));
@@ -110,7 +110,7 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
     // run inside a private mount namespace whose /etc is an overlay: useradd and cron.d write into `upper`
     const wrapper =
       `mount --make-rprivate / && mount -t overlay overlay -o ${shellQuote(`lowerdir=/etc,upperdir=${upper},workdir=${work}`)} /etc && ` +
-      `exec ${shell} -s -- n0nce`;
+      `exec ${shell} -s`;
     const result = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn('unshare', ['-m', 'sh', '-c', wrapper], { env: { PATH: process.env.PATH, TMPDIR: tmpdir() } });
       let stdout = '';
@@ -119,7 +119,7 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
       child.on('error', reject);
       child.on('close', (status) => resolve({ status, stdout, stderr }));
-      child.stdin.end(script);
+      child.stdin.end(scriptPreamble({ nonce: 'n0nce' }) + script);
     });
     return { shell, root, upper, result };
   });

@@ -1,6 +1,6 @@
 // Run rendered scripts for real (dash or bash, script on stdin like run-actions does) and read the markers.
 import { spawn, spawnSync } from 'node:child_process';
-import { factsFromOs, renderPhaseScript, validateArgs, type PhaseScriptOptions } from '../src/index.js';
+import { factsFromOs, renderPhaseScript, scriptPreamble, validateArgs, type PhaseScriptOptions } from '../src/index.js';
 
 export interface ScriptRun {
   code: number;
@@ -14,9 +14,9 @@ export interface ScriptRun {
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: process.env.TMPDIR ?? '/tmp' };
 
-/** Run a script as `SHELL -s -- NONCE` with the script on stdin. */
-export function runScript(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce'): ScriptRun {
-  const result = spawnSync(shell, ['-s', '--', nonce], { input: script, encoding: 'utf8', maxBuffer: 256 << 20, env: ENV, timeout: 120_000 });
+/** Run a script as `SHELL -s` with the nonce line (and upload directories) before the script on stdin, like run-actions. */
+export function runScript(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce', dirs: { up?: string; blobs?: string } = {}): ScriptRun {
+  const result = spawnSync(shell, ['-s'], { input: scriptPreamble({ nonce, ...dirs }) + script, encoding: 'utf8', maxBuffer: 256 << 20, env: ENV, timeout: 120_000 });
   if (result.error) throw result.error;
   return parseRun(result.status ?? -1, result.stdout, result.stderr, nonce);
 }
@@ -24,14 +24,14 @@ export function runScript(script: string, shell: 'dash' | 'bash' = 'dash', nonce
 /** runScript without blocking the event loop (for tests that serve HTTP from this process). */
 export function runScriptAsync(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce'): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(shell, ['-s', '--', nonce], { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(shell, ['-s'], { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve(parseRun(code ?? -1, stdout, stderr, nonce)));
-    child.stdin.end(script);
+    child.stdin.end(scriptPreamble({ nonce }) + script);
   });
 }
 

@@ -490,8 +490,9 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const plan = validate21;
-const schema32 = {"$id":"https://forklift.dev/schema/plan.schema.json","title":"forklift plan record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"plan"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"script":{"type":"string"},"actions":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"label":{"type":"string"}},"required":["id","action","label"],"additionalProperties":{}}},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}},"required":["v","kind","node","phase","script","actions","sha256"],"additionalProperties":{}};
+const schema32 = {"$id":"https://forklift.dev/schema/plan.schema.json","title":"forklift plan record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"plan"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"script":{"type":"string"},"actions":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"label":{"type":"string"}},"required":["id","action","label"],"additionalProperties":{}}},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"uploads":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"source":{"type":"string","minLength":1},"bytes":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sensitive":{"type":"boolean"}},"required":["name","source","bytes"],"additionalProperties":{}}}},"required":["v","kind","node","phase","script","actions","sha256"],"additionalProperties":{}};
 const pattern4 = new RegExp("^[0-9a-f]{64}$", "");
+const pattern5 = new RegExp("^[A-Za-z0-9_.-]+$", "");
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/plan.schema.json" */;
@@ -716,6 +717,154 @@ var valid0 = _errs23 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.uploads !== undefined){
+let data11 = data.uploads;
+const _errs25 = errors;
+if(errors === _errs25){
+if(Array.isArray(data11)){
+var valid3 = true;
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+let data12 = data11[i1];
+const _errs27 = errors;
+if(errors === _errs27){
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+let missing2;
+if((((data12.name === undefined) && (missing2 = "name")) || ((data12.source === undefined) && (missing2 = "source"))) || ((data12.bytes === undefined) && (missing2 = "bytes"))){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1,schemaPath:"#/properties/uploads/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+if(data12.name !== undefined){
+let data13 = data12.name;
+const _errs30 = errors;
+if(errors === _errs30){
+if(typeof data13 === "string"){
+if(!pattern5.test(data13)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/name",schemaPath:"#/properties/uploads/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/name",schemaPath:"#/properties/uploads/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid4 = _errs30 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data12.source !== undefined){
+let data14 = data12.source;
+const _errs32 = errors;
+if(errors === _errs32){
+if(typeof data14 === "string"){
+if(data14.length < 1){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/source",schemaPath:"#/properties/uploads/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/source",schemaPath:"#/properties/uploads/items/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid4 = _errs32 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data12.bytes !== undefined){
+let data15 = data12.bytes;
+const _errs34 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs34){
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 9007199254740991 || isNaN(data15)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data15 < 0 || isNaN(data15)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid4 = _errs34 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data12.sha256 !== undefined){
+let data16 = data12.sha256;
+const _errs36 = errors;
+if(errors === _errs36){
+if(typeof data16 === "string"){
+if(!pattern4.test(data16)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sha256",schemaPath:"#/properties/uploads/items/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sha256",schemaPath:"#/properties/uploads/items/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid4 = _errs36 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data12.sensitive !== undefined){
+const _errs38 = errors;
+if(typeof data12.sensitive !== "boolean"){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sensitive",schemaPath:"#/properties/uploads/items/properties/sensitive/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid4 = _errs38 === errors;
+}
+else {
+var valid4 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1,schemaPath:"#/properties/uploads/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs27 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/uploads",schemaPath:"#/properties/uploads/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

@@ -4,6 +4,7 @@ export {
   NodeRecordSchema,
   PlanActionSchema,
   PlanRecordSchema,
+  PlanUploadSchema,
   ActionStatusSchema,
   ResultRecordSchema,
   StatusCountsSchema,

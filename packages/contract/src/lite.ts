@@ -21,6 +21,7 @@ export type {
   NodeRecord,
   PlanAction,
   PlanRecord,
+  PlanUpload,
   ActionStatus,
   StatusCounts,
   ResultRecord,

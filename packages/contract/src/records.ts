@@ -45,6 +45,20 @@ export const PlanActionSchema = z.looseObject({
   label: z.string(),
 });
 
+/**
+ * A controller-side file a plan needs on the node while its script runs (delivered out of band by
+ * run-actions over the node's SSH connection, never inside a record): `name` is how the script refers to
+ * it, `source` the absolute path on the controller, `bytes` its size; non-sensitive files carry their
+ * `sha256` (content-addressed cache on the node), sensitive ones are sent per run and never cached.
+ */
+export const PlanUploadSchema = z.looseObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+  source: nonEmpty,
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sensitive: z.boolean().optional(),
+});
+
 /** A plan: the complete POSIX sh script of one phase for one node (written by render-crate). */
 export const PlanRecordSchema = z.looseObject({
   ...base,
@@ -54,6 +68,7 @@ export const PlanRecordSchema = z.looseObject({
   script: z.string(),
   actions: z.array(PlanActionSchema),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  uploads: z.array(PlanUploadSchema).optional(),
 });
 
 /** Status of one action on one node. */
@@ -190,6 +205,7 @@ export type OsFacts = z.infer<typeof OsFactsSchema>;
 export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 export type PlanAction = z.infer<typeof PlanActionSchema>;
 export type PlanRecord = z.infer<typeof PlanRecordSchema>;
+export type PlanUpload = z.infer<typeof PlanUploadSchema>;
 export type ActionStatus = z.infer<typeof ActionStatusSchema>;
 export type StatusCounts = z.infer<typeof StatusCountsSchema>;
 export type ResultRecord = z.infer<typeof ResultRecordSchema>;

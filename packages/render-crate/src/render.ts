@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts } from '@forklift/actions';
+import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts, type PlanUploadEntry } from '@forklift/actions';
 import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract';
 import { actionEntrySchema, specGroup, type Spec } from '@forklift/spec';
 import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
+import { ProjectFiles } from './project-files.js';
 
 /** Options of renderPlans. */
 export interface RenderPlansOptions {
@@ -12,8 +11,13 @@ export interface RenderPlansOptions {
   phases?: readonly string[];
   /** Plan mode: checks and diffs only; records get `mode: "plan"`. */
   plan?: boolean;
-  /** Where `local` files of actions are read from when the spec has no project folder (loadSpec sets one; default process.cwd()). */
+  /**
+   * The project controller files (`local`, `contentFrom`, `upload`, `passwordFrom`, `envFrom`) resolve against and
+   * must stay inside, symlinks resolved, when the spec has no project folder (loadSpec sets one; default process.cwd()).
+   */
   cwd?: string;
+  /** More folders whose files specs may name (`--allow-files DIR`), e.g. a secrets folder kept out of the repository. */
+  allowFiles?: readonly string[];
   /** Every node record of the run, what spec functions see as `ctx.nodes` (running ones; default: `nodes`). */
   allNodes?: readonly NodeRecord[];
   /** OS facts for nodes whose record has no `os` (default debian 12). */
@@ -30,6 +34,8 @@ export interface PlanFields {
   actions: PlanAction[];
   sha256: string;
   mode: 'apply' | 'plan';
+  /** Controller files run-actions delivers out of band (only present when the script needs some). */
+  uploads?: PlanUploadEntry[];
 }
 
 interface NodeActions {
@@ -50,7 +56,9 @@ interface RenderCaches {
   entries: WeakMap<object, { action: string; id?: string; args: unknown }>;
   files: Map<string, Uint8Array>;
   serial: WeakMap<object, number>;
-  scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string }>;
+  scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string; uploads: PlanUploadEntry[] }>;
+  /** The controller files of this render, confined to the project. */
+  project: ProjectFiles;
 }
 
 function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], options: RenderPlansOptions, caches: RenderCaches): NodeActions {
@@ -64,8 +72,6 @@ function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], o
   const byPhase = new Map<string, ActionInstance[]>();
   const where = new Map<string, string>();
   const files = new Map<string, Uint8Array>();
-  // the spec's own project wins: a CLI's working directory must not move where its local files are
-  const cwd = spec.cwd ?? options.cwd ?? process.cwd();
   const phases = [...new Set([...definedPhases(specs), ...(options.phases ?? [])])];
   for (const phase of phases) {
     const instances: ActionInstance[] = [];
@@ -95,12 +101,8 @@ function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], o
           files.set(local, cached);
           continue;
         }
-        try {
-          files.set(local, readFileSync(resolve(cwd, local)));
-          caches.files.set(local, files.get(local)!);
-        } catch (error) {
-          throw new InputError(`${at}: cannot read local file ${JSON.stringify(local)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { code: 'local-file', cause: error });
-        }
+        files.set(local, caches.project.read(local, at));
+        caches.files.set(local, files.get(local)!);
       }
       instances.push({ id, action, args });
     }
@@ -135,7 +137,9 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
   }
   const targets = nodesForSpec(spec, nodes);
   const running = (options.allNodes ?? nodes).filter((node) => node.state === 'running');
-  const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map() };
+  // the spec's own project wins: a CLI's working directory must not move where its controller files are
+  const project = new ProjectFiles({ project: spec.cwd ?? options.cwd ?? process.cwd(), allowed: options.allowFiles });
+  const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map(), project };
   const collected = targets.map((node) => collect(spec, node, running, options, caches));
   let nextSerial = 1;
   const serialOf = (value: unknown): string => {
@@ -153,11 +157,20 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
       const key = [JSON.stringify(facts), phase, ...instances.map((i) => `${i.id}|${i.action}|${serialOf(i.args)}|${(notify.get(i.id) ?? []).join(' ')}`)].join('\n');
       let rendered = caches.scripts.get(key);
       if (!rendered) {
-        const script = renderPhaseScript(instances, { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir });
+        const resolveUpload = project.resolver(`${spec.source ?? 'spec'}: phase ${phase}`);
+        const script = renderPhaseScript(instances, { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir, resolveUpload });
         rendered = { ...script, sha256: createHash('sha256').update(script.script).digest('hex') };
         caches.scripts.set(key, rendered);
       }
-      out.push({ node: node.id, phase, script: rendered.script, actions: rendered.actions.map((action) => ({ ...action })), sha256: rendered.sha256, mode: plan ? 'plan' : 'apply' });
+      out.push({
+        node: node.id,
+        phase,
+        script: rendered.script,
+        actions: rendered.actions.map((action) => ({ ...action })),
+        sha256: rendered.sha256,
+        mode: plan ? 'plan' : 'apply',
+        ...(rendered.uploads.length > 0 ? { uploads: rendered.uploads.map((upload) => ({ ...upload })) } : {}),
+      });
     }
   });
   return out;

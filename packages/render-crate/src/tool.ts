@@ -1,9 +1,19 @@
+import { resolve } from 'node:path';
 import { UsageError, type ToolDefinition } from '@forklift/contract';
 import { specGroup } from '@forklift/spec';
 import { GENERIC_RELEASES, genericNode } from './generic.js';
 import { loadSpec } from './load.js';
 import { renderPlans } from './render.js';
 import { usageText } from './usage.js';
+
+/** `--allow-files DIR` values as absolute folders (relative ones against the working directory). */
+export function allowedFolders(value: unknown, cwd: string): string[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+  return list.map((dir) => {
+    if (dir === '' || dir === 'true') throw new UsageError('--allow-files needs a folder');
+    return resolve(cwd, dir);
+  });
+}
 
 /** Version of render-crate. */
 export const RENDER_CRATE_VERSION = '0.1.0';
@@ -17,7 +27,7 @@ export const renderCrateTool: ToolDefinition = {
   maxArgs: 1,
   argsName: 'SPEC argument',
   failure: 'never (a spec that does not render is exit 65)',
-  flags: { boolean: ['plan'], multiple: ['phase'], string: ['os'], default: { os: 'debian' } },
+  flags: { boolean: ['plan'], multiple: ['phase', 'allow-files'], string: ['os'], default: { os: 'debian' } },
   usage: usageText(),
   async run(ctx) {
     const os = String(ctx.flags.os);
@@ -30,6 +40,7 @@ export const renderCrateTool: ToolDefinition = {
     const plans = await renderPlans(spec, nodes, {
       phases: ctx.flags.phase as string[],
       plan: Boolean(ctx.flags.plan),
+      allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd),
       defaultOs: { family: os, release: GENERIC_RELEASES[os]! },
     });
     await ctx.flushInput();

@@ -8,7 +8,7 @@ export function usageText(): string {
   return `render-crate — render a spec into plan records: one POSIX sh script per node per phase
 
 Usage:
-  render-crate SPEC [--phase P]... [--plan] [--os debian|fedora|alpine]
+  render-crate SPEC [--phase P]... [--plan] [--os debian|fedora|alpine] [--allow-files DIR]...
   provision-node local 2 --group web | render-crate groups/web --phase configure
 
 SPEC is a reference like groups/web, resolved relative to the working directory to
@@ -20,6 +20,9 @@ Options:
   --phase P   phase to render, repeatable, in order (default: bootstrap if defined, then configure)
   --plan      render check-only scripts (report what would change, with diffs)
   --os OS     OS family of the generic node and of nodes without os facts (default debian)
+  --allow-files DIR
+              also allow controller files (local, contentFrom, upload, passwordFrom, envFrom)
+              under DIR; by default they must be inside the spec's project (symlinks resolved)
 
 Actions:
 ${actions}`;

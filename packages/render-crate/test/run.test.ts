@@ -36,7 +36,7 @@ t.test('renderPlans output - runs under dash: bootstrap once, configure converge
   const run = async (plan: boolean): Promise<string[]> => {
     const out: string[] = [];
     for (const record of await renderPlans(spec, [node], { plan, stateDir })) {
-      const result = spawnSync('dash', ['-s', '--', 'n0nce'], { input: record.script, encoding: 'utf8' });
+      const result = spawnSync('dash', ['-s'], { input: `fl_nonce=n0nce\n${record.script}`, encoding: 'utf8' });
       t.equal(result.status, 0, `${record.phase}${plan ? ' (plan)' : ''}: exit 0 ${result.stderr}`);
       out.push(...statuses(result.stdout).map((status) => `${record.phase}:${status}`));
     }

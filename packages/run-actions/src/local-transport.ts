@@ -24,7 +24,10 @@ export function localTransport(): Transport {
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.stdin !== undefined) child.stdin!.write(options.stdin);
-      if (!options.holdStdin) child.stdin!.end();
+      if (options.stdinStream) {
+        options.stdinStream.on('error', () => child.kill('SIGTERM'));
+        options.stdinStream.pipe(child.stdin!, { end: !options.holdStdin });
+      } else if (!options.holdStdin) child.stdin!.end();
       const result = await child;
       clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);

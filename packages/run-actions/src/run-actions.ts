@@ -48,6 +48,8 @@ export interface RunActionsOptions {
   maxFailPercent?: number;
   /** End one phase's script on one node after this many ms. */
   timeoutMs?: number;
+  /** The nodes' cache of non-sensitive uploads (default /var/lib/forklift/blobs; tests point it elsewhere). */
+  blobDir?: string;
   /** Abort (reason 'SIGINT'/'SIGTERM') to start nothing new and end the running scripts. */
   signal?: AbortSignal;
   /** Called for every node whose record learned something (OS facts), before any record is written. */
@@ -216,7 +218,7 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
                 skipPhase(node, plan, sink);
                 return;
               }
-              const outcome = await runPhase(node, plan, transports.get(node.id)!, sink, { signal, timeoutMs: options.timeoutMs });
+              const outcome = await runPhase(node, plan, transports.get(node.id)!, sink, { signal, timeoutMs: options.timeoutMs, blobDir: options.blobDir });
               if (!outcome.ok) failedNodes.add(node.id);
             } finally {
               done += 1;

@@ -1,6 +1,8 @@
 import { emptyCounts, type NodeRecord, type PlanRecord, type RecordFields, type StatusCounts } from '@forklift/contract';
 import { MarkerParser, type ActionOutcome } from './markers.js';
-import { isSudoRefusal, newNonce, remoteCommand, sudoMessage } from './remote-command.js';
+import { NodeError } from './node-errors.js';
+import { isSudoRefusal, newNonce, remoteCommand, sudoMessage, wrapperInput } from './remote-command.js';
+import { DEFAULT_BLOB_DIR, deliverBlobs, readSensitiveUploads } from './uploads.js';
 import type { Transport } from './transport.js';
 
 /** Records a phase run produces, handed over as they happen. */
@@ -26,6 +28,8 @@ export interface RunPhaseOptions {
   timeoutMs?: number;
   /** Nonce of the marker protocol (default: a fresh random one). */
   nonce?: string;
+  /** The node's cache of non-sensitive uploads (default /var/lib/forklift/blobs). */
+  blobDir?: string;
 }
 
 function resultFields(node: NodeRecord, phase: string, outcome: ActionOutcome): RecordFields<'result'> {
@@ -48,9 +52,10 @@ function lastLine(text: string): string {
 }
 
 /**
- * Run one plan (one phase of one node) over the node's transport: one exec channel piping the whole
- * script into `sh -s -- NONCE` (sudo -n for non-root users); result records are handed to `sink` as
- * the markers arrive, then the phase record.
+ * Run one plan (one phase of one node) over the node's transport: its uploads first (blob cache, see
+ * deliverBlobs), then one exec channel running the remote wrapper with the nonce, the script and the sensitive
+ * uploads on its stdin (sudo -n for non-root users); result records are handed to `sink` as the markers
+ * arrive, then the phase record.
  * @example const outcome = await runPhase(node, plan, transport, sink, { timeoutMs: 60_000 })
  */
 export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Transport, sink: PhaseRecordSink, options: RunPhaseOptions = {}): Promise<PhaseOutcome> {
@@ -73,9 +78,29 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
   let rawStderr = '';
   let result: { exitCode: number | null; signal?: string };
   const script = Buffer.from(plan.script, 'utf8');
+  const uploads = plan.uploads ?? [];
+  const blobDir = options.blobDir ?? DEFAULT_BLOB_DIR;
+  let secrets: Array<{ name: string; bytes: Buffer }> = [];
   try {
-    result = await transport.exec(remoteCommand(script.length, nonce, { sudo: node.user !== 'root' }), {
-      stdin: script,
+    // out-of-band files first: the cache of non-sensitive ones, then the sensitive ones ride on the script's stdin
+    await deliverBlobs(node, transport, uploads, blobDir, controller.signal);
+    secrets = await readSensitiveUploads(node, uploads);
+  } catch (error) {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    const code = error instanceof NodeError ? error.code : 'upload-failed';
+    sink.error({ code, message: error instanceof Error ? error.message : String(error), node: node.id });
+    const skipped = skipPhase(node, plan, sink, 'failed');
+    return { ok: false, counts: skipped, stoppedBy: controller.signal.aborted ? String(controller.signal.reason) : undefined };
+  }
+  try {
+    const command = remoteCommand(script.length, {
+      sudo: node.user !== 'root',
+      blobDir: uploads.some((upload) => !upload.sensitive) ? blobDir : undefined,
+      uploads: secrets.map((secret) => ({ name: secret.name, bytes: secret.bytes.length })),
+    });
+    result = await transport.exec(command, {
+      stdin: wrapperInput(nonce, script, secrets.map((secret) => secret.bytes)),
       holdStdin: true,
       signal: controller.signal,
       onStdout: (chunk) => parser.pushStdout(chunk),
@@ -117,13 +142,13 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
   return { ok, counts, stoppedBy };
 }
 
-/** Report a phase a node never ran (it failed earlier, or the run stopped): skipped results and a skipped phase record. */
-export function skipPhase(node: NodeRecord, plan: PlanRecord, sink: PhaseRecordSink): StatusCounts {
+/** Report a phase a node never ran (it failed earlier, or the run stopped): skipped results and a skipped (or failed) phase record. */
+export function skipPhase(node: NodeRecord, plan: PlanRecord, sink: PhaseRecordSink, status: 'skipped' | 'failed' = 'skipped'): StatusCounts {
   const counts = emptyCounts();
   for (const action of plan.actions) {
     counts.skipped += 1;
     sink.result({ node: node.id, phase: plan.phase, action: action.id, label: action.label, status: 'skipped', exitCode: 0, stdout: '', stderr: '', durationMs: 0 });
   }
-  sink.phase({ node: node.id, phase: plan.phase, status: 'skipped', counts, durationMs: 0 });
+  sink.phase({ node: node.id, phase: plan.phase, status, counts, durationMs: 0 });
   return counts;
 }

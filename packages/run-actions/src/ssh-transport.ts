@@ -37,6 +37,11 @@ function execOnChannel(client: Client, command: string, options: ExecOptions): P
       });
       if (options.signal?.aborted) return;
       if (options.stdin !== undefined) channel.write(options.stdin);
+      if (options.stdinStream) {
+        options.stdinStream.on('error', () => channel.close());
+        options.stdinStream.pipe(channel, { end: !options.holdStdin });
+        return;
+      }
       if (!options.holdStdin) channel.end();
     });
   });

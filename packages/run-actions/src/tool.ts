@@ -19,7 +19,7 @@ export const runActionsTool: ToolDefinition = {
   maxArgs: 1,
   failure: 'an action failed or a node was unreachable',
   detailedExitcode: true,
-  flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase'], boolean: ['plan'] },
+  flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase', 'allow-files'], boolean: ['plan'] },
   async run(ctx) {
     const flags = parseRunFlags(ctx.flags);
     const inputPlans = ctx.consumed.map((item) => item.record as PlanRecord);
@@ -29,12 +29,12 @@ export const runActionsTool: ToolDefinition = {
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
       // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
-      const { loadSpec, nodesForSpec, renderPlans } = await import('@forklift/render-crate');
+      const { loadSpec, nodesForSpec, renderPlans, allowedFolders } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
       nodes = nodesForSpec(spec, nodes);
       // every node of the input is a peer the spec may look at (ctx.nodes), not only those it renders for;
       // local files resolve against the spec's own project, never against this working directory
-      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: ctx.nodes };
+      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: ctx.nodes, allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd) };
       // render once with the facts at hand, so a bad spec stops the run before any connection
       await renderPlans(spec, nodes, renderOptions);
       render = async (withFacts) => {

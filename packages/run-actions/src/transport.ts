@@ -2,6 +2,8 @@
 export interface ExecOptions {
   /** Bytes written to the command's stdin. */
   stdin?: string | Uint8Array;
+  /** A stream piped to the command's stdin after `stdin` (large uploads); stdin closes when it ends (unless holdStdin). */
+  stdinStream?: NodeJS.ReadableStream;
   /**
    * Keep stdin open after writing `stdin`, until the command exits or `signal` aborts: its EOF is how
    * run-actions' remote wrapper learns that the caller went away. Default: close stdin after writing.

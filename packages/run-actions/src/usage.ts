@@ -13,7 +13,12 @@ Options:
   --batch N|N%         rolling batches of N nodes (or N% of them); each batch runs all phases
   --max-fail N%        start no new batch once more than N% of the nodes failed
   --timeout S          end a phase's script on a node after S seconds (that node fails)
+  --allow-files DIR    with SPEC: also allow controller files under DIR (default: only inside the
+                       spec's project, symlinks resolved)
 
 Reads node records (and plan records) on stdin; re-emits the node records (with OS facts learned
 on the connection), then writes result, phase and error records as they happen, and a summary.
-A recap per node goes to stderr.`;
+A recap per node goes to stderr. Files a plan lists in \`uploads\` go to the node over the same
+connection before its script runs: non-sensitive ones into the node's cache
+/var/lib/forklift/blobs/<sha256> (sent only when missing, checked by sha256), sensitive ones per
+run into a private directory removed when the script ends (never cached, never on a command line).`;

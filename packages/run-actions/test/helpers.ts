@@ -15,7 +15,7 @@ export interface TestBlock {
 export function testScript(blocks: readonly TestBlock[]): string {
   const head = [
     'set -eu',
-    'fl_nonce=${1:?usage: sh -s -- NONCE}',
+    ': "${fl_nonce:?the nonce comes before the script on stdin}"',
     'fl_tmp=$(mktemp -d)',
     "trap 'rm -rf \"$fl_tmp\"' EXIT",
     "trap 'exit 143' TERM",

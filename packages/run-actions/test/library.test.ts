@@ -34,7 +34,7 @@ function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Prom
         call.endedAt = performance.now();
         return { exitCode: 0 };
       }
-      const nonce = /forklift-run \d+ (\S+)$/.exec(command)![1]!.replace(/'/g, '');
+      const nonce = call.stdin.split('\n')[0]!;
       const ids = [...call.stdin.matchAll(/fl_mark (\S+) begin;/g)].map((match) => match[1]!);
       for (const id of ids) {
         const status = id.startsWith('fail') ? 'failed' : 'ok';
@@ -70,10 +70,11 @@ t.test('runActions - one exec per phase with the script on held stdin, sudo -n f
   t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [false, true, true], 'preflight, then one exec per phase');
   const phaseCalls = calls.filter((c) => c.command.includes('forklift-run'));
   t.ok(phaseCalls.every((c) => c.holdStdin), 'stdin held open while the script runs');
-  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin), [plans[0]!.script, plans[1]!.script], 'the plan script, byte for byte');
+  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.slice(c.stdin.indexOf('\n') + 1)), [plans[0]!.script, plans[1]!.script], 'the nonce line, then the plan script, byte for byte');
   t.ok(phaseCalls.filter((c) => c.node === 'b').every((c) => c.command.startsWith('sudo -n sh -c ')));
   t.ok(phaseCalls.filter((c) => c.node === 'a').every((c) => c.command.startsWith('sh -c ')));
-  t.equal(new Set(phaseCalls.map((c) => /forklift-run \d+ (\S+)$/.exec(c.command)![1])).size, phaseCalls.length, 'a fresh nonce per script');
+  t.equal(new Set(phaseCalls.map((c) => c.stdin.split('\n')[0])).size, phaseCalls.length, 'a fresh nonce per script');
+  t.ok(phaseCalls.every((c) => !c.command.includes(c.stdin.split('\n')[0]!)), 'the nonce is never on the command line');
   t.same(updated.map((n) => [n.id, n.os]), [['b', { family: 'debian', release: '12', packageManager: 'apt', init: 'systemd', arch: 'x86_64' }]], 'facts only for the node without them');
   const installEnd = Math.max(...phaseCalls.filter((c) => c.stdin.includes('one')).map((c) => c.endedAt!));
   const configureStart = Math.min(...phaseCalls.filter((c) => c.stdin.includes('three')).map((c) => c.startedAt));

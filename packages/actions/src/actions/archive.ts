@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { defineAction } from '../registry.js';
 import { absolutePath, httpUrl, parentDir, principal, sha256Hex } from '../schemas.js';
 import { sh } from '../sh.js';
+import { LOCAL_FILE_LIMIT_BYTES, localTooBig } from './file.js';
 
 const FORMATS = ['tar', 'tar.gz', 'tar.bz2', 'tar.xz', 'zip'] as const;
 
@@ -13,20 +14,21 @@ export const archiveSchema = z
     path: absolutePath.describe('directory to unpack into (created when missing)'),
     url: httpUrl.optional().describe('fetch the archive on the node (curl or wget)'),
     sha256: sha256Hex.optional().describe('required with url: checked on the node before unpacking'),
-    local: z.string().min(1).optional().describe('an archive on the controller (relative to the working directory), read by render-crate'),
+    local: z.string().min(1).optional().describe('a small archive on the controller (relative to the spec\'s project, at most 1 MiB), carried inside the plan script'),
+    upload: z.string().min(1).optional().describe('an archive on the controller (relative to the spec\'s project) of any size: delivered out of band through the node\'s sha256 cache'),
     format: z.enum(FORMATS).optional().describe('tar, tar.gz, tar.bz2, tar.xz or zip (default: from the file name)'),
     stripComponents: z.number().int().min(0).max(50).default(0).describe('tar only: leading path components to drop'),
     owner: principal.optional().describe('chown -R the unpacked tree to this user'),
     group: principal.optional().describe('chgrp -R the unpacked tree to this group'),
   })
   .superRefine((args, ctx) => {
-    if ((args.url === undefined) === (args.local === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, local' });
+    if ([args.url, args.local, args.upload].filter((value) => value !== undefined).length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, local, upload' });
     if (args.url !== undefined && args.sha256 === undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the archive)' });
-    if (args.local !== undefined && args.sha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url (a local archive is hashed at render time)' });
-    if (args.format === undefined && formatOf(args.url ?? args.local ?? '') === undefined) {
+    if ((args.local !== undefined || args.upload !== undefined) && args.sha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url (a controller archive is hashed at render time)' });
+    if (args.format === undefined && formatOf(args.url ?? args.local ?? args.upload ?? '') === undefined) {
       ctx.addIssue({ code: 'custom', path: ['format'], message: `missing (cannot tell from the name; one of ${FORMATS.join(', ')})` });
     }
-    if ((args.format ?? formatOf(args.url ?? args.local ?? '')) === 'zip' && args.stripComponents > 0) ctx.addIssue({ code: 'custom', path: ['stripComponents'], message: 'not supported for zip' });
+    if ((args.format ?? formatOf(args.url ?? args.local ?? args.upload ?? '')) === 'zip' && args.stripComponents > 0) ctx.addIssue({ code: 'custom', path: ['stripComponents'], message: 'not supported for zip' });
     if (args.path === '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'refusing to unpack into /' });
   });
 
@@ -48,24 +50,31 @@ const TAR_FLAG: Record<string, string> = { tar: '', 'tar.gz': 'z', 'tar.bz2': 'j
 /** `archive`: unpack a tar or zip (from a url checked by sha256, or a local file) into a directory, once per archive version. */
 export const archiveAction = defineAction({
   name: 'archive',
-  summary: 'unpack a tar/zip archive (url + sha256, or a local file) into a directory, again only when the archive changes',
+  summary: 'unpack a tar/zip archive (url + sha256, a small local file, or an upload of any size) into a directory, again only when the archive changes',
   doc:
     'The sha256 of the last unpacked archive is remembered in `/var/lib/forklift/archive<path>.sha256`; the archive is ' +
     'unpacked when that differs or the directory is missing (files are added and overwritten, never deleted). ' +
     'zip needs `unzip` on the node.',
   schema: archiveSchema,
-  label: (args) => `archive ${args.url ?? args.local} -> ${args.path}`,
+  label: (args) => `archive ${args.url ?? args.local ?? args.upload} -> ${args.path}`,
   localFiles: (args) => (args.local === undefined ? [] : [args.local]),
   render(args, ctx) {
     const p = args.path;
-    const format = args.format ?? formatOf(args.url ?? args.local!)!;
+    const format = args.format ?? formatOf(args.url ?? args.local ?? args.upload!)!;
     let want: string;
     let produce: string;
+    let archive = '"$fl_tmp/archive"';
     if (args.local !== undefined) {
       const bytes = ctx.files.get(args.local);
       if (!bytes) throw new InputError(`archive ${p}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, { code: 'local-file-missing' });
+      if (bytes.length > LOCAL_FILE_LIMIT_BYTES) throw localTooBig(`archive ${p}`, args.local, bytes.length);
       want = createHash('sha256').update(bytes).digest('hex');
       produce = sh`printf '%s' ${Buffer.from(bytes).toString('base64')} | base64 -d >"$fl_tmp/archive"\n`;
+    } else if (args.upload !== undefined) {
+      const uploaded = ctx.uploadFile(args.upload);
+      want = uploaded.sha256!;
+      archive = uploaded.word;
+      produce = '';
     } else {
       want = args.sha256!;
       produce =
@@ -76,8 +85,8 @@ export const archiveAction = defineAction({
     const stamp = `${ctx.stateDir}/archive${p}.sha256`;
     const unpack =
       format === 'zip'
-        ? sh`command -v unzip >/dev/null 2>&1 || fl_fail 'unzip is not installed on the node (install the unzip package)'\n` + sh`unzip -o -q "$fl_tmp/archive" -d ${p}\n`
-        : `tar -x${TAR_FLAG[format]!}f "$fl_tmp/archive" -C ` + sh`${p}` + (args.stripComponents > 0 ? sh` --strip-components=${args.stripComponents}` : '') + '\n';
+        ? sh`command -v unzip >/dev/null 2>&1 || fl_fail 'unzip is not installed on the node (install the unzip package)'\n` + `unzip -o -q ${archive} -d ` + sh`${p}\n`
+        : `tar -x${TAR_FLAG[format]!}f ${archive} -C ` + sh`${p}` + (args.stripComponents > 0 ? sh` --strip-components=${args.stripComponents}` : '') + '\n';
     const chown =
       (args.owner !== undefined ? sh`chown -R ${args.owner} ${p}\n` : '') + (args.group !== undefined ? sh`chgrp -R ${args.group} ${p}\n` : '');
     return (

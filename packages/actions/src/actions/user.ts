@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineAction } from '../registry.js';
 import { absolutePath, noNul } from '../schemas.js';
 import { sh } from '../sh.js';
+import type { RenderContext } from '../types.js';
 import { accountName } from './group.js';
 
 const MASK = '***';
@@ -28,17 +29,22 @@ export const userSchema = z
       .optional()
       .describe('GECOS comment (full name)'),
     system: z.boolean().default(false).describe('create a system account (only used when the user is created)'),
-    password: noNul
-      .regex(/^[$*][^:\s]*$/, 'must be a crypt(3) hash like "$y$..." or "*" (no ":" or blanks); use locked to lock')
+    password: z.unknown().optional().describe('not accepted: a hash inside the spec would travel inside the plan; use passwordFrom'),
+    passwordFrom: z
+      .string()
+      .min(1)
       .optional()
-      .describe('password hash (never shown: labels and output print ***)'),
+      .describe('a controller file (relative to the spec\'s project) whose first line is the crypt(3) hash ("$y$..." or "*"): delivered out of band per run, never in a record or on a command line; shown as ***'),
     locked: z.boolean().optional().describe('lock (true) or unlock (false) the password (usermod --lock/--unlock)'),
     authorizedKeys: z.array(authorizedKey).optional().describe('public keys that must be in ~/.ssh/authorized_keys (others are kept)'),
     removeHome: z.boolean().default(false).describe('with ensure "absent": also remove the home directory and mail spool'),
   })
   .superRefine((args, ctx) => {
+    if (args.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password hash may not be written into the spec (it would travel inside the plan record): put it in a controller file and use passwordFrom' });
+    }
     if (args.ensure === 'absent') {
-      const extra = (['uid', 'group', 'groups', 'home', 'createHome', 'shell', 'comment', 'password', 'locked', 'authorizedKeys'] as const).filter((key) => args[key] !== undefined);
+      const extra = (['uid', 'group', 'groups', 'home', 'createHome', 'shell', 'comment', 'passwordFrom', 'locked', 'authorizedKeys'] as const).filter((key) => args[key] !== undefined);
       if (extra.length > 0) ctx.addIssue({ code: 'custom', message: `ensure "absent" takes no ${extra.join(', ')}` });
     } else if (args.removeHome) {
       ctx.addIssue({ code: 'custom', path: ['removeHome'], message: 'only valid with ensure "absent"' });
@@ -113,17 +119,24 @@ function renderGroups(args: UserArgs): string {
   return out;
 }
 
-function renderPassword(args: UserArgs): string {
+function renderPassword(args: UserArgs, ctx: RenderContext): string {
   let out = '';
-  if (args.password !== undefined || args.locked !== undefined) out += sh`fl_hash=$(getent shadow ${args.name} | cut -d: -f2)\n`;
-  if (args.password !== undefined) {
-    // The hash goes to chpasswd on stdin (not argv, which other users can read); output shows *** only.
+  if (args.passwordFrom !== undefined || args.locked !== undefined) out += sh`fl_hash=$(getent shadow ${args.name} | cut -d: -f2)\n`;
+  if (args.passwordFrom !== undefined) {
+    // The hash comes from a file delivered out of band; it reaches chpasswd on stdin (printf is a builtin: never on argv).
+    const word = ctx.upload(args.passwordFrom, { sensitive: true });
     out +=
-      'if [ "${fl_hash#!}" != ' + sh`${args.password}` + ' ]; then\n' +
+      `fl_want=''\nIFS= read -r fl_want <${word} || :\n` +
+      'case $fl_want in\n' +
+      "  *[!A-Za-z0-9./\\$*=+,_-]* | '') " + sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash like $y$... or * on its first line (no ":" or blanks)`} ;;\n` +
+      "  '$'* | '*'*) ;;\n" +
+      '  *) ' + sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash starting with $ or *`} ;;\n` +
+      'esac\n' +
+      'if [ "${fl_hash#!}" != "$fl_want" ]; then\n' +
       '  fl_changed\n' +
       sh`  fl_diff_value ${`user ${args.name}`} password ${MASK} ${`${MASK} (new hash)`}\n` +
       '  if fl_apply; then\n' +
-      sh`    printf '%s:%s\\n' ${args.name} ${args.password} | chpasswd --encrypted\n` +
+      sh`    printf '%s:%s\\n' ${args.name} "$fl_want" | chpasswd --encrypted\n` +
       // A locked account stays locked when its hash changes (chpasswd unlocks), unless locked: false says otherwise.
       (args.locked === false ? '' : '    case $fl_hash in !?*) ' + sh`usermod --lock ${args.name}` + ' ;; esac\n') +
       sh`    fl_hash=$(getent shadow ${args.name} | cut -d: -f2)\n` +
@@ -143,8 +156,8 @@ function renderPassword(args: UserArgs): string {
     // usermod --unlock refuses an account that would have no password at all: say so instead.
     out +=
       'case $fl_hash in\n' +
-      (args.password === undefined
-        ? "  '!' | '!!' | '!*')\n" + sh`    fl_fail ${`user ${args.name}: cannot unlock an account without a password hash (give password)`} ;;\n`
+      (args.passwordFrom === undefined
+        ? "  '!' | '!!' | '!*')\n" + sh`    fl_fail ${`user ${args.name}: cannot unlock an account without a password hash (give passwordFrom)`} ;;\n`
         : '') +
       '  !*)\n' +
       '    fl_changed\n' +
@@ -196,7 +209,7 @@ function renderKeys(args: UserArgs): string {
   return out;
 }
 
-function renderPresent(args: UserArgs): string {
+function renderPresent(args: UserArgs, ctx: RenderContext): string {
   const fields =
     renderField(args, 3, 'uid', '--uid', args.uid) +
     renderField(args, 5, 'comment', '--comment', args.comment) +
@@ -217,7 +230,7 @@ function renderPresent(args: UserArgs): string {
   return (
     renderCreate(args) +
     modify +
-    renderPassword(args) +
+    renderPassword(args, ctx) +
     renderKeys(args)
   );
 }
@@ -238,15 +251,15 @@ const SHADOW_TOOLS = "if ! command -v useradd >/dev/null 2>&1; then fl_fail 'use
 /** `user`: a local account (create, manage, lock, remove) with shell, home, uid, groups, password hash and authorized keys. */
 export const userAction = defineAction({
   name: 'user',
-  summary: 'a local user: create/manage/lock/remove; uid, group(s), home, shell, comment, password hash (shown as ***), authorized keys',
+  summary: 'a local user: create/manage/lock/remove; uid, group(s), home, shell, comment, password hash from a controller file (shown as ***), authorized keys',
   doc:
     'Looks the user up with `getent passwd`, creates it with `useradd`, changes differing uid, comment, home, shell, primary ' +
-    'and supplementary groups in one `usermod` call, sets the password hash through `chpasswd --encrypted` on stdin (the hash ' +
-    'never appears in labels, diffs or output: `***`), locks/unlocks with `usermod --lock/--unlock`, and makes sure each ' +
+    'and supplementary groups in one `usermod` call, sets the password hash from `passwordFrom` (a controller file delivered out of band per run) through `chpasswd --encrypted` on stdin (the hash ' +
+    'never appears in a plan, a label, a diff, output or a command line: `***`), locks/unlocks with `usermod --lock/--unlock`, and makes sure each ' +
     'authorized key is a line of `~/.ssh/authorized_keys` (a file missing its final newline gets one before a key is ' +
     'appended; other keys are kept; `.ssh` 0700 and the file 0600, owned by the user). `groups` is the exact set of ' +
     'supplementary groups. `ensure: "absent"` removes the user with `userdel` (`removeHome` adds `--remove`).',
   schema: userSchema,
   label: (args) => `user ${args.name}${args.ensure === 'absent' ? ' (absent)' : ''}`,
-  render: (args) => SHADOW_TOOLS + (args.ensure === 'absent' ? renderAbsent(args) : renderPresent(args)),
+  render: (args, ctx) => SHADOW_TOOLS + (args.ensure === 'absent' ? renderAbsent(args) : renderPresent(args, ctx)),
 });
