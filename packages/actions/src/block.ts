@@ -1,8 +1,8 @@
-import { InputError } from '@forklift/contract';
+import { ACTION_ID_PATTERN, InputError } from '@forklift/contract';
 import { sh } from './sh.js';
 
-/** Action ids: they appear in marker lines and file names on the node. */
-export const ACTION_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** Action ids (the contract's pattern): they appear in marker lines and file names on the node. */
+export { ACTION_ID_PATTERN };
 
 /** Throw InputError unless `id` is a valid action id. @example assertActionId('nginx-conf') */
 export function assertActionId(id: string, where = 'action id'): void {

@@ -1,4 +1,4 @@
-import { InputError, shellQuote } from '@forklift/contract';
+import { InputError, NONCE_PATTERN, shellQuote, UPLOAD_NAME_PATTERN } from '@forklift/contract';
 import type { PlanUploadEntry, UploadedFile, UploadOptions, UploadResolver } from './types.js';
 
 /** The per-script registry behind `ctx.upload`: names, shell words and the plan's `uploads` entries. */
@@ -11,8 +11,8 @@ export interface UploadRegistry {
   checks(): string;
 }
 
-/** Upload names as they appear in the plan record and on the node. */
-export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** Upload names as they appear in the plan record and on the node (the contract's pattern). */
+export { UPLOAD_NAME_PATTERN };
 
 /**
  * One registry per rendered script: the same path (and sensitivity) asked twice is one upload. Names are
@@ -62,7 +62,7 @@ export function uploadRegistry(resolve: UploadResolver | undefined): UploadRegis
  * @example spawn('sh', ['-s'], { input: scriptPreamble({ nonce }) + script })
  */
 export function scriptPreamble(vars: { nonce: string; up?: string; blobs?: string }): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(vars.nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
+  if (!NONCE_PATTERN.test(vars.nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
   let out = `fl_nonce=${vars.nonce}\n`;
   if (vars.up !== undefined) out += `fl_up=${shellQuote(vars.up)}\n`;
   if (vars.blobs !== undefined) out += `fl_blobs=${shellQuote(vars.blobs)}\n`;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
-import { formatFieldPath, InputError, valueAtPath } from '@forklift/contract';
+import { InputError, issueLine } from '@forklift/contract';
 import { UrlSchema } from './address.js';
 import { FinderSchema } from './finder.js';
 import { TextMatchSchema } from './text-match.js';
@@ -138,11 +138,7 @@ export function parseStep(raw: unknown, index: number, where: string): Step {
   const verb = verbs[0];
   const parsed = STEP_SCHEMAS[verb].safeParse(object);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatFieldPath(issue.path);
-    const message = issue.code === 'unrecognized_keys' ? `unknown field for ${verb}` : issue.message;
-    const missing = issue.code === 'invalid_type' && valueAtPath(object, issue.path) === undefined ? 'missing, ' : '';
-    throw new InputError(`${at} (${verb}): field "${field || verb}": ${missing}${message}`, { code: 'bad-script' });
+    throw new InputError(issueLine(parsed.error, { where: `${at} (${verb})`, what: '', input: object, root: verb, unknownKey: `field for ${verb}` }), { code: 'bad-script' });
   }
   return { verb, index, fields: parsed.data } as Step;
 }
@@ -164,10 +160,7 @@ export function parseScript(value: unknown, source: string): StepScript {
   const object = Array.isArray(value) ? { steps: value } : value;
   const header = ScriptHeaderSchema.safeParse(object);
   if (!header.success) {
-    const issue = header.error.issues[0];
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : formatFieldPath(issue.path);
-    const message = issue.code === 'unrecognized_keys' ? 'unknown field (a script has name, baseUrl, timeout, steps)' : issue.message;
-    throw new InputError(`${where}: field "${field || 'steps'}": ${message}`, { code: 'bad-script' });
+    throw new InputError(issueLine(header.error, { where, what: '', input: object, root: 'steps', unknownKey: 'field (a script has name, baseUrl, timeout, steps)' }), { code: 'bad-script' });
   }
   if (header.data.steps.length === 0) throw new InputError(`${where}: field "steps": the script has no steps`, { code: 'bad-script' });
   const steps = header.data.steps.map((raw, index) => parseStep(raw, index, where));

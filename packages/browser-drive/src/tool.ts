@@ -1,10 +1,10 @@
-import { secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract';
+import { packageVersion, secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract';
 import { runScript } from './run.js';
 import { loadScript } from './script.js';
 import { STEP_VERBS } from './script.js';
 
-/** The package version, as in package.json. */
-export const BROWSER_DRIVE_VERSION = '0.1.0';
+/** The package version (its package.json's). */
+export const BROWSER_DRIVE_VERSION = packageVersion(import.meta.url);
 
 const BROWSERS = new Set(['chrome', 'chromium']);
 

@@ -1,6 +1,7 @@
 // Checks of option values every binary words the same way (`--timeout -1` is the same mistake,
 // with the same line and exit code 64, in run-actions, browser-drive and expect-run).
 import { UsageError } from './errors.js';
+import { phaseNameProblem } from './names.js';
 
 /**
  * A positive number of seconds from a `--flag S` value, in milliseconds (undefined when not given).
@@ -28,4 +29,17 @@ export function positiveIntegerFlag(flag: string, value: unknown): number | unde
   const number = Number(text);
   if (!(number > 0)) throw new UsageError(`--${flag} must be positive (a whole number), got ${JSON.stringify(text)}`);
   return number;
+}
+
+/**
+ * The `--phase` values (repeatable), each checked by phaseNameProblem; UsageError (64) otherwise.
+ * @example parsePhaseFlags(['configure', 'deploy']) // ['configure', 'deploy']
+ */
+export function parsePhaseFlags(values: unknown): string[] {
+  const phases = values === undefined ? [] : (Array.isArray(values) ? values : [values]).map(String);
+  for (const phase of phases) {
+    const problem = phaseNameProblem(phase);
+    if (problem) throw new UsageError(`--phase ${JSON.stringify(phase)}: ${problem}`);
+  }
+  return phases;
 }

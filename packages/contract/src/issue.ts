@@ -31,6 +31,8 @@ export interface IssueLineOptions {
   unknownKey?: string;
   /** The field name shown for an issue about the whole value (default `(top level)`). */
   root?: string;
+  /** Where the validated value sits in what WHERE names (`['options']` for a service file's options): prefixed to the path. */
+  within?: ReadonlyArray<PropertyKey>;
 }
 
 // zod's own wording for a value of the wrong type; a schema's custom message says more and is kept
@@ -49,18 +51,22 @@ function firstIssue(issue: ValidationIssue | { issues: readonly ValidationIssue[
 
 /**
  * The one line for a validation issue (or a zod error: its first issue). A missing field says
- * `missing` (plus the schema's own message when it has one), an unknown key is added to the path
- * and said `unknown field` (more keys are listed), anything else keeps the schema's message.
+ * `missing` (plus the schema's own message when it has one); an unknown key is `unknown field` — in a
+ * line that names a field the key is the field (`field "options.sweet": unknown field`), in a located
+ * line the detail names it (`options: unknown option "prot"`); anything else keeps the schema's message.
  * @example issueLine({ path: ['port'], code: 'invalid_type', message: 'Invalid input: expected number, received undefined' }, { where: 'stdin line 1', what: 'node record', input: {} }) // 'stdin line 1: node record field "port": missing'
- * @example issueLine(zodError, { where: 'groups/web.json5: phases.configure[0]', unknownKey: 'option' }) // 'groups/web.json5: phases.configure[0].contnet: unknown option'
+ * @example issueLine(zodError, { where: 'groups/web.json5: phases.configure[0]', unknownKey: 'option' }) // 'groups/web.json5: phases.configure[0]: unknown option "contnet"'
  */
 export function issueLine(issueOrError: ValidationIssue | { issues: readonly ValidationIssue[] }, options: IssueLineOptions): string {
   const issue = firstIssue(issueOrError);
   const keys = issue.code === 'unrecognized_keys' ? [...(issue.keys ?? [])] : [];
-  const path = keys.length > 0 ? [...issue.path, keys[0]!] : [...issue.path];
+  const named = options.what !== undefined;
+  const unknown = `unknown ${options.unknownKey ?? 'field'}`;
+  const quoted = (list: string[]): string => list.map((key) => JSON.stringify(key)).join(', ');
+  const path = [...(options.within ?? []), ...issue.path, ...(named && keys.length > 0 ? [keys[0]!] : [])];
   let detail: string;
   if (keys.length > 0) {
-    detail = `unknown ${options.unknownKey ?? 'field'}${keys.length > 1 ? ` (also ${keys.slice(1).map((key) => JSON.stringify(key)).join(', ')})` : ''}`;
+    detail = named ? `${unknown}${keys.length > 1 ? ` (also ${quoted(keys.slice(1))})` : ''}` : `${unknown} ${quoted(keys)}`;
   } else if (issue.code === 'invalid_key' && issue.issues?.[0]) {
     detail = `invalid key: ${issue.issues[0].message}`;
   } else {
@@ -68,11 +74,11 @@ export function issueLine(issueOrError: ValidationIssue | { issues: readonly Val
     detail = missing ? (GENERIC_TYPE_MESSAGE.test(issue.message) ? 'missing' : `missing, ${issue.message}`) : issue.message;
   }
   const field = formatFieldPath(path);
-  if (options.what !== undefined) {
+  if (named) {
     const what = options.what ? `${options.what} ` : '';
     return `${options.where}: ${what}field "${field || (options.root ?? '(top level)')}": ${detail}`;
   }
-  if (!field) return `${options.where}: ${detail}`;
-  const separator = options.where.endsWith(':') ? ' ' : field.startsWith('[') ? '' : '.';
-  return `${options.where.replace(/:$/, separator === ' ' ? ':' : '')}${separator}${field}: ${detail}`;
+  if (!field) return `${options.where.replace(/:$/, '')}: ${detail}`;
+  if (options.where.endsWith(':')) return `${options.where} ${field}: ${detail}`;
+  return `${options.where}${field.startsWith('[') ? '' : '.'}${field}: ${detail}`;
 }

@@ -7,15 +7,16 @@ export { readRecords, readAllRecords, formatRecord, RecordWriter, DEFAULT_MAX_LI
 export * from './tool.js';
 export { parseArgv, type ArgvSpec, type ParsedArgv } from './argv.js';
 export { closest } from './suggest.js';
-export { secondsFlag, positiveIntegerFlag } from './flag-values.js';
+export { secondsFlag, positiveIntegerFlag, parsePhaseFlags } from './flag-values.js';
 export { colorEnabled, colorsFor, colorDiff, type Colors, type Verbosity } from './terminal.js';
 export * from './quote.js';
 export { formatFieldPath, valueAtPath } from './paths.js';
 export { issueLine, type ValidationIssue, type IssueLineOptions } from './issue.js';
-export { PHASE_NAME_PATTERN, ACTION_ID_PATTERN, UNRENDERED_PHASES, phaseNameProblem } from './names.js';
+export { PHASE_NAME_PATTERN, ACTION_ID_PATTERN, NONCE_PATTERN, UPLOAD_NAME_PATTERN, UNRENDERED_PHASES, phaseNameProblem } from './names.js';
 export type { OsFamily, Facts } from './facts.js';
 export { forkliftCatTool } from './cat.js';
 export { CONTRACT_VERSION } from './version.js';
+export { packageVersion } from './package-version.js';
 export type {
   OsFacts,
   NodeRecord,

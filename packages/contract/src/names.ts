@@ -7,6 +7,12 @@ export const PHASE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Action ids: they appear in marker lines and file names on the node. @example ACTION_ID_PATTERN.test('nginx-conf') // true */
 export const ACTION_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
+/** A run's nonce: it is part of every marker line (`::forklift:NONCE:ID:STATUS`). @example NONCE_PATTERN.test('k3J9_x-') // true */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/** Upload names: how a plan record and its script name a file delivered out of band. @example UPLOAD_NAME_PATTERN.test('app.tar.gz') // true */
+export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
 /** Phases a spec may hold that are not rendered into scripts: `settings` is evaluated, never run. */
 export const UNRENDERED_PHASES: readonly string[] = ['settings'];
 

@@ -4,6 +4,7 @@
 // through the main entry.
 import { z } from 'zod';
 import { RECORD_VERSION, type KnownKind } from './kinds.js';
+import { UPLOAD_NAME_PATTERN } from './names.js';
 
 const base = { v: z.literal(RECORD_VERSION) };
 const nonEmpty = z.string().min(1);
@@ -52,7 +53,7 @@ export const PlanActionSchema = z.looseObject({
  * `sha256` (content-addressed cache on the node), sensitive ones are sent per run and never cached.
  */
 export const PlanUploadSchema = z.looseObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+  name: z.string().regex(UPLOAD_NAME_PATTERN),
   source: nonEmpty,
   bytes: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),

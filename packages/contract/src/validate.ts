@@ -4,7 +4,7 @@
 import { quickCheckRecord } from './check.js';
 import { InputError } from './errors.js';
 import { RECORD_VERSION, type KnownKind } from './kinds.js';
-import { formatFieldPath, valueAtPath } from './paths.js';
+import { issueLine, type ValidationIssue } from './issue.js';
 import type { KnownRecord, RecordFields, RecordOf } from './records.js';
 
 type RecordsModule = typeof import('./records.js');
@@ -15,19 +15,9 @@ export function loadRecordSchemas(): Promise<RecordsModule> {
   return (schemas ??= import('./records.js'));
 }
 
-/** What a zod issue needs to carry for the one-line message. */
-interface Issue {
-  path: ReadonlyArray<PropertyKey>;
-  code: string;
-  message: string;
-}
-
 /** The InputError for a record zod rejected: `WHERE: KIND record field "PATH": DETAIL`. */
-export function recordIssueError(kind: string, object: unknown, issue: Issue, where: string, line: number): InputError {
-  const field = formatFieldPath(issue.path);
-  const missing = issue.code === 'invalid_type' && valueAtPath(object, issue.path) === undefined;
-  const detail = missing ? 'missing' : issue.message;
-  return new InputError(`${where}: ${kind} record field "${field}": ${detail}`, { line });
+export function recordIssueError(kind: string, object: unknown, issue: ValidationIssue | { issues: readonly ValidationIssue[] }, where: string, line: number): InputError {
+  return new InputError(issueLine(issue, { where, what: `${kind} record`, input: object }), { line });
 }
 
 /**
@@ -37,7 +27,7 @@ export function recordIssueError(kind: string, object: unknown, issue: Issue, wh
 export function validateWith(records: RecordsModule, kind: KnownKind, object: Record<string, unknown>, where: string, line: number): KnownRecord {
   if (quickCheckRecord(kind, object)) return object as KnownRecord;
   const parsed = records.recordSchemas[kind].safeParse(object);
-  if (!parsed.success) throw recordIssueError(kind, object, parsed.error.issues[0]!, where, line);
+  if (!parsed.success) throw recordIssueError(kind, object, parsed.error, where, line);
   return parsed.data as KnownRecord;
 }
 

@@ -1,2 +1,4 @@
-/** Version of @forklift/contract (kept in step with package.json by a test). */
-export const CONTRACT_VERSION = '0.1.0';
+import { packageVersion } from './package-version.js';
+
+/** Version of @forklift/contract (its package.json's). */
+export const CONTRACT_VERSION = packageVersion(import.meta.url);

@@ -1,2 +1,4 @@
-/** Version of @forklift/expect-run. */
-export const EXPECT_RUN_VERSION = '0.1.0';
+import { packageVersion } from '@forklift/contract/lite';
+
+/** Version of @forklift/expect-run (its package.json's). */
+export const EXPECT_RUN_VERSION = packageVersion(import.meta.url);

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import JSON5 from 'json5';
 import { z } from 'zod';
-import { formatFieldPath, InputError, UsageError } from '@forklift/contract';
+import { InputError, issueLine, UsageError } from '@forklift/contract';
 import { PROVIDER_NAMES } from './registry.js';
 import type { Service } from './provider.js';
 
@@ -57,12 +57,7 @@ export async function readJson5File<T extends z.ZodType>(file: string, schema: T
     throw new InputError(`${file}: not valid JSON5 (${(error as Error).message})`, { cause: error });
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
-    const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((key) => `"${key}"`).join(', ')}` : '';
-    throw new InputError(`${file}: ${what} field "${formatFieldPath(issue.path) || '(top level)'}": ${missing ? 'missing' : issue.message}${keys}`);
-  }
+  if (!parsed.success) throw new InputError(issueLine(parsed.error, { where: file, what, input: value }));
   return parsed.data;
 }
 

@@ -1,8 +1,9 @@
-import { ExitCode, ForkliftError, InputError, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
+import { ExitCode, ForkliftError, InputError, packageVersion, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
 import { isGroupSpec, loadSpec, type GroupSpec } from '@forklift/spec';
 import { convergeNodes, listNodes, DEFAULT_GROUP } from './provision.js';
 
-const VERSION = '0.1.0';
+/** Version of provision-node (its package.json's). */
+export const PROVISION_NODE_VERSION = packageVersion(import.meta.url);
 
 /** The group spec `--spec` names; InputError when the spec names no group. */
 async function loadGroupSpec(ref: string, cwd: string): Promise<GroupSpec> {
@@ -15,7 +16,7 @@ async function loadGroupSpec(ref: string, cwd: string): Promise<GroupSpec> {
 /** provision-node: converge a group of a service to COUNT nodes and write their node records. */
 export const provisionNodeTool: ToolDefinition = {
   name: 'provision-node',
-  version: VERSION,
+  version: PROVISION_NODE_VERSION,
   stdin: 'none',
   minArgs: 1,
   maxArgs: 2,

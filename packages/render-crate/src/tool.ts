@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { packageVersion, parsePhaseFlags, UsageError, type ToolDefinition } from '@forklift/contract';
 import { specGroup } from '@forklift/spec';
-import { GENERIC_RELEASES, genericNode } from './generic.js';
+import { genericNode, genericOs } from './generic.js';
 import { loadSpec } from './load.js';
 import { renderPlans } from './render.js';
 import { usageText } from './usage.js';
@@ -15,8 +15,8 @@ export function allowedFolders(value: unknown, cwd: string): string[] {
   });
 }
 
-/** Version of render-crate. */
-export const RENDER_CRATE_VERSION = '0.1.0';
+/** Version of render-crate (its package.json's). */
+export const RENDER_CRATE_VERSION = packageVersion(import.meta.url);
 
 /** render-crate: SPEC + node records -> one plan record per node per phase, then the summary. */
 export const renderCrateTool: ToolDefinition = {
@@ -31,17 +31,15 @@ export const renderCrateTool: ToolDefinition = {
   usage: usageText(),
   async run(ctx) {
     const os = String(ctx.flags.os);
-    if (!(os in GENERIC_RELEASES)) {
-      throw new UsageError(`--os ${JSON.stringify(os)}: expected one of ${Object.keys(GENERIC_RELEASES).join(', ')}`);
-    }
+    const defaultOs = genericOs(os);
     const spec = await loadSpec(ctx.args[0]!, { cwd: ctx.cwd });
     const group = specGroup(spec);
     const nodes = ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)];
     const plans = await renderPlans(spec, nodes, {
-      phases: ctx.flags.phase as string[],
+      phases: parsePhaseFlags(ctx.flags.phase),
       plan: Boolean(ctx.flags.plan),
       allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd),
-      defaultOs: { family: os, release: GENERIC_RELEASES[os]! },
+      defaultOs,
     });
     await ctx.flushInput();
     for (const plan of plans) await ctx.emit('plan', { ...plan });

@@ -74,6 +74,11 @@ t.test('render-crate - usage errors exit 64', async (t) => {
   const empty = await runCli(['groups/web', '--phase', '']);
   t.equal(empty.code, 64, 'an empty --phase is a usage error, as in run-actions');
   for (const args of [[], ['groups/web', '--os', 'windows'], ['groups/web', '--phase', '']]) t.equal((await runCli(args)).stdout, '', `${args.join(' ')}: no records`);
+  for (const phase of ['settings', 'a b']) {
+    const run = await runCli(['groups/web', '--phase', phase]);
+    t.equal(run.code, 64, `--phase ${JSON.stringify(phase)} is a usage error, as in run-actions`);
+    t.match(run.stderr, `--phase ${JSON.stringify(phase)}: `);
+  }
   const help = await runCli(['--help']);
   t.equal(help.code, 0, '--help exits 0');
   t.match(help.stdout, /line-in-file\s+a line present in a file/, 'help lists the actions from their schemas');

@@ -1,4 +1,4 @@
-import { positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract';
+import { parsePhaseFlags, positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract';
 import type { BatchSize } from './batches.js';
 
 /** run-actions' parsed command-line options. */
@@ -23,8 +23,7 @@ function percent(flag: string, text: string): number {
  * @example parseRunFlags({ batch: '25%', phase: ['configure'] })
  */
 export function parseRunFlags(flags: Record<string, unknown>): RunFlags {
-  const out: RunFlags = { phases: (flags.phase as string[] | undefined) ?? [], plan: Boolean(flags.plan) };
-  for (const phase of out.phases) if (!/^[A-Za-z0-9_-]+$/.test(phase)) throw new UsageError(`--phase needs a phase name (letters, digits, _ -), got ${JSON.stringify(phase)}`);
+  const out: RunFlags = { phases: parsePhaseFlags(flags.phase), plan: Boolean(flags.plan) };
   out.concurrency = positiveIntegerFlag('concurrency', flags.concurrency);
   if (flags.batch !== undefined) {
     const text = String(flags.batch);

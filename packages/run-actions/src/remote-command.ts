@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { shellQuote } from '@forklift/contract';
+import { NONCE_PATTERN, shellQuote, UPLOAD_NAME_PATTERN } from '@forklift/contract';
 
 /**
  * The wrapper every phase script runs under (POSIX sh; argv: SCRIPT_BYTES BLOB_DIR [NAME:BYTES]...). Its stdin
@@ -92,7 +92,7 @@ export const BLOB_DIR_PATTERN = /^\/[A-Za-z0-9._/-]*$/;
 export function remoteCommand(scriptBytes: number, options: { sudo: boolean; blobDir?: string; uploads?: readonly WrapperUpload[] }): string {
   if (options.blobDir !== undefined && !BLOB_DIR_PATTERN.test(options.blobDir)) throw new Error(`blob directory ${JSON.stringify(options.blobDir)} must be an absolute path of letters, digits, . _ / -`);
   const uploads = (options.uploads ?? []).map((upload) => {
-    if (!/^[A-Za-z0-9_.-]+$/.test(upload.name) || upload.name === '.' || upload.name === '..' || !Number.isSafeInteger(upload.bytes) || upload.bytes < 0) {
+    if (!UPLOAD_NAME_PATTERN.test(upload.name) || upload.name === '.' || upload.name === '..' || !Number.isSafeInteger(upload.bytes) || upload.bytes < 0) {
       throw new Error(`bad upload ${JSON.stringify(upload)}`);
     }
     return `${upload.name}:${upload.bytes}`;
@@ -103,7 +103,7 @@ export function remoteCommand(scriptBytes: number, options: { sudo: boolean; blo
 
 /** The wrapper's stdin: the nonce line, the script, then each sensitive upload's bytes in order. */
 export function wrapperInput(nonce: string, script: Uint8Array, uploads: readonly Uint8Array[] = []): Buffer {
-  if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
+  if (!NONCE_PATTERN.test(nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
   return Buffer.concat([Buffer.from(`${nonce}\n`), script, ...uploads]);
 }
 

@@ -1,4 +1,4 @@
-import { UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
+import { RECORD_VERSION, UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
 import { parseRunFlags } from './flags.js';
 import { progressLine, recap } from './recap.js';
 import { assertPlanMode, runActions, type RunActionsOptions } from './run-actions.js';
@@ -6,7 +6,7 @@ import { RUN_ACTIONS_VERSION } from './version.js';
 import { USAGE } from './usage.js';
 
 function asPlanRecord(fields: object): PlanRecord {
-  return { v: 1, kind: 'plan', ...fields } as PlanRecord;
+  return { v: RECORD_VERSION, kind: 'plan', ...fields } as PlanRecord;
 }
 
 /** The run-actions binary: node records (+ plan records, or a SPEC) in, result/phase/error records out. */

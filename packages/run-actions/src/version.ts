@@ -1,2 +1,4 @@
-/** The version of run-actions (kept in step with package.json). */
-export const RUN_ACTIONS_VERSION = '0.1.0';
+import { packageVersion } from '@forklift/contract';
+
+/** The version of run-actions (its package.json's). */
+export const RUN_ACTIONS_VERSION = packageVersion(import.meta.url);

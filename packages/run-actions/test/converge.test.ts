@@ -182,6 +182,8 @@ t.test('run-actions - bad input stops before anything runs', async (t) => {
     [['--timeout', 'soon'], /--timeout must be a number of seconds/],
     [['--timeout', '-1'], /--timeout must be positive \(seconds\), got "-1"/],
     [['--phase', ''], /option --phase needs a value/],
+    [['--phase', 'settings'], /--phase "settings": settings is evaluated while rendering, it is not a phase that runs/],
+    [['--phase', 'a b'], /--phase "a b": a phase name is letters, digits, _ and -/],
     [['--bogus'], /unknown option --bogus/],
   ] as const) {
     const run = await runBinary('run-actions', [...args], { stdin: toNdjson([sshd.node, plan]) });

@@ -4,7 +4,7 @@ import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeRecord } from '@forklift/contract';
+import { RECORD_VERSION, type NodeRecord } from '@forklift/contract';
 import { freePort } from './free-port.js';
 import { generateKey } from './keys.js';
 import { createTestUser, type SudoMode, type TestUser } from './user.js';
@@ -183,7 +183,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
         throw new Error(`sshd did not start: ${(error as Error).message}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
       }
       const node: NodeRecord = {
-        v: 1,
+        v: RECORD_VERSION,
         kind: 'node',
         id: options.id ?? `sshd-${port}`,
         group: options.group ?? 'testkit',

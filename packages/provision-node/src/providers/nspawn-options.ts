@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InputError } from '@forklift/contract';
 import type { Service } from '../provider.js';
+import { parseServiceOptions } from '../service-options.js';
 
 /** Options of an nspawn (or netns) service file: which rootfs to build and how long to wait for SSH. */
 export const RootfsServiceOptionsSchema = z.strictObject({
@@ -17,9 +17,5 @@ export type RootfsServiceOptions = z.infer<typeof RootfsServiceOptionsSchema>;
 
 /** Validate a service's options; errors name the service file and the field (exit 65). */
 export function parseRootfsOptions(service: Service): RootfsServiceOptions {
-  const parsed = RootfsServiceOptionsSchema.safeParse(service.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = ['options', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
-  throw new InputError(`${service.file ?? `built-in service ${service.name}`}: service field "${field}": ${issue.message}`);
+  return parseServiceOptions(RootfsServiceOptionsSchema, service);
 }

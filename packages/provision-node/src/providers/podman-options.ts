@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InputError } from '@forklift/contract';
 import type { Service } from '../provider.js';
+import { parseServiceOptions } from '../service-options.js';
 
 /** Options of a podman service file (all optional). */
 export const PodmanServiceOptionsSchema = z.strictObject({
@@ -21,9 +21,5 @@ export type PodmanServiceOptions = z.infer<typeof PodmanServiceOptionsSchema>;
 
 /** Validate a podman service's options; errors name the service file and the field (exit 65). */
 export function parsePodmanOptions(service: Service): PodmanServiceOptions {
-  const parsed = PodmanServiceOptionsSchema.safeParse(service.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = ['options', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
-  throw new InputError(`${service.file ?? `built-in service ${service.name}`}: service field "${field}": ${issue.message}`);
+  return parseServiceOptions(PodmanServiceOptionsSchema, service);
 }

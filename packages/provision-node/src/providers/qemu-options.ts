@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { InputError } from '@forklift/contract';
 import type { NodeSpec } from '@forklift/spec';
 import type { Service } from '../provider.js';
+import { parseServiceOptions } from '../service-options.js';
 
 /** Options of a qemu service file (all optional; the built-in `vmfest` service uses the defaults). */
 export const QemuServiceOptionsSchema = z.strictObject({
@@ -24,11 +24,7 @@ export type QemuServiceOptions = z.infer<typeof QemuServiceOptionsSchema>;
 
 /** Validate a qemu service's options; errors name the service file and the field (exit 65). */
 export function parseQemuOptions(service: Service): QemuServiceOptions {
-  const parsed = QemuServiceOptionsSchema.safeParse(service.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = ['options', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
-  throw new InputError(`${service.file ?? `built-in service ${service.name}`}: service field "${field}": ${issue.message}`);
+  return parseServiceOptions(QemuServiceOptionsSchema, service);
 }
 
 /** The VM size of one node: the service's defaults raised to the group spec's minimums. @example vmSize({}, { hardware: { minRamMiB: 1024 } }) // { memoryMb: 1024, cpus: 1 } */
