@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '@forklift/contract';
+import { decodeMarkers } from '@forklift/run-actions';
 import { factsFromOs, renderPhaseScript, scriptPreamble, validateArgs, type ActionInstance } from '../src/index.js';
 import { runScript } from './run-lib.js';
 
@@ -127,7 +128,7 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
     const result = await pending;
     t.test(`under ${shell}`, async (t) => {
       t.equal(result.status, 0, `script exits 0 (${result.stderr.slice(-300)})`);
-      const changed = (result.stdout.match(/^::forklift:n0nce:a\d+:changed$/gm) ?? []).length;
+      const changed = decodeMarkers('n0nce', result.stdout, result.stderr).filter((outcome) => outcome.status === 'changed').length;
       t.equal(changed, instancesFor(root).length, 'every block reported changed');
       t.notOk(existsSync(CANARY), 'no injected command ran (canary absent)');
 

@@ -1,5 +1,6 @@
 // Run rendered scripts for real (dash or bash, script on stdin like run-actions does) and read the markers.
 import { spawn, spawnSync } from 'node:child_process';
+import { decodeMarkers } from '@forklift/run-actions';
 import { factsFromOs, renderPhaseScript, scriptPreamble, validateArgs, type PhaseScriptOptions } from '../src/index.js';
 
 export interface ScriptRun {
@@ -36,25 +37,14 @@ export function runScriptAsync(script: string, shell: 'dash' | 'bash' = 'dash', 
 }
 
 function parseRun(code: number, stdout: string, stderr: string, nonce: string): ScriptRun {
-  const result = { status: code, stdout, stderr };
+  // run-actions' own marker parser: the tests read markers exactly as the runner does
   const statuses: Record<string, string> = {};
   const diffs: Record<string, string> = {};
-  const prefix = `::forklift:${nonce}:`;
-  let inDiff: string | undefined;
-  for (const line of result.stdout.split('\n')) {
-    if (line.startsWith(prefix)) {
-      const rest = line.slice(prefix.length);
-      const cut = rest.indexOf(':');
-      const id = rest.slice(0, cut);
-      const what = rest.slice(cut + 1);
-      if (what === 'diff') inDiff = id;
-      else if (what === 'enddiff') inDiff = undefined;
-      else if (['ok', 'changed', 'failed'].includes(what)) statuses[id] = what;
-      continue;
-    }
-    if (inDiff !== undefined) diffs[inDiff] = `${diffs[inDiff] ?? ''}${line}\n`;
+  for (const outcome of decodeMarkers(nonce, stdout, stderr, [], code)) {
+    if (outcome.status !== 'skipped') statuses[outcome.id] = outcome.status;
+    if (outcome.diff !== undefined) diffs[outcome.id] = outcome.diff;
   }
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, statuses, diffs };
+  return { code, stdout, stderr, statuses, diffs };
 }
 
 /** One action for `renderActions`: name, args and an optional id. */

@@ -5,11 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeMarkers } from '@forklift/run-actions';
 import { groupSpec, renderPlans, serverSpec } from '../src/index.js';
 import { nodeLine } from './helpers.js';
 
-function statuses(stdout: string): string[] {
-  return stdout.split('\n').filter((line) => /^::forklift:n0nce:[^:]+:(ok|changed|failed)$/.test(line)).map((line) => line.split(':').slice(4).join(':'));
+/** id:status of every action that ran, read with run-actions' own marker parser. */
+function statuses(stdout: string, stderr = ''): string[] {
+  return decodeMarkers('n0nce', stdout, stderr)
+    .filter((outcome) => outcome.status !== 'skipped')
+    .map((outcome) => `${outcome.id}:${outcome.status}`);
 }
 
 t.test('renderPlans output - runs under dash: bootstrap once, configure converges, plan reports nothing', async (t) => {
@@ -38,7 +42,7 @@ t.test('renderPlans output - runs under dash: bootstrap once, configure converge
     for (const record of await renderPlans(spec, [node], { plan, stateDir })) {
       const result = spawnSync('dash', ['-s'], { input: `fl_nonce=n0nce\n${record.script}`, encoding: 'utf8' });
       t.equal(result.status, 0, `${record.phase}${plan ? ' (plan)' : ''}: exit 0 ${result.stderr}`);
-      out.push(...statuses(result.stdout).map((status) => `${record.phase}:${status}`));
+      out.push(...statuses(result.stdout, result.stderr).map((status) => `${record.phase}:${status}`));
     }
     return out;
   };

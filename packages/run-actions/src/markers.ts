@@ -244,3 +244,18 @@ export class MarkerParser {
     this.#deliver(true);
   }
 }
+
+/**
+ * The outcomes a finished script's whole output holds, in order: what MarkerParser streams, at once
+ * (tests that ran a plan script themselves read its markers with run-actions' own parser this way).
+ * Ids the plan did not list are reported too, with action `unknown`.
+ * @example decodeMarkers('n0nce', run.stdout, run.stderr).map((o) => [o.id, o.status])
+ */
+export function decodeMarkers(nonce: string, stdout: string | Buffer, stderr: string | Buffer, actions: readonly PlanAction[] = [], exitCode: number | null = 0): ActionOutcome[] {
+  const outcomes: ActionOutcome[] = [];
+  const parser = new MarkerParser(nonce, actions, (outcome) => outcomes.push(outcome), () => 0);
+  parser.pushStdout(Buffer.from(stdout));
+  parser.pushStderr(Buffer.from(stderr));
+  parser.finish(exitCode);
+  return outcomes;
+}
