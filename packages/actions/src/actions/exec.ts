@@ -14,7 +14,7 @@ export const execSchema = z
     unless: noNul.min(1).optional().describe('sh code: skip when it succeeds'),
     onlyIf: noNul.min(1).optional().describe('sh code: run only when it succeeds'),
     cwd: absolutePath.optional().describe('working directory'),
-    env: z.record(envName, noNul).optional().describe('extra environment variables (exported in the subshell, never on a command line)'),
+    env: z.record(envName, noNul).optional().describe('extra environment variables for the guards and the command (never on a command line)'),
     envFrom: z
       .record(envName, z.string().min(1))
       .optional()
@@ -34,8 +34,8 @@ export type ExecArgs = z.output<typeof execSchema>;
 const MASK = '***';
 
 /** sh running sh code held in a variable, in a subshell without the run nonce (what `sh -c` did, off argv). */
-function evalCode(code: string): string {
-  return sh`(fl_code=${code}; unset fl_nonce; set +eu; eval "$fl_code")`;
+function evalCode(code: string, exports: string): string {
+  return `(${exports}` + sh`fl_code=${code}; unset fl_nonce; set +eu; eval "$fl_code")`;
 }
 
 /** `exec`: run a script or command, guarded by creates / unless / onlyIf; reports changed when it ran. */
@@ -46,7 +46,7 @@ export const execAction = defineAction({
     'Without a guard the command runs (and reports changed) every time. Scripts and guards run as sh code in a subshell ' +
     '(`eval` of a quoted string: never on a command line, where every user of the node could read it); guards\' output is hidden. ' +
     'In plan mode guards run, the command does not: the block reports that it would run. Neither sees the run nonce. ' +
-    '`env` and `envFrom` are exported in that subshell only (never on a command line); `envFrom` values come from controller ' +
+    '`env` and `envFrom` are exported for the guards and the command only (never on a command line); `envFrom` values come from controller ' +
     'files delivered out of band per run into a private directory. `sensitive: true` shows `exec ***` as the label, ' +
     '`would run: ***`, and hides the command\'s output (a failure says only its exit code).',
   schema: execSchema,
@@ -54,17 +54,21 @@ export const execAction = defineAction({
   render(args, ctx) {
     let out = '';
     if (args.cwd !== undefined) out += sh`cd ${args.cwd}\n`;
-    if (args.creates !== undefined) out += sh`if [ -e ${args.creates} ] || [ -L ${args.creates} ]; then exit 0; fi\n`;
-    if (args.unless !== undefined) out += `if ${evalCode(args.unless)} >/dev/null 2>&1; then exit 0; fi\n`;
-    if (args.onlyIf !== undefined) out += `if ! ${evalCode(args.onlyIf)} >/dev/null 2>&1; then exit 0; fi\n`;
+    // values reach the guards and the command through `export` inside their own subshells: never argv, and
+    // never the environment of this block's own helpers
     let exports = '';
     for (const name of Object.keys(args.env ?? {}).sort()) exports += sh`${raw(name)}=${args.env![name]!}; export ${raw(name)}; `;
-    for (const name of Object.keys(args.envFrom ?? {}).sort()) {
-      const word = ctx.upload(args.envFrom![name]!, { sensitive: true });
-      exports += `${name}=$(cat ${word}); export ${name}; `;
-    }
-    const run = args.script !== undefined ? evalCode(args.script) : sh`${args.command!}`;
-    const body = exports ? `(${exports}${run})` : run;
+    Object.keys(args.envFrom ?? {})
+      .sort()
+      .forEach((name, index) => {
+        const word = ctx.upload(args.envFrom![name]!, { sensitive: true });
+        out += `fl_env${index}=$(cat ${word})\n`;
+        exports += `${name}=$fl_env${index}; export ${name}; `;
+      });
+    if (args.creates !== undefined) out += sh`if [ -e ${args.creates} ] || [ -L ${args.creates} ]; then exit 0; fi\n`;
+    if (args.unless !== undefined) out += `if ${evalCode(args.unless, exports)} >/dev/null 2>&1; then exit 0; fi\n`;
+    if (args.onlyIf !== undefined) out += `if ! ${evalCode(args.onlyIf, exports)} >/dev/null 2>&1; then exit 0; fi\n`;
+    const body = args.script !== undefined ? evalCode(args.script, exports) : exports ? `(${exports}exec ${sh`${args.command!}`})` : sh`${args.command!}`;
     const whatRuns = args.sensitive ? MASK : (args.script ?? args.command!.join(' '));
     out += 'fl_changed\n';
     if (args.sensitive) {

@@ -31,7 +31,7 @@ export const fileSchema = z
     owner: principal.optional().describe('user name or uid'),
     group: principal.optional().describe('group name or gid'),
     mode: fileMode.optional().describe('octal mode, e.g. "0644"'),
-    backups: z.number().int().min(0).max(100).default(5).describe('how many previous versions to keep under /var/lib/forklift/backup (default 5)'),
+    backups: z.number().int().min(0).max(100).optional().describe('how many previous versions to keep under /var/lib/forklift/backup (default 5; 0 with contentFrom: old secrets are not kept)'),
   })
   .superRefine((args, ctx) => {
     const sources = SOURCES.filter((key) => args[key] !== undefined);
@@ -88,7 +88,7 @@ export function localTooBig(where: string, local: string, bytes: number): InputE
 
 function backupCall(args: FileArgs, ctx: RenderContext): string {
   const base = `${ctx.stateDir}/backup${args.path}`;
-  return sh`fl_backup ${args.path} ${base} ${parentDir(base)} ${args.backups}`;
+  return sh`fl_backup ${args.path} ${base} ${parentDir(base)} ${args.backups ?? (args.contentFrom !== undefined ? 0 : 5)}`;
 }
 
 function renderAbsent(args: FileArgs, ctx: RenderContext): string {
