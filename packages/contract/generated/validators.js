@@ -490,7 +490,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const plan = validate21;
-const schema32 = {"$id":"https://forklift.dev/schema/plan.schema.json","title":"forklift plan record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"plan"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"script":{"type":"string"},"actions":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"label":{"type":"string"}},"required":["id","action","label"],"additionalProperties":{}}},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"uploads":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"source":{"type":"string","minLength":1},"bytes":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sensitive":{"type":"boolean"}},"required":["name","source","bytes"],"additionalProperties":{}}}},"required":["v","kind","node","phase","script","actions","sha256"],"additionalProperties":{}};
+const schema32 = {"$id":"https://forklift.dev/schema/plan.schema.json","title":"forklift plan record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"plan"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"script":{"type":"string"},"actions":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"label":{"type":"string"}},"required":["id","action","label"],"additionalProperties":{}}},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"mode":{"type":"string","enum":["apply","plan"]},"uploads":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9_.-]+$"},"source":{"type":"string","minLength":1},"bytes":{"type":"integer","minimum":0,"maximum":9007199254740991},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"sensitive":{"type":"boolean"}},"required":["name","source","bytes"],"additionalProperties":{}}}},"required":["v","kind","node","phase","script","actions","sha256"],"additionalProperties":{}};
 const pattern4 = new RegExp("^[0-9a-f]{64}$", "");
 const pattern5 = new RegExp("^[A-Za-z0-9_.-]+$", "");
 
@@ -719,30 +719,47 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.uploads !== undefined){
-let data11 = data.uploads;
+if(data.mode !== undefined){
+let data11 = data.mode;
 const _errs25 = errors;
-if(errors === _errs25){
-if(Array.isArray(data11)){
-var valid3 = true;
-const len1 = data11.length;
-for(let i1=0; i1<len1; i1++){
-let data12 = data11[i1];
+if(typeof data11 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!((data11 === "apply") || (data11 === "plan"))){
+validate21.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema32.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uploads !== undefined){
+let data12 = data.uploads;
 const _errs27 = errors;
 if(errors === _errs27){
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(Array.isArray(data12)){
+var valid3 = true;
+const len1 = data12.length;
+for(let i1=0; i1<len1; i1++){
+let data13 = data12[i1];
+const _errs29 = errors;
+if(errors === _errs29){
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 let missing2;
-if((((data12.name === undefined) && (missing2 = "name")) || ((data12.source === undefined) && (missing2 = "source"))) || ((data12.bytes === undefined) && (missing2 = "bytes"))){
+if((((data13.name === undefined) && (missing2 = "name")) || ((data13.source === undefined) && (missing2 = "source"))) || ((data13.bytes === undefined) && (missing2 = "bytes"))){
 validate21.errors = [{instancePath:instancePath+"/uploads/" + i1,schemaPath:"#/properties/uploads/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
-if(data12.name !== undefined){
-let data13 = data12.name;
-const _errs30 = errors;
-if(errors === _errs30){
-if(typeof data13 === "string"){
-if(!pattern5.test(data13)){
+if(data13.name !== undefined){
+let data14 = data13.name;
+const _errs32 = errors;
+if(errors === _errs32){
+if(typeof data14 === "string"){
+if(!pattern5.test(data14)){
 validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/name",schemaPath:"#/properties/uploads/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+$"+"\""}];
 return false;
 }
@@ -752,18 +769,18 @@ validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/name",schemaP
 return false;
 }
 }
-var valid4 = _errs30 === errors;
+var valid4 = _errs32 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data12.source !== undefined){
-let data14 = data12.source;
-const _errs32 = errors;
-if(errors === _errs32){
-if(typeof data14 === "string"){
-if(data14.length < 1){
+if(data13.source !== undefined){
+let data15 = data13.source;
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data15 === "string"){
+if(data15.length < 1){
 validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/source",schemaPath:"#/properties/uploads/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -773,45 +790,45 @@ validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/source",schem
 return false;
 }
 }
-var valid4 = _errs32 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data12.bytes !== undefined){
-let data15 = data12.bytes;
-const _errs34 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs34){
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 9007199254740991 || isNaN(data15)){
-validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data15 < 0 || isNaN(data15)){
-validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
 var valid4 = _errs34 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data12.sha256 !== undefined){
-let data16 = data12.sha256;
+if(data13.bytes !== undefined){
+let data16 = data13.bytes;
 const _errs36 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs36){
-if(typeof data16 === "string"){
-if(!pattern4.test(data16)){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 9007199254740991 || isNaN(data16)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data16 < 0 || isNaN(data16)){
+validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/bytes",schemaPath:"#/properties/uploads/items/properties/bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid4 = _errs36 === errors;
+}
+else {
+var valid4 = true;
+}
+if(valid4){
+if(data13.sha256 !== undefined){
+let data17 = data13.sha256;
+const _errs38 = errors;
+if(errors === _errs38){
+if(typeof data17 === "string"){
+if(!pattern4.test(data17)){
 validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sha256",schemaPath:"#/properties/uploads/items/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -821,19 +838,19 @@ validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sha256",schem
 return false;
 }
 }
-var valid4 = _errs36 === errors;
+var valid4 = _errs38 === errors;
 }
 else {
 var valid4 = true;
 }
 if(valid4){
-if(data12.sensitive !== undefined){
-const _errs38 = errors;
-if(typeof data12.sensitive !== "boolean"){
+if(data13.sensitive !== undefined){
+const _errs40 = errors;
+if(typeof data13.sensitive !== "boolean"){
 validate21.errors = [{instancePath:instancePath+"/uploads/" + i1+"/sensitive",schemaPath:"#/properties/uploads/items/properties/sensitive/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid4 = _errs38 === errors;
+var valid4 = _errs40 === errors;
 }
 else {
 var valid4 = true;
@@ -849,7 +866,7 @@ validate21.errors = [{instancePath:instancePath+"/uploads/" + i1,schemaPath:"#/p
 return false;
 }
 }
-var valid3 = _errs27 === errors;
+var valid3 = _errs29 === errors;
 if(!valid3){
 break;
 }
@@ -860,10 +877,11 @@ validate21.errors = [{instancePath:instancePath+"/uploads",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs25 === errors;
+var valid0 = _errs27 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -885,7 +903,7 @@ return errors === 0;
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const result = validate22;
-const schema33 = {"$id":"https://forklift.dev/schema/result.schema.json","title":"forklift result record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"result"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"label":{"type":"string"},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"exitCode":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"stdout":{"type":"string"},"stderr":{"type":"string"},"diff":{"type":"string"},"durationMs":{"type":"number","minimum":0}},"required":["v","kind","node","phase","action","label","status","exitCode","stdout","stderr","durationMs"],"additionalProperties":{}};
+const schema33 = {"$id":"https://forklift.dev/schema/result.schema.json","title":"forklift result record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"result"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"id":{"type":"string","minLength":1},"label":{"type":"string"},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"exitCode":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"stdout":{"type":"string"},"stderr":{"type":"string"},"diff":{"type":"string"},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","node","phase","action","label","status","exitCode","stdout","stderr","durationMs"],"additionalProperties":{}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/result.schema.json" */;
@@ -1003,11 +1021,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.label !== undefined){
+if(data.id !== undefined){
+let data5 = data.id;
 const _errs12 = errors;
-if(typeof data.label !== "string"){
-validate22.errors = [{instancePath:instancePath+"/label",schemaPath:"#/properties/label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(errors === _errs12){
+if(typeof data5 === "string"){
+if(data5.length < 1){
+validate22.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
 }
 var valid0 = _errs12 === errors;
 }
@@ -1015,15 +1042,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.status !== undefined){
-let data6 = data.status;
+if(data.label !== undefined){
 const _errs14 = errors;
-if(typeof data6 !== "string"){
-validate22.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((((data6 === "changed") || (data6 === "ok")) || (data6 === "failed")) || (data6 === "skipped"))){
-validate22.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema33.properties.status.enum},message:"must be equal to one of the allowed values"}];
+if(typeof data.label !== "string"){
+validate22.errors = [{instancePath:instancePath+"/label",schemaPath:"#/properties/label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -1032,26 +1054,16 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.exitCode !== undefined){
-let data7 = data.exitCode;
+if(data.status !== undefined){
+let data7 = data.status;
 const _errs16 = errors;
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(typeof data7 !== "string"){
+validate22.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if(errors === _errs16){
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 9007199254740991 || isNaN(data7)){
-validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+if(!((((data7 === "changed") || (data7 === "ok")) || (data7 === "failed")) || (data7 === "skipped"))){
+validate22.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema33.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
-}
-else {
-if(data7 < -9007199254740991 || isNaN(data7)){
-validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: -9007199254740991},message:"must be >= -9007199254740991"}];
-return false;
-}
-}
-}
 }
 var valid0 = _errs16 === errors;
 }
@@ -1059,11 +1071,26 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stdout !== undefined){
+if(data.exitCode !== undefined){
+let data8 = data.exitCode;
 const _errs18 = errors;
-if(typeof data.stdout !== "string"){
-validate22.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs18){
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 9007199254740991 || isNaN(data8)){
+validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data8 < -9007199254740991 || isNaN(data8)){
+validate22.errors = [{instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: -9007199254740991},message:"must be >= -9007199254740991"}];
+return false;
+}
+}
+}
 }
 var valid0 = _errs18 === errors;
 }
@@ -1071,10 +1098,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stderr !== undefined){
+if(data.stdout !== undefined){
 const _errs20 = errors;
-if(typeof data.stderr !== "string"){
-validate22.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(typeof data.stdout !== "string"){
+validate22.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs20 === errors;
@@ -1083,10 +1110,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.diff !== undefined){
+if(data.stderr !== undefined){
 const _errs22 = errors;
-if(typeof data.diff !== "string"){
-validate22.errors = [{instancePath:instancePath+"/diff",schemaPath:"#/properties/diff/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if(typeof data.stderr !== "string"){
+validate22.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs22 === errors;
@@ -1095,25 +1122,44 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.durationMs !== undefined){
-let data11 = data.durationMs;
+if(data.diff !== undefined){
 const _errs24 = errors;
-if(errors === _errs24){
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-validate22.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(typeof data.diff !== "string"){
+validate22.errors = [{instancePath:instancePath+"/diff",schemaPath:"#/properties/diff/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
 }
 var valid0 = _errs24 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.durationMs !== undefined){
+let data12 = data.durationMs;
+const _errs26 = errors;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+validate22.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs26){
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 9007199254740991 || isNaN(data12)){
+validate22.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data12 < 0 || isNaN(data12)){
+validate22.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs26 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -1139,7 +1185,7 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const phase = validate23;
-const schema34 = {"$id":"https://forklift.dev/schema/phase.schema.json","title":"forklift phase record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"phase"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"counts":{"type":"object","properties":{"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["changed","ok","failed","skipped"],"additionalProperties":false},"durationMs":{"type":"number","minimum":0}},"required":["v","kind","node","phase","status","counts","durationMs"],"additionalProperties":{}};
+const schema34 = {"$id":"https://forklift.dev/schema/phase.schema.json","title":"forklift phase record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"phase"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"counts":{"type":"object","properties":{"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["changed","ok","failed","skipped"],"additionalProperties":false},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","node","phase","status","counts","durationMs"],"additionalProperties":{}};
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/phase.schema.json" */;
@@ -1400,16 +1446,22 @@ if(valid0){
 if(data.durationMs !== undefined){
 let data10 = data.durationMs;
 const _errs23 = errors;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+validate23.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs23){
 if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 9007199254740991 || isNaN(data10)){
+validate23.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
 if(data10 < 0 || isNaN(data10)){
 validate23.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
-else {
-validate23.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs23 === errors;
@@ -1436,7 +1488,7 @@ return errors === 0;
 validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const test = validate24;
-const schema35 = {"$id":"https://forklift.dev/schema/test.schema.json","title":"forklift test record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"test"},"file":{"type":"string","minLength":1},"name":{"type":"string"},"status":{"type":"string","enum":["passed","failed","errored"]},"durationMs":{"type":"number","minimum":0},"failure":{"type":"object","properties":{"message":{"type":"string"},"expected":{},"actual":{},"diff":{"type":"string"},"location":{"type":"string"}},"required":["message"],"additionalProperties":{}}},"required":["v","kind","file","name","status","durationMs"],"additionalProperties":{}};
+const schema35 = {"$id":"https://forklift.dev/schema/test.schema.json","title":"forklift test record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"test"},"file":{"type":"string","minLength":1},"name":{"type":"string"},"status":{"type":"string","enum":["passed","failed","errored"]},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"failure":{"type":"object","properties":{"message":{"type":"string"},"expected":{},"actual":{},"diff":{"type":"string"},"location":{"type":"string"}},"required":["message"],"additionalProperties":{}},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"run":{"type":"integer","exclusiveMinimum":0,"maximum":9007199254740991}},"required":["v","kind","file","name","status","durationMs"],"additionalProperties":{}};
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/test.schema.json" */;
@@ -1544,16 +1596,22 @@ if(valid0){
 if(data.durationMs !== undefined){
 let data5 = data.durationMs;
 const _errs12 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate24.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs12){
 if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 9007199254740991 || isNaN(data5)){
+validate24.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
 if(data5 < 0 || isNaN(data5)){
 validate24.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
-else {
-validate24.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs12 === errors;
@@ -1622,6 +1680,62 @@ var valid0 = _errs14 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.assertions !== undefined){
+let data10 = data.assertions;
+const _errs23 = errors;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+validate24.errors = [{instancePath:instancePath+"/assertions",schemaPath:"#/properties/assertions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs23){
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 9007199254740991 || isNaN(data10)){
+validate24.errors = [{instancePath:instancePath+"/assertions",schemaPath:"#/properties/assertions/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data10 < 0 || isNaN(data10)){
+validate24.errors = [{instancePath:instancePath+"/assertions",schemaPath:"#/properties/assertions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs23 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.run !== undefined){
+let data11 = data.run;
+const _errs25 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+validate24.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs25){
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 9007199254740991 || isNaN(data11)){
+validate24.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data11 <= 0 || isNaN(data11)){
+validate24.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
 }
 }
 }
@@ -1641,7 +1755,7 @@ return errors === 0;
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const step = validate25;
-const schema36 = {"$id":"https://forklift.dev/schema/step.schema.json","title":"forklift step record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"step"},"script":{"type":"string","minLength":1},"index":{"type":"integer","minimum":0,"maximum":9007199254740991},"step":{"type":"string","minLength":1},"status":{"type":"string","enum":["passed","failed","skipped"]},"durationMs":{"type":"number","minimum":0},"screenshot":{"type":"string"},"error":{"type":"string"}},"required":["v","kind","script","index","step","status","durationMs"],"additionalProperties":{}};
+const schema36 = {"$id":"https://forklift.dev/schema/step.schema.json","title":"forklift step record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"step"},"script":{"type":"string","minLength":1},"index":{"type":"integer","minimum":0,"maximum":9007199254740991},"step":{"type":"string","minLength":1},"status":{"type":"string","enum":["passed","failed","skipped"]},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"screenshot":{"type":"string"},"error":{"type":"string"},"result":{},"pageSource":{"type":"string"}},"required":["v","kind","script","index","step","status","durationMs"],"additionalProperties":{}};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/step.schema.json" */;
@@ -1785,16 +1899,22 @@ if(valid0){
 if(data.durationMs !== undefined){
 let data6 = data.durationMs;
 const _errs14 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate25.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs14){
 if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 9007199254740991 || isNaN(data6)){
+validate25.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
 if(data6 < 0 || isNaN(data6)){
 validate25.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
-else {
-validate25.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs14 === errors;
@@ -1825,6 +1945,19 @@ var valid0 = _errs18 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.pageSource !== undefined){
+const _errs20 = errors;
+if(typeof data.pageSource !== "string"){
+validate25.errors = [{instancePath:instancePath+"/pageSource",schemaPath:"#/properties/pageSource/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -2258,7 +2391,7 @@ return errors === 0;
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const error = validate27;
-const schema38 = {"$id":"https://forklift.dev/schema/error.schema.json","title":"forklift error record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"error"},"code":{"type":"string","minLength":1},"message":{"type":"string"},"node":{"type":"string"}},"required":["v","kind","code","message"],"additionalProperties":{}};
+const schema38 = {"$id":"https://forklift.dev/schema/error.schema.json","title":"forklift error record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"error"},"code":{"type":"string","minLength":1},"message":{"type":"string"},"node":{"type":"string"},"file":{"type":"string"},"location":{"type":"string"},"run":{"type":"integer","exclusiveMinimum":0,"maximum":9007199254740991}},"required":["v","kind","code","message"],"additionalProperties":{}};
 
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/error.schema.json" */;
@@ -2357,6 +2490,60 @@ var valid0 = _errs10 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.file !== undefined){
+const _errs12 = errors;
+if(typeof data.file !== "string"){
+validate27.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.location !== undefined){
+const _errs14 = errors;
+if(typeof data.location !== "string"){
+validate27.errors = [{instancePath:instancePath+"/location",schemaPath:"#/properties/location/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs14 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.run !== undefined){
+let data7 = data.run;
+const _errs16 = errors;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+validate27.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs16){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 9007199254740991 || isNaN(data7)){
+validate27.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data7 <= 0 || isNaN(data7)){
+validate27.errors = [{instancePath:instancePath+"/run",schemaPath:"#/properties/run/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs16 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
 }
 }
 }
@@ -2374,7 +2561,7 @@ return errors === 0;
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const summary = validate28;
-const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"number"}},"durationMs":{"type":"number","minimum":0}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{}};
+const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"integer","minimum":0,"maximum":9007199254740991}},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{},"allOf":[{"if":{"properties":{"tool":{"const":"forklift-cat"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"render-crate"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"plans":{"type":"integer","minimum":0,"maximum":9007199254740991},"actions":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"run-actions"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991},"failedNodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"provision-node"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"created":{"type":"integer","minimum":0,"maximum":9007199254740991},"destroyed":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"expect-run"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"files":{"type":"integer","minimum":0,"maximum":9007199254740991},"tests":{"type":"integer","minimum":0,"maximum":9007199254740991},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"runs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"browser-drive"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}}]};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/summary.schema.json" */;
@@ -2387,54 +2574,1323 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(errors === 0){
+const _errs1 = errors;
+const _errs2 = errors;
+let valid1 = true;
+const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((((((data.v === undefined) && (missing0 = "v")) || ((data.kind === undefined) && (missing0 = "kind"))) || ((data.tool === undefined) && (missing0 = "tool"))) || ((data.ok === undefined) && (missing0 = "ok"))) || ((data.counts === undefined) && (missing0 = "counts"))) || ((data.durationMs === undefined) && (missing0 = "durationMs"))){
-validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+if((data.tool === undefined) && (missing0 = "tool")){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("forklift-cat" !== data.tool){
+const err1 = {};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+}
+}
+var _valid0 = _errs3 === errors;
+errors = _errs2;
+if(vErrors !== null){
+if(_errs2){
+vErrors.length = _errs2;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs5 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data1 = data.counts;
+const _errs6 = errors;
+if(errors === _errs6){
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+const _errs8 = errors;
+for(const key0 in data1){
+if(!(key0 === "nodes")){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/0/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs8 === errors){
+if(data1.nodes !== undefined){
+let data2 = data1.nodes;
+const _errs9 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/0/then/properties/counts/properties/nodes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs9){
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 9007199254740991 || isNaN(data2)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/0/then/properties/counts/properties/nodes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data2 < 0 || isNaN(data2)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/0/then/properties/counts/properties/nodes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/0/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid0 = _errs5 === errors;
+valid1 = _valid0;
+if(valid1){
+var props0 = {};
+props0.counts = true;
+props0.tool = true;
+}
+}
+if(!valid1){
+const err2 = {instancePath,schemaPath:"#/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs1 === errors;
+if(valid0){
+const _errs11 = errors;
+const _errs12 = errors;
+let valid5 = true;
+const _errs13 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.tool === undefined) && (missing1 = "tool")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("render-crate" !== data.tool){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+var _valid1 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs15 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data4 = data.counts;
+const _errs16 = errors;
+if(errors === _errs16){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+const _errs18 = errors;
+for(const key1 in data4){
+if(!((((key1 === "nodes") || (key1 === "plans")) || (key1 === "actions")) || (key1 === "skipped"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/1/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs18 === errors){
+if(data4.nodes !== undefined){
+let data5 = data4.nodes;
+const _errs19 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/1/then/properties/counts/properties/nodes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs19){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 9007199254740991 || isNaN(data5)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/1/then/properties/counts/properties/nodes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data5 < 0 || isNaN(data5)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/1/then/properties/counts/properties/nodes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs19 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data4.plans !== undefined){
+let data6 = data4.plans;
+const _errs21 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate28.errors = [{instancePath:instancePath+"/counts/plans",schemaPath:"#/allOf/1/then/properties/counts/properties/plans/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs21){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 9007199254740991 || isNaN(data6)){
+validate28.errors = [{instancePath:instancePath+"/counts/plans",schemaPath:"#/allOf/1/then/properties/counts/properties/plans/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data6 < 0 || isNaN(data6)){
+validate28.errors = [{instancePath:instancePath+"/counts/plans",schemaPath:"#/allOf/1/then/properties/counts/properties/plans/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs21 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data4.actions !== undefined){
+let data7 = data4.actions;
+const _errs23 = errors;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+validate28.errors = [{instancePath:instancePath+"/counts/actions",schemaPath:"#/allOf/1/then/properties/counts/properties/actions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs23){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 9007199254740991 || isNaN(data7)){
+validate28.errors = [{instancePath:instancePath+"/counts/actions",schemaPath:"#/allOf/1/then/properties/counts/properties/actions/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data7 < 0 || isNaN(data7)){
+validate28.errors = [{instancePath:instancePath+"/counts/actions",schemaPath:"#/allOf/1/then/properties/counts/properties/actions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs23 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data4.skipped !== undefined){
+let data8 = data4.skipped;
+const _errs25 = errors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/1/then/properties/counts/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs25){
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 9007199254740991 || isNaN(data8)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/1/then/properties/counts/properties/skipped/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data8 < 0 || isNaN(data8)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/1/then/properties/counts/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs25 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/1/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid1 = _errs15 === errors;
+valid5 = _valid1;
+if(valid5){
+var props1 = {};
+props1.counts = true;
+props1.tool = true;
+}
+}
+if(!valid5){
+const err5 = {instancePath,schemaPath:"#/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs11 === errors;
+if(valid0){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+const _errs27 = errors;
+const _errs28 = errors;
+let valid9 = true;
+const _errs29 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.tool === undefined) && (missing2 = "tool")){
+const err6 = {};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("run-actions" !== data.tool){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+}
+var _valid2 = _errs29 === errors;
+errors = _errs28;
+if(vErrors !== null){
+if(_errs28){
+vErrors.length = _errs28;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs31 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data10 = data.counts;
+const _errs32 = errors;
+if(errors === _errs32){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+const _errs34 = errors;
+for(const key2 in data10){
+if(!(((((((key2 === "nodes") || (key2 === "ok")) || (key2 === "changed")) || (key2 === "failed")) || (key2 === "skipped")) || (key2 === "unreachable")) || (key2 === "failedNodes"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/2/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs34 === errors){
+if(data10.nodes !== undefined){
+let data11 = data10.nodes;
+const _errs35 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/2/then/properties/counts/properties/nodes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs35){
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 9007199254740991 || isNaN(data11)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/2/then/properties/counts/properties/nodes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data11 < 0 || isNaN(data11)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/2/then/properties/counts/properties/nodes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs35 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.ok !== undefined){
+let data12 = data10.ok;
+const _errs37 = errors;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+validate28.errors = [{instancePath:instancePath+"/counts/ok",schemaPath:"#/allOf/2/then/properties/counts/properties/ok/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs37){
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 9007199254740991 || isNaN(data12)){
+validate28.errors = [{instancePath:instancePath+"/counts/ok",schemaPath:"#/allOf/2/then/properties/counts/properties/ok/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data12 < 0 || isNaN(data12)){
+validate28.errors = [{instancePath:instancePath+"/counts/ok",schemaPath:"#/allOf/2/then/properties/counts/properties/ok/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs37 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.changed !== undefined){
+let data13 = data10.changed;
+const _errs39 = errors;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+validate28.errors = [{instancePath:instancePath+"/counts/changed",schemaPath:"#/allOf/2/then/properties/counts/properties/changed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs39){
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 9007199254740991 || isNaN(data13)){
+validate28.errors = [{instancePath:instancePath+"/counts/changed",schemaPath:"#/allOf/2/then/properties/counts/properties/changed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data13 < 0 || isNaN(data13)){
+validate28.errors = [{instancePath:instancePath+"/counts/changed",schemaPath:"#/allOf/2/then/properties/counts/properties/changed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs39 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.failed !== undefined){
+let data14 = data10.failed;
+const _errs41 = errors;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/2/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs41){
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 9007199254740991 || isNaN(data14)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/2/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data14 < 0 || isNaN(data14)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/2/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs41 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.skipped !== undefined){
+let data15 = data10.skipped;
+const _errs43 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/2/then/properties/counts/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs43){
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 9007199254740991 || isNaN(data15)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/2/then/properties/counts/properties/skipped/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data15 < 0 || isNaN(data15)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/2/then/properties/counts/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs43 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.unreachable !== undefined){
+let data16 = data10.unreachable;
+const _errs45 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/2/then/properties/counts/properties/unreachable/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs45){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 9007199254740991 || isNaN(data16)){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/2/then/properties/counts/properties/unreachable/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data16 < 0 || isNaN(data16)){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/2/then/properties/counts/properties/unreachable/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs45 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data10.failedNodes !== undefined){
+let data17 = data10.failedNodes;
+const _errs47 = errors;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+validate28.errors = [{instancePath:instancePath+"/counts/failedNodes",schemaPath:"#/allOf/2/then/properties/counts/properties/failedNodes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs47){
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 9007199254740991 || isNaN(data17)){
+validate28.errors = [{instancePath:instancePath+"/counts/failedNodes",schemaPath:"#/allOf/2/then/properties/counts/properties/failedNodes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data17 < 0 || isNaN(data17)){
+validate28.errors = [{instancePath:instancePath+"/counts/failedNodes",schemaPath:"#/allOf/2/then/properties/counts/properties/failedNodes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid12 = _errs47 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/2/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid2 = _errs31 === errors;
+valid9 = _valid2;
+if(valid9){
+var props2 = {};
+props2.counts = true;
+props2.tool = true;
+}
+}
+if(!valid9){
+const err8 = {instancePath,schemaPath:"#/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs27 === errors;
+if(valid0){
+if(props0 !== true && props2 !== undefined){
+if(props2 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props2);
+}
+}
+const _errs49 = errors;
+const _errs50 = errors;
+let valid13 = true;
+const _errs51 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing3;
+if((data.tool === undefined) && (missing3 = "tool")){
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("provision-node" !== data.tool){
+const err10 = {};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+}
+var _valid3 = _errs51 === errors;
+errors = _errs50;
+if(vErrors !== null){
+if(_errs50){
+vErrors.length = _errs50;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid3){
+const _errs53 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data19 = data.counts;
+const _errs54 = errors;
+if(errors === _errs54){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs56 = errors;
+for(const key3 in data19){
+if(!(((key3 === "nodes") || (key3 === "created")) || (key3 === "destroyed"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/3/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs56 === errors){
+if(data19.nodes !== undefined){
+let data20 = data19.nodes;
+const _errs57 = errors;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/3/then/properties/counts/properties/nodes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs57){
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 9007199254740991 || isNaN(data20)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/3/then/properties/counts/properties/nodes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data20 < 0 || isNaN(data20)){
+validate28.errors = [{instancePath:instancePath+"/counts/nodes",schemaPath:"#/allOf/3/then/properties/counts/properties/nodes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid16 = _errs57 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data19.created !== undefined){
+let data21 = data19.created;
+const _errs59 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+validate28.errors = [{instancePath:instancePath+"/counts/created",schemaPath:"#/allOf/3/then/properties/counts/properties/created/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs59){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 9007199254740991 || isNaN(data21)){
+validate28.errors = [{instancePath:instancePath+"/counts/created",schemaPath:"#/allOf/3/then/properties/counts/properties/created/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data21 < 0 || isNaN(data21)){
+validate28.errors = [{instancePath:instancePath+"/counts/created",schemaPath:"#/allOf/3/then/properties/counts/properties/created/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid16 = _errs59 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data19.destroyed !== undefined){
+let data22 = data19.destroyed;
+const _errs61 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+validate28.errors = [{instancePath:instancePath+"/counts/destroyed",schemaPath:"#/allOf/3/then/properties/counts/properties/destroyed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs61){
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 9007199254740991 || isNaN(data22)){
+validate28.errors = [{instancePath:instancePath+"/counts/destroyed",schemaPath:"#/allOf/3/then/properties/counts/properties/destroyed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data22 < 0 || isNaN(data22)){
+validate28.errors = [{instancePath:instancePath+"/counts/destroyed",schemaPath:"#/allOf/3/then/properties/counts/properties/destroyed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid16 = _errs61 === errors;
+}
+else {
+var valid16 = true;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/3/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid3 = _errs53 === errors;
+valid13 = _valid3;
+if(valid13){
+var props3 = {};
+props3.counts = true;
+props3.tool = true;
+}
+}
+if(!valid13){
+const err11 = {instancePath,schemaPath:"#/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs49 === errors;
+if(valid0){
+if(props0 !== true && props3 !== undefined){
+if(props3 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props3);
+}
+}
+const _errs63 = errors;
+const _errs64 = errors;
+let valid17 = true;
+const _errs65 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing4;
+if((data.tool === undefined) && (missing4 = "tool")){
+const err12 = {};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("expect-run" !== data.tool){
+const err13 = {};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+}
+var _valid4 = _errs65 === errors;
+errors = _errs64;
+if(vErrors !== null){
+if(_errs64){
+vErrors.length = _errs64;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid4){
+const _errs67 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data24 = data.counts;
+const _errs68 = errors;
+if(errors === _errs68){
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+const _errs70 = errors;
+for(const key4 in data24){
+if(!(((((((key4 === "files") || (key4 === "tests")) || (key4 === "assertions")) || (key4 === "passed")) || (key4 === "failed")) || (key4 === "errors")) || (key4 === "runs"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/4/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs70 === errors){
+if(data24.files !== undefined){
+let data25 = data24.files;
+const _errs71 = errors;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs71){
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 9007199254740991 || isNaN(data25)){
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data25 < 0 || isNaN(data25)){
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs71 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.tests !== undefined){
+let data26 = data24.tests;
+const _errs73 = errors;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs73){
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 9007199254740991 || isNaN(data26)){
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data26 < 0 || isNaN(data26)){
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs73 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.assertions !== undefined){
+let data27 = data24.assertions;
+const _errs75 = errors;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs75){
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 > 9007199254740991 || isNaN(data27)){
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data27 < 0 || isNaN(data27)){
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs75 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.passed !== undefined){
+let data28 = data24.passed;
+const _errs77 = errors;
+if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs77){
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 > 9007199254740991 || isNaN(data28)){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data28 < 0 || isNaN(data28)){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs77 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.failed !== undefined){
+let data29 = data24.failed;
+const _errs79 = errors;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs79){
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 9007199254740991 || isNaN(data29)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data29 < 0 || isNaN(data29)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs79 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.errors !== undefined){
+let data30 = data24.errors;
+const _errs81 = errors;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs81){
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 9007199254740991 || isNaN(data30)){
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data30 < 0 || isNaN(data30)){
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs81 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data24.runs !== undefined){
+let data31 = data24.runs;
+const _errs83 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs83){
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 9007199254740991 || isNaN(data31)){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data31 < 0 || isNaN(data31)){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs83 === errors;
+}
+else {
+var valid20 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/4/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid4 = _errs67 === errors;
+valid17 = _valid4;
+if(valid17){
+var props4 = {};
+props4.counts = true;
+props4.tool = true;
+}
+}
+if(!valid17){
+const err14 = {instancePath,schemaPath:"#/allOf/4/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs63 === errors;
+if(valid0){
+if(props0 !== true && props4 !== undefined){
+if(props4 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props4);
+}
+}
+const _errs85 = errors;
+const _errs86 = errors;
+let valid21 = true;
+const _errs87 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing5;
+if((data.tool === undefined) && (missing5 = "tool")){
+const err15 = {};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("browser-drive" !== data.tool){
+const err16 = {};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+}
+var _valid5 = _errs87 === errors;
+errors = _errs86;
+if(vErrors !== null){
+if(_errs86){
+vErrors.length = _errs86;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid5){
+const _errs89 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data33 = data.counts;
+const _errs90 = errors;
+if(errors === _errs90){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+const _errs92 = errors;
+for(const key5 in data33){
+if(!(((key5 === "passed") || (key5 === "failed")) || (key5 === "skipped"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/5/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs92 === errors){
+if(data33.passed !== undefined){
+let data34 = data33.passed;
+const _errs93 = errors;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs93){
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 9007199254740991 || isNaN(data34)){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data34 < 0 || isNaN(data34)){
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid24 = _errs93 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data33.failed !== undefined){
+let data35 = data33.failed;
+const _errs95 = errors;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs95){
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 9007199254740991 || isNaN(data35)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data35 < 0 || isNaN(data35)){
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid24 = _errs95 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data33.skipped !== undefined){
+let data36 = data33.skipped;
+const _errs97 = errors;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs97){
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 9007199254740991 || isNaN(data36)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data36 < 0 || isNaN(data36)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid24 = _errs97 === errors;
+}
+else {
+var valid24 = true;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/5/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid5 = _errs89 === errors;
+valid21 = _valid5;
+if(valid21){
+var props5 = {};
+props5.counts = true;
+props5.tool = true;
+}
+}
+if(!valid21){
+const err17 = {instancePath,schemaPath:"#/allOf/5/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs85 === errors;
+if(valid0){
+if(props0 !== true && props5 !== undefined){
+if(props5 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props5);
+}
+}
+}
+}
+}
+}
+}
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing6;
+if(((((((data.v === undefined) && (missing6 = "v")) || ((data.kind === undefined) && (missing6 = "kind"))) || ((data.tool === undefined) && (missing6 = "tool"))) || ((data.ok === undefined) && (missing6 = "ok"))) || ((data.counts === undefined) && (missing6 = "counts"))) || ((data.durationMs === undefined) && (missing6 = "durationMs"))){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
 return false;
 }
 else {
 if(data.v !== undefined){
-let data0 = data.v;
-const _errs2 = errors;
-if(!((typeof data0 == "number") && (isFinite(data0)))){
+let data37 = data.v;
+const _errs100 = errors;
+if(!((typeof data37 == "number") && (isFinite(data37)))){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-if(1 !== data0){
+if(1 !== data37){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
 }
-var valid0 = _errs2 === errors;
+var valid25 = _errs100 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
-if(valid0){
+if(valid25){
 if(data.kind !== undefined){
-let data1 = data.kind;
-const _errs4 = errors;
-if(typeof data1 !== "string"){
+let data38 = data.kind;
+const _errs102 = errors;
+if(typeof data38 !== "string"){
 validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("summary" !== data1){
+if("summary" !== data38){
 validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "summary"},message:"must be equal to constant"}];
 return false;
 }
-var valid0 = _errs4 === errors;
+var valid25 = _errs102 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
-if(valid0){
+if(valid25){
 if(data.tool !== undefined){
-let data2 = data.tool;
-const _errs6 = errors;
-if(errors === _errs6){
-if(typeof data2 === "string"){
-if(data2.length < 1){
+let data39 = data.tool;
+const _errs104 = errors;
+if(errors === _errs104){
+if(typeof data39 === "string"){
+if(data39.length < 1){
 validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties/tool/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2444,49 +3900,49 @@ validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs6 === errors;
+var valid25 = _errs104 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
-if(valid0){
+if(valid25){
 if(data.ok !== undefined){
-const _errs8 = errors;
+const _errs106 = errors;
 if(typeof data.ok !== "boolean"){
 validate28.errors = [{instancePath:instancePath+"/ok",schemaPath:"#/properties/ok/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs8 === errors;
+var valid25 = _errs106 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
-if(valid0){
+if(valid25){
 if(data.counts !== undefined){
-let data4 = data.counts;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-for(const key0 in data4){
-const _errs12 = errors;
-if(typeof key0 !== "string"){
-const err0 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key0};
+let data41 = data.counts;
+const _errs108 = errors;
+if(errors === _errs108){
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+for(const key6 in data41){
+const _errs110 = errors;
+if(typeof key6 !== "string"){
+const err18 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key6};
 if(vErrors === null){
-vErrors = [err0];
+vErrors = [err18];
 }
 else {
-vErrors.push(err0);
+vErrors.push(err18);
 }
 errors++;
 }
-var valid1 = _errs12 === errors;
-if(!valid1){
-const err1 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
+var valid26 = _errs110 === errors;
+if(!valid26){
+const err19 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid"};
 if(vErrors === null){
-vErrors = [err1];
+vErrors = [err19];
 }
 else {
-vErrors.push(err1);
+vErrors.push(err19);
 }
 errors++;
 validate28.errors = vErrors;
@@ -2494,16 +3950,30 @@ return false;
 break;
 }
 }
-if(valid1){
-for(const key1 in data4){
-let data5 = data4[key1];
-const _errs15 = errors;
-if(!((typeof data5 == "number") && (isFinite(data5)))){
-validate28.errors = [{instancePath:instancePath+"/counts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if(valid26){
+for(const key7 in data41){
+let data42 = data41[key7];
+const _errs113 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-var valid2 = _errs15 === errors;
-if(!valid2){
+if(errors === _errs113){
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 9007199254740991 || isNaN(data42)){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data42 < 0 || isNaN(data42)){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid27 = _errs113 === errors;
+if(!valid27){
 break;
 }
 }
@@ -2514,31 +3984,37 @@ validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs10 === errors;
+var valid25 = _errs108 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
-if(valid0){
+if(valid25){
 if(data.durationMs !== undefined){
-let data6 = data.durationMs;
-const _errs17 = errors;
-if(errors === _errs17){
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 0 || isNaN(data6)){
+let data43 = data.durationMs;
+const _errs115 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs115){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 9007199254740991 || isNaN(data43)){
+validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data43 < 0 || isNaN(data43)){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
-else {
-validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
-var valid0 = _errs17 === errors;
+var valid25 = _errs115 === errors;
 }
 else {
-var valid0 = true;
+var valid25 = true;
 }
 }
 }

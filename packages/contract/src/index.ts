@@ -18,6 +18,7 @@ export {
   PromotionRecordSchema,
   ErrorRecordSchema,
   SummaryRecordSchema,
+  summaryCountsSchemas,
   recordSchemas,
   makeRecord,
   jsonSchemaFor,

@@ -8,7 +8,7 @@ import { UPLOAD_NAME_PATTERN } from './names.js';
 
 const base = { v: z.literal(RECORD_VERSION) };
 const nonEmpty = z.string().min(1);
-const durationMs = z.number().nonnegative();
+const durationMs = z.number().int().nonnegative();
 
 /** OS facts of a node: family (debian, ubuntu, fedora, rhel, alpine ...) and release; more facts may follow. */
 export const OsFactsSchema = z.looseObject({
@@ -69,6 +69,8 @@ export const PlanRecordSchema = z.looseObject({
   script: z.string(),
   actions: z.array(PlanActionSchema),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** `plan`: the script only checks and reports what would change (render-crate --plan); `apply` changes. */
+  mode: z.enum(['apply', 'plan']).optional(),
   uploads: z.array(PlanUploadSchema).optional(),
 });
 
@@ -81,7 +83,10 @@ export const ResultRecordSchema = z.looseObject({
   kind: z.literal('result'),
   node: nonEmpty,
   phase: nonEmpty,
+  /** The action's name (`file`, `package` ...), as in plan.actions[].action. */
   action: nonEmpty,
+  /** The action's id within its plan (`nginx-conf`), as in plan.actions[].id and the markers. */
+  id: nonEmpty.optional(),
   label: z.string(),
   status: ActionStatusSchema,
   exitCode: z.number().int(),
@@ -128,6 +133,10 @@ export const TestRecordSchema = z.looseObject({
   status: z.enum(['passed', 'failed', 'errored']),
   durationMs,
   failure: TestFailureSchema.optional(),
+  /** How many expectations the test checked. */
+  assertions: z.number().int().nonnegative().optional(),
+  /** With --watch: which run of the tests this record belongs to (1, 2 ...). */
+  run: z.number().int().positive().optional(),
 });
 
 /** One browser step (written by browser-drive). */
@@ -141,6 +150,10 @@ export const StepRecordSchema = z.looseObject({
   durationMs,
   screenshot: z.string().optional(),
   error: z.string().optional(),
+  /** What an `execute` step's script returned, or an alert's text (`acceptAlert`, `dismissAlert`): JSON data. */
+  result: z.unknown().optional(),
+  /** Path of the page's HTML saved when the step failed. */
+  pageSource: z.string().optional(),
 });
 
 /** A color's share of the live traffic in percent (0-100). */
@@ -177,17 +190,49 @@ export const ErrorRecordSchema = z.looseObject({
   code: nonEmpty,
   message: z.string(),
   node: z.string().optional(),
+  /** The file the error is about (expect-run: a test file that failed to load). */
+  file: z.string().optional(),
+  /** `file:line:column` in that file. */
+  location: z.string().optional(),
+  /** With expect-run --watch: which run the error belongs to. */
+  run: z.number().int().positive().optional(),
 });
 
+const count = z.number().int().nonnegative();
+
+function countsOf<const Names extends readonly string[]>(names: Names) {
+  return z.strictObject(Object.fromEntries(names.map((name) => [name, count.optional()])) as { [N in Names[number]]: z.ZodOptional<typeof count> });
+}
+
+/**
+ * The counts each forklift binary writes in its summary: only these names, whole numbers. A summary
+ * written after an error may hold fewer (or none). Tools not listed here may write any names.
+ */
+export const summaryCountsSchemas = {
+  'forklift-cat': countsOf(['nodes']),
+  'render-crate': countsOf(['nodes', 'plans', 'actions', 'skipped']),
+  'run-actions': countsOf(['nodes', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'failedNodes']),
+  'provision-node': countsOf(['nodes', 'created', 'destroyed']),
+  'expect-run': countsOf(['files', 'tests', 'assertions', 'passed', 'failed', 'errors', 'runs']),
+  'browser-drive': countsOf(['passed', 'failed', 'skipped']),
+} as const;
+
 /** The last record of every tool's output. */
-export const SummaryRecordSchema = z.looseObject({
-  ...base,
-  kind: z.literal('summary'),
-  tool: nonEmpty,
-  ok: z.boolean(),
-  counts: z.record(z.string(), z.number()),
-  durationMs,
-});
+export const SummaryRecordSchema = z
+  .looseObject({
+    ...base,
+    kind: z.literal('summary'),
+    tool: nonEmpty,
+    ok: z.boolean(),
+    counts: z.record(z.string(), count),
+    durationMs,
+  })
+  .superRefine((record, ctx) => {
+    const schema = (summaryCountsSchemas as Record<string, z.ZodType>)[record.tool];
+    const checked = schema?.safeParse(record.counts);
+    if (!checked || checked.success) return;
+    for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: ['counts', ...issue.path] } as never);
+  });
 
 /** Every known record kind and its schema. */
 export const recordSchemas = {
@@ -244,5 +289,12 @@ export function makeRecord<K extends KnownKind>(kind: K, fields: RecordFields<K>
 /** JSON Schema (draft 2020-12) of one record kind, generated from its zod schema. */
 export function jsonSchemaFor(kind: KnownKind): Record<string, unknown> {
   const schema = z.toJSONSchema(recordSchemas[kind], { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  if (kind === 'summary') {
+    // the per-tool counts (a refinement in zod, which JSON Schema output leaves out): one if/then per tool
+    schema.allOf = Object.entries(summaryCountsSchemas).map(([tool, counts]) => {
+      const { $schema: _dialect, ...countsSchema } = z.toJSONSchema(counts, { target: 'draft-2020-12' }) as Record<string, unknown>;
+      return { if: { properties: { tool: { const: tool } }, required: ['tool'] }, then: { properties: { counts: countsSchema } } };
+    });
+  }
   return { $id: `https://forklift.dev/schema/${kind}.schema.json`, title: `forklift ${kind} record`, ...schema };
 }

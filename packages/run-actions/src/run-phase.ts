@@ -36,7 +36,8 @@ function resultFields(node: NodeRecord, phase: string, outcome: ActionOutcome): 
   return {
     node: node.id,
     phase,
-    action: outcome.id,
+    action: outcome.action,
+    id: outcome.id,
     label: outcome.label,
     status: outcome.status,
     exitCode: outcome.exitCode,
@@ -147,7 +148,7 @@ export function skipPhase(node: NodeRecord, plan: PlanRecord, sink: PhaseRecordS
   const counts = emptyCounts();
   for (const action of plan.actions) {
     counts.skipped += 1;
-    sink.result({ node: node.id, phase: plan.phase, action: action.id, label: action.label, status: 'skipped', exitCode: 0, stdout: '', stderr: '', durationMs: 0 });
+    sink.result({ node: node.id, phase: plan.phase, action: action.action, id: action.id, label: action.label, status: 'skipped', exitCode: 0, stdout: '', stderr: '', durationMs: 0 });
   }
   sink.phase({ node: node.id, phase: plan.phase, status, counts, durationMs: 0 });
   return counts;

@@ -28,7 +28,7 @@ t.test('run-actions - first run reports changes, the second run only ok', async 
   t.equal(first.exitCode, 2, `changed with --detailed-exitcode: ${first.stderr}`);
   t.same(first.records.map((r) => r.kind), ['node', 'result', 'result', 'result', 'phase', 'summary']);
   const results = ofKind(first.records, 'result');
-  t.same(results.map((r) => [r.action, r.status]), [['touch-a', 'changed'], ['copy-b', 'changed'], ['echo', 'ok']]);
+  t.same(results.map((r) => [r.id, r.status]), [['touch-a', 'changed'], ['copy-b', 'changed'], ['echo', 'ok']]);
   t.equal(results[0]!.stdout, 'creating\n', "each result carries its own action's stdout");
   t.equal(results[1]!.stderr, 'to-stderr\n', "each result carries its own action's stderr");
   t.equal(results[2]!.stdout, 'hi\n');
@@ -69,7 +69,7 @@ t.test('run-actions - a failing action fails only its node; later actions and ph
   t.equal(run.exitCode, 1, 'exit 1 when an action failed');
   const results = ofKind(run.records, 'result');
   const badResults = results.filter((r) => r.node === 'bad');
-  t.same(badResults.map((r) => [r.phase, r.action, r.status]), [
+  t.same(badResults.map((r) => [r.phase, r.id, r.status]), [
     ['configure', 'before', 'ok'],
     ['configure', 'boom', 'failed'],
     ['configure', 'after', 'skipped'],

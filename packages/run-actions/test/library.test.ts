@@ -79,7 +79,7 @@ t.test('runActions - one exec per phase with the script on held stdin, sudo -n f
   const installEnd = Math.max(...phaseCalls.filter((c) => c.stdin.includes('one')).map((c) => c.endedAt!));
   const configureStart = Math.min(...phaseCalls.filter((c) => c.stdin.includes('three')).map((c) => c.startedAt));
   t.ok(installEnd <= configureStart, 'barrier between phases');
-  t.same(records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.action), ['one', 'two', 'three']);
+  t.same(records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.id), ['one', 'two', 'three']);
 });
 
 t.test('runActions - --phase runs only the phases asked for, in plan order', async (t) => {
@@ -136,6 +136,6 @@ t.test('runActions - a localhost node runs through the local transport', async (
   });
   t.ok(report.ok);
   t.ok(existsSync(join(dir, 'x')));
-  t.match(records[0], { kind: 'result', fields: { action: 'touch', status: 'changed', stdout: 'done\n' } });
+  t.match(records[0], { kind: 'result', fields: { id: 'touch', action: 'exec', status: 'changed', stdout: 'done\n' } });
   t.equal(updated[0]!.os!.family, 'debian');
 });

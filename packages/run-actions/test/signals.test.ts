@@ -38,12 +38,12 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     });
     // the first result streams out while the script still runs
-    await waitFor(() => run.output().stdout.includes('"action":"quick"'), 60_000, 'the first result record');
+    await waitFor(() => run.output().stdout.includes('"id":"quick"'), 60_000, 'the first result record');
     await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length > 0, 20_000, 'the remote sleep');
     run.child.kill(signal);
     const result = await run.result;
     t.equal(result.exitCode, code, result.stderr);
-    t.same(result.records.map((r) => [r.kind, r.action ?? r.phase ?? '']), [
+    t.same(result.records.map((r) => [r.kind, r.kind === 'node' ? '' : r.id ?? r.phase ?? '']), [
       ['node', ''],
       ['result', 'quick'],
       ['result', 'slow'],
@@ -71,7 +71,7 @@ t.test('run-actions - --timeout ends a slow phase script and fails that node', a
   const plan = testPlan(sshd.node, 'configure', [{ id: 'slow', body: `sleep ${sleep}; touch ${dir}/finished` }]);
   const run = await runBinary('run-actions', ['--timeout', '2'], { stdin: toNdjson([sshd.node, plan]) });
   t.equal(run.exitCode, 1);
-  t.match(ofKind(run.records, 'result')[0], { action: 'slow', status: 'failed', stderr: /timed out after 2 s/ });
+  t.match(ofKind(run.records, 'result')[0], { id: 'slow', status: 'failed', stderr: /timed out after 2 s/ });
   await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length === 0, 5_000, 'no remote process left');
   t.notOk(existsSync(join(dir, 'finished')));
 });

@@ -49,7 +49,7 @@ t.test('run-actions SPEC - --plan changes nothing, apply converges, a second --p
   const plan = await runBinary('run-actions', ['servers/app', '--plan'], { stdin: nodes, cwd: work });
   t.equal(plan.exitCode, 0, plan.stderr);
   const planned = ofKind(plan.records, 'result');
-  t.same(planned.map((r) => [r.action, r.status]), [['app-conf', 'changed'], ['motd', 'changed']], 'reports what would change');
+  t.same(planned.map((r) => [r.id, r.status]), [['app-conf', 'changed'], ['motd', 'changed']], 'reports what would change');
   t.match(planned[0]!.diff, /-port = 80\n\+port = 8080/, 'with a unified diff');
   t.equal(treeDigest(target), before, "the node's files are byte-identical after --plan");
 
@@ -85,7 +85,7 @@ t.test('run-actions - a saved plan from render-crate applies exactly what was re
   writeFileSync(specPath, spec('changed since\n'));
   const checked = await runBinary('run-actions', [], { stdin: toNdjson([sshd.node, ...planRecords]), cwd: work });
   t.equal(checked.exitCode, 0, checked.stderr);
-  t.match(ofKind(checked.records, 'result')[0], { action: 'f', status: 'changed', diff: /\+rendered/ });
+  t.match(ofKind(checked.records, 'result')[0], { id: 'f', status: 'changed', diff: /\+rendered/ });
   t.same(readdirSync(target), [], 'a "mode":"plan" plan changes nothing');
 
   const applyPlans = ofKind((await runBinary('render-crate', ['servers/app'], { stdin: toNdjson([sshd.node]), cwd: work })).records, 'plan');
@@ -108,6 +108,6 @@ t.test('run-actions SPEC - run from another directory: references and local file
   t.teardown(sshd.stop);
   const run = await runBinary('run-actions', ['../proj/groups/cwd'], { stdin: toNdjson([{ ...sshd.node, group: 'cwd' }]), cwd: join(work, 'elsewhere') });
   t.equal(run.exitCode, 0, run.stderr);
-  t.same(ofKind(run.records, 'result').map((r) => [r.action, r.status]), [['motd', 'changed']]);
+  t.same(ofKind(run.records, 'result').map((r) => [r.id, r.status]), [['motd', 'changed']]);
   t.equal(readFileSync(join(target, 'motd'), 'utf8'), 'from the project\n', 'the local file of the spec\'s project, not of the working directory');
 });

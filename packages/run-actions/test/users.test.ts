@@ -18,7 +18,7 @@ t.test('run-actions - a non-root user with passwordless sudo runs the script as 
   const plan = testPlan(sshd.node, 'configure', [{ id: 'whoami', body: `id -u; if [ ! -e ${dir}/made ]; then touch ${dir}/made; changed; fi` }]);
   const run = await runBinary('run-actions', [], { stdin: toNdjson([sshd.node, plan]) });
   t.equal(run.exitCode, 0, run.stderr);
-  t.match(ofKind(run.records, 'result')[0], { action: 'whoami', status: 'changed', stdout: '0\n' });
+  t.match(ofKind(run.records, 'result')[0], { id: 'whoami', status: 'changed', stdout: '0\n' });
   t.equal(statSync(join(dir, 'made')).uid, 0, 'the file was created by root');
 });
 

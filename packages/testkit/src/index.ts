@@ -3,3 +3,4 @@ export { createTestUser, type SudoMode, type TestUser } from './user.js';
 export { freePort } from './free-port.js';
 export { generateKey, publicKeyOf } from './keys.js';
 export { runBinary, spawnBinary, binPath, toNdjson, REPO_ROOT, type BinaryOptions, type BinaryResult, type SpawnedBinary } from './run-binary.js';
+export { undeclaredFields } from './record-drift.js';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { undeclaredFields } from './record-drift.js';
 
 /** What a finished binary run gave: exit code, parsed stdout records, raw stdout and stderr. */
 export interface BinaryResult {
@@ -22,6 +23,11 @@ export interface BinaryOptions {
   timeoutMs?: number;
   /** stdout is text (--help, --version), not records: leave `records` empty instead of parsing. */
   text?: boolean;
+  /**
+   * Accept records with fields their kind's JSON Schema does not declare (only for tests that feed such
+   * records in on purpose): by default such a field fails the run (schema drift).
+   */
+  allowUndeclared?: boolean;
 }
 
 /** A spawned binary: the child process, its output so far and a promise of its result. */
@@ -41,16 +47,22 @@ export function binPath(name: string): string {
   return join(REPO_ROOT, 'packages', name, 'bin', `${name}.js`);
 }
 
-function parseRecords(stdout: string): Array<Record<string, unknown>> {
+function parseRecords(stdout: string, allowUndeclared = false): Array<Record<string, unknown>> {
   return stdout
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line, index) => {
+      let record: Record<string, unknown>;
       try {
-        return JSON.parse(line) as Record<string, unknown>;
+        record = JSON.parse(line) as Record<string, unknown>;
       } catch {
         throw new Error(`stdout line ${index + 1} is not JSON: ${line.slice(0, 200)}`);
       }
+      const undeclared = allowUndeclared ? [] : undeclaredFields(record);
+      if (undeclared.length) {
+        throw new Error(`stdout line ${index + 1}: ${undeclared.join(', ')} not declared in the record schemas (packages/contract/src/records.ts, then npm run schema)`);
+      }
+      return record;
     });
 }
 
@@ -79,7 +91,7 @@ export function spawnBinary(name: string, args: string[] = [], options: BinaryOp
     child.once('close', (exitCode, signal) => {
       clearTimeout(timer);
       try {
-        resolve({ exitCode, signal, records: options.text ? [] : parseRecords(stdout), stdout, stderr });
+        resolve({ exitCode, signal, records: options.text ? [] : parseRecords(stdout, options.allowUndeclared), stdout, stderr });
       } catch (error) {
         reject(error);
       }
