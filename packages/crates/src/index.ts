@@ -3,3 +3,5 @@ export { peers, requirePeers, nodesOf, describeQuery, type PeerQuery } from './p
 export { COLORS, colorSchema, colorNumber, colorOf, type Color } from './color.js';
 export { crates, crateByName } from './registry.js';
 export { nodeExporter, nodeExporterOptions } from './node-exporter.js';
+export { appServer, appServerOptions, runtimeDir, systemdQuote, type AppServerOptions, type AppServerSettings } from './app-server.js';
+export { nginx, nginxOptions, nginxSite, appUpstreams, NGINX_RELOAD_DROPIN, type NginxOptions } from './nginx.js';

@@ -1,4 +1,6 @@
 import type { Crate } from './crate.js';
+import { appServer } from './app-server.js';
+import { nginx } from './nginx.js';
 import { nodeExporter } from './node-exporter.js';
 
 /**
@@ -7,6 +9,8 @@ import { nodeExporter } from './node-exporter.js';
  */
 export const crates: Readonly<Record<string, Crate>> = {
   [nodeExporter.crateName]: nodeExporter,
+  [appServer.crateName]: appServer,
+  [nginx.crateName]: nginx,
 };
 
 /** The crate of a JSON5 name, or undefined. @example crateByName('node-exporter') */
