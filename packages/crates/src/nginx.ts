@@ -85,7 +85,7 @@ export function nginxSite(o: z.output<typeof nginxOptions>, color: string, upstr
     '        proxy_set_header X-Forwarded-Proto $scheme;',
     '        proxy_connect_timeout 2s;',
     '        proxy_read_timeout 30s;',
-    '        proxy_next_upstream error timeout http_502 http_503;',
+    '        proxy_next_upstream error timeout;',
     '        proxy_next_upstream_tries 2;',
     '    }',
     '}',
