@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Prepares what the wine-cellar specs ship, under build/ (and secrets/, made once):
+//   build/wine-cellar.mjs   the app bundle (app/build.mjs; version: --version V, else $WINE_CELLAR_VERSION, else app/package.json)
+//   build/node              the Node.js runtime the app servers run: this controller's own `node` binary
+//   build/release.json      {version, sha256, bytes, runtime} — what servers/app.ts deploys
+//   secrets/db-password     the MariaDB password of the app's user (random, 0600; kept when it exists)
+// Usage: node examples/wine-cellar/build.mjs [--version V]
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+if (args.length > 0 && !(args.length === 2 && args[0] === '--version')) {
+  process.stderr.write('usage: node build.mjs [--version V]\n');
+  process.exit(64);
+}
+const buildDir = join(here, 'build');
+mkdirSync(buildDir, { recursive: true });
+
+const started = Date.now();
+const out = execFileSync(process.execPath, [join(here, 'app', 'build.mjs'), ...args, '--out', join(buildDir, 'wine-cellar.mjs')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const bundle = JSON.parse(out);
+
+// the runtime: copied only when it differs in size or is older than ours (it is ~100 MB)
+const runtime = join(buildDir, 'node');
+const ours = statSync(process.execPath);
+const theirs = existsSync(runtime) ? statSync(runtime) : undefined;
+if (!theirs || theirs.size !== ours.size || theirs.mtimeMs < ours.mtimeMs) {
+  copyFileSync(process.execPath, `${runtime}.tmp`);
+  renameSync(`${runtime}.tmp`, runtime);
+}
+
+const release = { version: bundle.version, sha256: bundle.sha256, bytes: bundle.bytes, runtime: process.version };
+writeFileSync(join(buildDir, 'release.json'), `${JSON.stringify(release, null, 2)}\n`);
+
+const secrets = join(here, 'secrets');
+mkdirSync(secrets, { recursive: true, mode: 0o700 });
+const password = join(secrets, 'db-password');
+if (!existsSync(password)) writeFileSync(password, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+
+process.stderr.write(`wine-cellar ${release.version} built (${release.bytes} bytes, runtime ${release.runtime}) in ${Date.now() - started} ms\n`);
+process.stdout.write(`${JSON.stringify(release)}\n`);
