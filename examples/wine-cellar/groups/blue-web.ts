@@ -1,0 +1,3 @@
+import { webGroup } from '../servers/tiers.js';
+
+export default webGroup('blue');

@@ -1,0 +1,3 @@
+import { appGroup } from '../servers/tiers.js';
+
+export default appGroup('green');

@@ -1,0 +1,3 @@
+import { dbGroup } from '../servers/tiers.js';
+
+export default dbGroup('green');
