@@ -3,7 +3,8 @@
 //   build/wine-cellar.mjs   the app bundle (app/build.mjs; version: --version V, else $WINE_CELLAR_VERSION, else app/package.json)
 //   build/node              the Node.js runtime the app servers run: this controller's own `node` binary
 //   build/release.json      {version, sha256, bytes, runtime} — what servers/app.ts deploys
-//   secrets/db-password     the MariaDB password of the app's user (random, 0600; kept when it exists)
+//   secrets/db-password, secrets/replication-password   MariaDB passwords of the app's and the replication
+//                           account (random, 0600; kept when they exist)
 // Usage: node examples/wine-cellar/build.mjs [--version V]
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,8 +42,10 @@ writeFileSync(join(buildDir, 'release.json'), `${JSON.stringify(release, null, 2
 
 const secrets = join(here, 'secrets');
 mkdirSync(secrets, { recursive: true, mode: 0o700 });
-const password = join(secrets, 'db-password');
-if (!existsSync(password)) writeFileSync(password, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+for (const name of ['db-password', 'replication-password']) {
+  const file = join(secrets, name);
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+}
 
 process.stderr.write(`wine-cellar ${release.version} built (${release.bytes} bytes, runtime ${release.runtime}) in ${Date.now() - started} ms\n`);
 process.stdout.write(`${JSON.stringify(release)}\n`);

@@ -2,6 +2,7 @@
 // groups/green-*.ts differ only in their color (CONTRACTS: groups C-web, C-app, C-db; roles web, app, db).
 import { groupSpec } from '@forklift/render-crate';
 import debian12 from '../nodes/debian-12.js';
+import { dbServer } from './db.js';
 
 export type Color = 'blue' | 'green';
 
@@ -15,4 +16,4 @@ export const appGroup = (color: Color) =>
 
 /** The color's MariaDB (the staged color's replicates from the live one's). */
 export const dbGroup = (color: Color) =>
-  groupSpec({ group: `${color}-db`, count: 1, color, roles: ['db'], node: debian12, extends: ['servers/db'] });
+  groupSpec({ group: `${color}-db`, count: 1, color, roles: ['db'], node: debian12, extends: [dbServer(color)] });
