@@ -45,7 +45,7 @@ const results = (run: Run) => records(run.stdout).filter((r) => r.kind === 'resu
 const changed = (run: Run) => results(run).filter((r) => r.status === 'changed').map((r) => `${r.node} ${r.action} ${r.label}`);
 
 async function onNode(node: NodeRecord, command: string): Promise<Run> {
-  const transport = sshTransport(node);
+  const transport = await sshTransport(node);
   let stdout = '';
   let stderr = '';
   try {
@@ -153,7 +153,12 @@ t.test('restart on failure - a killed app server is started again by systemd', a
     await new Promise((r) => setTimeout(r, 250));
   }
   t.not(after, before, `restarted (pid ${before} -> ${after})`);
-  t.equal((await fetch(`http://${node.address}:3000/healthz`)).status, 200);
+  let status = 0;
+  for (let i = 0; i < 40 && status !== 200; i++) {
+    status = await fetch(`http://${node.address}:3000/healthz`).then((r) => r.status, () => 0);
+    if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+  }
+  t.equal(status, 200, 'it answers again');
 });
 
 t.test('new versions - current switches and the service restarts; only keepReleases releases stay', async (t) => {
