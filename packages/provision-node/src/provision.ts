@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { UsageError, type NodeRecord } from '@forklift/contract';
 import { forkliftHome, providerContext } from './context.js';
 import { acquireLock } from './lock.js';
-import { GROUP_NAME_PATTERN, type NodeSpec } from '@forklift/spec';
+import { DEFAULT_GROUP, GROUP_NAME_PATTERN, type NodeSpec } from '@forklift/spec';
 import { labelRecords, writeGroupLabels, type GroupLabels } from './group-labels.js';
 import { toNodeRecord, type CreateRequest, type ListedNode, type Provider, type ProviderContext } from './provider.js';
 import { loadProvider } from './registry.js';
@@ -39,8 +39,8 @@ export interface ProvisionReport {
   destroyed: number;
 }
 
-/** Default group name when none is given. */
-export const DEFAULT_GROUP = 'default';
+/** Default group name when none is given (a group spec downstream adopts its nodes: @forklift/spec's selectNodes). */
+export { DEFAULT_GROUP };
 
 async function open(options: ProvisionOptions): Promise<{ provider: Provider; ctx: ProviderContext; group: string }> {
   const env = options.env ?? process.env;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts, type PlanUploadEntry } from '@forklift/actions';
 import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract';
-import { actionEntrySchema, specGroup, type Spec } from '@forklift/spec';
+import { actionEntrySchema, selectNodes, type Spec } from '@forklift/spec';
 import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
 import { ProjectFiles } from './project-files.js';
 
@@ -116,14 +116,16 @@ function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], o
   return { facts, byPhase, files, notify };
 }
 
-/** The nodes a spec applies to: running nodes, and for a group spec only those of that group. */
+/**
+ * The nodes a spec renders for (@forklift/spec's selectNodes): running nodes; for a group spec those of
+ * its group, else the adopted nodes of group `default`; nodes of other groups only are an InputError.
+ */
 export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeRecord[] {
-  const group = specGroup(spec);
-  return nodes.filter((node) => node.state === 'running' && (group === undefined || node.group === group));
+  return selectNodes(spec, nodes).targets;
 }
 
 /**
- * Render a spec for nodes (only those of its group for a group spec, see nodesForSpec): one plan record's fields per node per phase, in node then phase order.
+ * Render a spec for nodes (those nodesForSpec selects; a group spec adopts nodes of group `default`): one plan record's fields per node per phase, in node then phase order.
  * Everything is validated for every node before anything is returned; errors are InputError (exit 65)
  * naming the spec file and the path inside it. Pure apart from reading `local` files.
  * @example const plans = await renderPlans(await loadSpec('groups/web'), nodes, { phases: ['configure'], plan: true })
@@ -135,8 +137,9 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
     const problem = phaseNameProblem(phase);
     if (problem) throw new InputError(`phase ${JSON.stringify(phase)}: ${problem}`, { code: 'bad-phase' });
   }
-  const targets = nodesForSpec(spec, nodes);
-  const running = (options.allNodes ?? nodes).filter((node) => node.state === 'running');
+  const selection = selectNodes(spec, nodes);
+  const targets = selection.targets;
+  const running = (options.allNodes ?? selection.nodes).filter((node) => node.state === 'running');
   // the spec's own project wins: a CLI's working directory must not move where its controller files are
   const project = new ProjectFiles({ project: spec.cwd ?? options.cwd ?? process.cwd(), allowed: options.allowFiles });
   const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map(), project };

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { packageVersion, parsePhaseFlags, UsageError, type ToolDefinition } from '@forklift/contract';
-import { specGroup } from '@forklift/spec';
+import { DEFAULT_GROUP, selectNodes, specGroup } from '@forklift/spec';
 import { genericNode, genericOs } from './generic.js';
 import { loadSpec } from './load.js';
 import { renderPlans } from './render.js';
@@ -34,7 +34,11 @@ export const renderCrateTool: ToolDefinition = {
     const defaultOs = genericOs(os);
     const spec = await loadSpec(ctx.args[0]!, { cwd: ctx.cwd });
     const group = specGroup(spec);
-    const nodes = ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)];
+    const selection = selectNodes(spec, ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)]);
+    // nodes provisioned without a group flow on in the spec's group (with its color and roles)
+    for (const id of selection.adopted) ctx.updateNode(selection.nodes.find((node) => node.id === id)!);
+    if (selection.adopted.length > 0) ctx.log(`render-crate: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${group}: ${selection.adopted.join(' ')}`);
+    const nodes = selection.nodes;
     const plans = await renderPlans(spec, nodes, {
       phases: parsePhaseFlags(ctx.flags.phase),
       plan: Boolean(ctx.flags.plan),

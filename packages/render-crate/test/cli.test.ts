@@ -44,6 +44,23 @@ t.test('render-crate - run from another directory, local files still come from t
   t.equal(script(fromElsewhere), script(fromProject), 'the same script from both directories');
 });
 
+t.test('render-crate - nodes provisioned without a group are adopted by a group spec and re-emitted in its group', async (t) => {
+  const input = nodeLine('default-1', 'default', { family: 'debian', release: '12' }) + nodeLine('default-2', 'default');
+  const run = await runCli(['groups/web', '--phase', 'configure'], input);
+  t.equal(run.code, 0, 'exit 0', { stderr: run.stderr });
+  t.same(run.records.filter((r) => r.kind === 'node').map((r) => `${r.id}:${r.group}`), ['default-1:web', 'default-2:web'], 'the node records flow on in group web');
+  t.same(run.records.filter((r) => r.kind === 'plan').map((r) => r.node), ['default-1', 'default-2'], 'one plan each');
+  t.match(run.stderr, 'render-crate: 2 node(s) of group default adopted into group web: default-1 default-2');
+});
+
+t.test('render-crate - only nodes of other groups for a group spec: exit 65 naming the groups seen, no plan', async (t) => {
+  const run = await runCli(['groups/web', '--phase', 'configure'], nodeLine('db-1', 'db') + nodeLine('lb-1', 'lb'));
+  t.equal(run.code, 65);
+  t.equal(run.stderr, 'render-crate: groups/web.json5: group web: none of the 2 running node(s) on stdin is in this group (groups seen: db, lb); provision them with --group web (or --spec), or give the spec of their group\n');
+  t.notOk(run.records.some((r) => r.kind === 'plan'), 'no plan written');
+  t.match(run.records.find((r) => r.kind === 'error'), { code: 'no-node-of-group' }, 'the error record says why');
+});
+
 t.test('render-crate - output is byte-stable', async (t) => {
   const input = nodeLine('web-1', 'web', { family: 'debian', release: '12' });
   const strip = (text: string): string => text.replace(/"durationMs":\d+/, '"durationMs":0');

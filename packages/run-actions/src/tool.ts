@@ -29,17 +29,23 @@ export const runActionsTool: ToolDefinition = {
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
       // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
-      const { loadSpec, nodesForSpec, renderPlans, allowedFolders } = await import('@forklift/render-crate');
+      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, DEFAULT_GROUP } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
-      nodes = nodesForSpec(spec, nodes);
+      // a group spec runs on its group's nodes, or adopts nodes provisioned without a group (re-emitted in its
+      // group); nodes of other groups only are exit 65 naming them
+      const selection = selectNodes(spec, ctx.nodes);
+      for (const id of selection.adopted) ctx.updateNode(selection.nodes.find((node) => node.id === id)!);
+      if (selection.adopted.length > 0) ctx.log(`run-actions: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${specGroup(spec)}: ${selection.adopted.join(' ')}`);
+      nodes = selection.targets;
+      const peers = selection.nodes;
       // every node of the input is a peer the spec may look at (ctx.nodes), not only those it renders for;
       // local files resolve against the spec's own project, never against this working directory
-      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: ctx.nodes, allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd) };
+      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: peers, allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd) };
       // render once with the facts at hand, so a bad spec stops the run before any connection
       await renderPlans(spec, nodes, renderOptions);
       render = async (withFacts) => {
         const updated = new Map(withFacts.map((node) => [node.id, node]));
-        const allNodes = ctx.nodes.map((node) => updated.get(node.id) ?? node);
+        const allNodes = peers.map((node) => updated.get(node.id) ?? node);
         return (await renderPlans(spec, withFacts, { ...renderOptions, allNodes })).map(asPlanRecord);
       };
     } else {

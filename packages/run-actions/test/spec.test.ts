@@ -111,3 +111,26 @@ t.test('run-actions SPEC - run from another directory: references and local file
   t.same(ofKind(run.records, 'result').map((r) => [r.id, r.status]), [['motd', 'changed']]);
   t.equal(readFileSync(join(target, 'motd'), 'utf8'), 'from the project\n', 'the local file of the spec\'s project, not of the working directory');
 });
+
+t.test('run-actions SPEC - a node provisioned without a group is adopted by the group spec and flows on in its group; other groups only are exit 65', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'run-actions-adopt-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const target = join(work, 'node-files');
+  mkdirSync(target);
+  mkdirSync(join(work, 'groups'));
+  writeFileSync(join(work, 'groups', 'mon.json5'), JSON.stringify({ group: 'mon', color: 'blue', roles: ['monitoring'], phases: { configure: [{ action: 'file', id: 'flag', path: join(target, 'flag'), content: 'on\n', backups: 0 }] } }));
+  const sshd = await startSshd({ id: 'default-1', group: 'default' });
+  t.teardown(sshd.stop);
+
+  const run = await runBinary('run-actions', ['groups/mon'], { stdin: toNdjson([sshd.node]), cwd: work });
+  t.equal(run.exitCode, 0, run.stderr);
+  t.match(ofKind(run.records, 'node')[0], { id: 'default-1', group: 'mon', color: 'blue', roles: ['monitoring'] }, 're-emitted in the spec\'s group, with its color and roles');
+  t.same(ofKind(run.records, 'result').map((r) => [r.node, r.action, r.status]), [['default-1', 'flag', 'changed']]);
+  t.match(run.stderr, 'run-actions: 1 node(s) of group default adopted into group mon: default-1');
+  t.equal(readFileSync(join(target, 'flag'), 'utf8'), 'on\n');
+
+  const other = await runBinary('run-actions', ['groups/mon'], { stdin: toNdjson([{ ...sshd.node, id: 'web-1', group: 'web' }]), cwd: work });
+  t.equal(other.exitCode, 65, 'nodes of other groups only: bad input, not a silent success');
+  t.match(other.stderr, /groups\/mon\.json5: group mon: none of the 1 running node\(s\) on stdin is in this group \(groups seen: web\)/);
+  t.same(ofKind(other.records, 'result'), [], 'nothing ran');
+});
