@@ -1,0 +1,4 @@
+import { runBin } from '@forklift/contract';
+import { promoteColorTool } from './tool.js';
+
+await runBin(promoteColorTool);
