@@ -1,6 +1,7 @@
 import type { Crate } from './crate.js';
 import { appServer } from './app-server.js';
 import { nginx } from './nginx.js';
+import { haproxy } from './haproxy.js';
 import { nodeExporter } from './node-exporter.js';
 
 /**
@@ -11,6 +12,7 @@ export const crates: Readonly<Record<string, Crate>> = {
   [nodeExporter.crateName]: nodeExporter,
   [appServer.crateName]: appServer,
   [nginx.crateName]: nginx,
+  [haproxy.crateName]: haproxy,
 };
 
 /** The crate of a JSON5 name, or undefined. @example crateByName('node-exporter') */
