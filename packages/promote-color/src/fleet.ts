@@ -51,6 +51,16 @@ export function selectLbNodes(nodes: readonly NodeRecord[], lbGroup: string | un
   return running.filter((node) => node.roles?.includes('lb'));
 }
 
+/** The LB nodes, or InputError (65) when there is none. */
+export function requireLbNodes(nodes: readonly NodeRecord[], lbGroup: string | undefined): NodeRecord[] {
+  const lbNodes = selectLbNodes(nodes, lbGroup);
+  if (lbNodes.length === 0) {
+    const where = lbGroup !== undefined ? `of group "${lbGroup}"` : 'of group "lb" and none with role lb';
+    throw new InputError(`no LB node on stdin: no running node ${where} (pipe the load balancer's node records in, or name its group with --lb GROUP)`, { code: 'no-lb' });
+  }
+  return lbNodes;
+}
+
 /** Percent of the live backend's weight per color on one LB (one decimal). */
 export function sharesOf(layout: AppLayout, table: StatTable): ColorWeight[] {
   const sums = new Map<string, number>();
@@ -81,11 +91,7 @@ export class Fleet {
 
   /** Select the LB nodes, connect to all, preflight all; errors close what was opened. */
   static async open(options: FleetOptions): Promise<Fleet> {
-    const lbNodes = selectLbNodes(options.nodes, options.lbGroup);
-    if (lbNodes.length === 0) {
-      const where = options.lbGroup !== undefined ? `of group "${options.lbGroup}"` : 'of group "lb" and none with role lb';
-      throw new InputError(`no LB node on stdin: no running node ${where} (pipe the load balancer's node records in, or name its group with --lb GROUP)`, { code: 'no-lb' });
-    }
+    const lbNodes = requireLbNodes(options.nodes, options.lbGroup);
     const connect: Connect = options.connect ?? ((node, signal) => sshTransport(node, { env: options.env, signal }));
     const sessions: LbSession[] = [];
     try {

@@ -70,6 +70,9 @@ export class LbSession {
     for (const key of parts.keys()) {
       if (!key.startsWith('missing:')) continue;
       const what = key.slice('missing:'.length);
+      if (what === 'answer') {
+        throw new UnavailableError(`${this.id}: HAProxy's admin socket ${ADMIN_SOCKET} does not answer (is HAProxy running? systemctl status haproxy on the LB)`, { code: 'no-admin-socket' });
+      }
       if (what === 'socket') {
         throw new UnavailableError(`${this.id}: no HAProxy admin socket at ${ADMIN_SOCKET} (is HAProxy running with "stats socket ${ADMIN_SOCKET} level admin"? converge the LB with the haproxy crate)`, {
           code: 'no-admin-socket',

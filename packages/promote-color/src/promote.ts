@@ -1,7 +1,7 @@
 // promoteColor: shift an app's live traffic from its live color to another in stages behind health
 // gates, rolling back automatically when a gate fails.
 import { InputError, type ColorWeight, type NodeRecord, type PromotionStatus, type PromotionWindow } from '@forklift/contract';
-import { Fleet, shareOf, type Connect } from './fleet.js';
+import { Fleet, requireLbNodes, shareOf, type Connect } from './fleet.js';
 import { DEFAULT_HOLD_MS, DEFAULT_MAX_ERROR_RATE, DEFAULT_MIN_REQUESTS, DEFAULT_STAGES, formatMs } from './options.js';
 import type { PromoteState } from './state.js';
 import { withHistory } from './state.js';
@@ -145,6 +145,12 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
     await options.onRecord?.(record);
   };
 
+  // the input is checked before connecting to anything: LB nodes, and the colors on stdin when there are any
+  requireLbNodes(options.nodes, options.lbGroup);
+  const stdinColors = [...new Set(options.nodes.filter((node) => node.state === 'running' && node.color).map((node) => node.color!))].sort();
+  if (stdinColors.length > 0 && !stdinColors.includes(to)) {
+    throw new InputError(`unknown color "${to}": the node records on stdin have colors ${stdinColors.join(', ')}`, { code: 'unknown-color' });
+  }
   const fleet = await Fleet.open({ app, nodes: options.nodes, lbGroup: options.lbGroup, connect: options.connect, env: options.env, signal });
   report.lbs = fleet.views.length;
   try {
@@ -280,9 +286,18 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         const left = deadline - performance.now();
         if (left > 0) await sleep(Math.min(pollMs, left), signal);
         if (signal?.aborted) break;
-        const tables = await fleet.poll();
-        window = windowBetween(startCounters, tables.map((table) => countersOf(table, app, to)));
         const final = performance.now() >= deadline;
+        let tables: StatTable[];
+        try {
+          tables = await fleet.poll();
+        } catch (error) {
+          // an LB whose HAProxy restarts answers again in a moment: only the last look must succeed
+          log(`promote-color: ${app}: reading HAProxy's stats failed: ${(error as Error).message}`);
+          if (final) failure = `could not read HAProxy's stats at the end of stage ${stage}: ${(error as Error).message}`;
+          if (final) break;
+          continue;
+        }
+        window = windowBetween(startCounters, tables.map((table) => countersOf(table, app, to)));
         failure = checkProblem(fleet, tables, to, false) ?? windowProblem(window, to, maxErrorRate, minRequests, final);
         if (failure || final) break;
       }

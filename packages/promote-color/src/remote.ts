@@ -38,10 +38,11 @@ main() {
     if ! command -v "$tool" >/dev/null 2>&1; then echo "::promote:missing:$tool"; exit 0; fi
   done
   if [ ! -S "$sock" ]; then echo "::promote:missing:socket"; exit 0; fi
+  if ! stat=$(echo "show stat" | api 2>/dev/null) || [ -z "$stat" ]; then echo "::promote:missing:answer"; exit 0; fi
   echo "::promote:state"
   if [ -f "$dir/$app.json" ] && [ ! -L "$dir/$app.json" ]; then cat "$dir/$app.json"; echo; fi
   echo "::promote:stat"
-  echo "show stat" | api
+  printf '%s\n' "$stat"
 }
 main ${shellQuote(app)}
 `;

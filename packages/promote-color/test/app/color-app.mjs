@@ -1,0 +1,24 @@
+// A minimal HTTP app for promote-color's tests: GET / and /healthz answer 200 with the color;
+// while the file FAIL_FILE exists every request answers 500.
+import { createServer } from 'node:http';
+import { statSync } from 'node:fs';
+
+const color = process.env.COLOR ?? 'blue';
+const port = Number(process.env.PORT ?? 80);
+const failFile = process.env.FAIL_FILE ?? '/run/color-app/fail';
+let failing = false;
+const poll = () => {
+  try { statSync(failFile); failing = true; } catch { failing = false; }
+};
+poll();
+setInterval(poll, 200).unref();
+
+const server = createServer((req, res) => {
+  const status = failing ? 500 : 200;
+  const body = JSON.stringify(req.url === '/healthz' ? { status: failing ? 'failing' : 'ok', color } : { color, path: req.url }) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+server.keepAliveTimeout = 65_000;
+server.listen(port, '0.0.0.0');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
