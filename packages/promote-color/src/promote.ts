@@ -66,6 +66,8 @@ export interface StageTiming {
   applyMs: number;
   /** From weights set to the gate's decision, ms (the hold plus the last look at the stats). */
   heldMs: number;
+  /** From the start of the stage to its record (apply, hold, gate, state saved), ms. */
+  totalMs: number;
   window: PromotionWindow;
 }
 
@@ -311,7 +313,8 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         await emit(fields);
         return report;
       }
-      report.stages.push({ stage, percent: p, applyMs, heldMs: Math.round(decided - applied), window });
+      const timing: StageTiming = { stage, percent: p, applyMs, heldMs: Math.round(decided - applied), totalMs: 0, window };
+      report.stages.push(timing);
       if (failure) {
         await rollback(stage, window, failure, decided);
         return report;
@@ -324,6 +327,7 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       } else {
         await fleet.saveState((state) => withHistory(promotionAt(state, stage, status, window), historyOf(fields)));
       }
+      timing.totalMs = Math.round(performance.now() - applyStart);
       log(`promote-color: ${app}: stage ${stage}/${stages.length} ${status}: ${to} saw ${window.requests} requests, ${window.errors} errors (${percent(window.errorRate)})`);
       await emit(fields);
     }

@@ -66,7 +66,6 @@ export const promoteColorTool: ToolDefinition = {
     const rolledBack = report.records.filter((record) => record.status === 'rolled-back').length;
     return {
       ok: report.ok,
-      changed: report.records.some((record) => record.status !== 'held') && flags.status !== true,
       counts: { lbs: report.lbs, stages: report.stages.length, rolledBack },
     };
   },
