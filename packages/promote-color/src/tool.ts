@@ -16,6 +16,8 @@ export const promoteColorTool: ToolDefinition = {
   name: 'promote-color',
   version: PROMOTE_COLOR_VERSION,
   usage: USAGE,
+  failure: 'a gate failed (rolled back, or nothing shifted) or an LB failed',
+  argsName: 'APP',
   stdin: 'required',
   minArgs: 1,
   maxArgs: 1,

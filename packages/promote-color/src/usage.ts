@@ -1,4 +1,4 @@
-/** promote-color --help. */
+/** promote-color's own part of --help (helpText adds the common options and the exit codes). */
 export const USAGE = `promote-color — shift an app's live traffic between its blue/green colors on HAProxy, in stages behind health gates
 
 Usage:
@@ -16,7 +16,6 @@ Options:
   --rollback             all traffic back to the previous live color at once
   --dry-run              print the stages and gates it would run; change nothing
   --lb GROUP             the LB nodes' group (default lb; without it, nodes with role lb also count)
-  --debug                stack traces on internal errors
 
 Reads node records on stdin: the LB node(s) running HAProxy (converged with @forklift/crates' haproxy
 crate) and optionally the nodes of both colors. Talks to HAProxy's runtime API over each LB's SSH
@@ -24,13 +23,10 @@ connection (pinned host key); never reloads HAProxy. Before the first stage ever
 UP in HAProxy's checks and answer /healthz with 200. Each stage sets the weights on every LB (and
 persists them on the node), holds, and checks COLOR's window every 0.5 s: a server out of service or an
 error rate above --max-error-rate rolls everything back to the live color at once (exit 1).
-State: /var/lib/forklift/promote/APP.json on each LB (atomic writes); a lock on each LB refuses a second run.
-Ctrl-C: the weights of the stage under way stay on every LB (a 'held' record), exit 130.
+State: /var/lib/forklift/promote/APP.json on each LB (atomic writes); a lock on each LB refuses a second
+run (exit 69). Ctrl-C: the weights of the stage under way stay on every LB (a 'held' record), exit 130.
 
 Writes the node records it read, one promotion record per stage (app, from, to, weights, stage,
 status shifted/held/rolled-back/done, window {requests, errors, errorRate}, reason?), then a summary.
-
-Exit codes: 0 promoted (or status/rollback/dry run fine), 1 a gate failed (rolled back, or nothing
-shifted) or an LB failed, 64 usage, 65 bad input (no LB node, unknown app or color, damaged state),
-69 unavailable (no admin socket or socat on the LB, another run holds the lock, no SSH key),
-70 internal, 130 SIGINT, 143 SIGTERM.`;
+Exit 65 here: no LB node, an unknown app or color, a damaged state file; 69: no admin socket or socat
+on the LB, another run holds the lock.`;

@@ -1,2 +1,4 @@
-/** The version of promote-color (kept in step with package.json). */
-export const PROMOTE_COLOR_VERSION = '0.1.0';
+import { packageVersion } from '@forklift/contract';
+
+/** The version of promote-color (its package.json's). */
+export const PROMOTE_COLOR_VERSION = packageVersion(import.meta.url);

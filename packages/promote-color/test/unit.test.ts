@@ -132,7 +132,7 @@ t.test('cli - --help and --version', async (t) => {
   const help = await run(['--help'], '');
   t.equal(help.code, 0);
   t.match(help.stdout, /promote-color APP --to COLOR/);
-  t.match(help.stdout, /Exit codes:/);
+  t.match(help.stdout, /Exit codes/);
   const version = await run(['--version'], '');
   t.match(version.stdout, /^promote-color \d+\.\d+\.\d+/);
 });
