@@ -1,4 +1,5 @@
 export { provisionNodes, convergeNodes, listNodes, DEFAULT_GROUP, type ProvisionOptions, type ProvisionReport } from './provision.js';
+export { converge, newIds, byIndex, type ConvergeTarget } from './converge.js';
 export { provisionNodeTool, PROVISION_NODE_VERSION } from './tool.js';
 export { resolveService, BUILTIN_SERVICES, ServiceFileSchema, InventoryNodeSchema, type InventoryNode } from './services.js';
 export { loadProvider, PROVIDER_NAMES, isProviderName, type ProviderName } from './registry.js';
