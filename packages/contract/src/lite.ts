@@ -12,7 +12,7 @@ export { colorEnabled, colorsFor, colorDiff, type Colors, type Verbosity } from 
 export * from './quote.js';
 export { formatFieldPath, valueAtPath } from './paths.js';
 export { issueLine, type ValidationIssue, type IssueLineOptions } from './issue.js';
-export { PHASE_NAME_PATTERN, ACTION_ID_PATTERN, NONCE_PATTERN, UPLOAD_NAME_PATTERN, UNRENDERED_PHASES, phaseNameProblem } from './names.js';
+export { PHASE_NAME_PATTERN, ACTION_ID_PATTERN, NONCE_PATTERN, UPLOAD_NAME_PATTERN, UNRENDERED_PHASES, STANDARD_PHASES, phaseNameProblem } from './names.js';
 export type { OsFamily, Facts } from './facts.js';
 export { forkliftCatTool } from './cat.js';
 export { CONTRACT_VERSION } from './version.js';

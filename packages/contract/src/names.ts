@@ -13,6 +13,9 @@ export const NONCE_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Upload names: how a plan record and its script name a file delivered out of band. @example UPLOAD_NAME_PATTERN.test('app.tar.gz') // true */
 export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
+/** The standard phases, in the order they run; any other name is a custom phase, run only when asked for (`--phase NAME`). */
+export const STANDARD_PHASES: readonly string[] = ['settings', 'bootstrap', 'configure', 'install'];
+
 /** Phases a spec may hold that are not rendered into scripts: `settings` is evaluated, never run. */
 export const UNRENDERED_PHASES: readonly string[] = ['settings'];
 

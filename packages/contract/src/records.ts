@@ -275,7 +275,7 @@ export type KnownRecord = {
 export type RecordOf<K extends KnownKind> = z.infer<(typeof recordSchemas)[K]>;
 
 /** The fields of a record of kind K without `v` and `kind`, for building records. */
-export type RecordFields<K extends KnownKind> = Omit<RecordOf<K>, 'v' | 'kind'>;
+export type RecordFields<K extends KnownKind> = { [P in keyof RecordOf<K> as P extends 'v' | 'kind' ? never : P]: RecordOf<K>[P] };
 
 /**
  * Build a record of a known kind, validated.

@@ -27,7 +27,7 @@ function stderrFailure(ctx: ToolContext, label: string, failure: FailureInfo): v
   ctx.log(`${label}\n${indent(text, '  ')}`);
 }
 
-function recordFailure(failure: FailureInfo): Record<string, unknown> {
+function recordFailure(failure: FailureInfo): Omit<FailureInfo, 'stack'> {
   const { stack: _stack, ...fields } = failure;
   return fields;
 }

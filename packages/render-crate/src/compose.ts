@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError, STANDARD_PHASES } from '@forklift/contract';
 import type { PhaseBody, Settings, SettingsBody, Spec, SpecContext } from '@forklift/spec';
 
 /** The specs a spec stands for, inherited ones first in `extends` order (each object once). */
@@ -98,6 +98,6 @@ export function phaseEntries(specs: readonly Spec[], phase: string, ctx: SpecCon
 export function definedPhases(specs: readonly Spec[]): string[] {
   const names: string[] = [];
   for (const spec of specs) for (const name of Object.keys(spec.phases ?? {})) if (name !== 'settings' && !names.includes(name)) names.push(name);
-  const known = ['bootstrap', 'configure', 'install'];
+  const known = STANDARD_PHASES.filter((name) => name !== 'settings');
   return [...known.filter((name) => names.includes(name)), ...names.filter((name) => !known.includes(name))];
 }

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import { packageVersion, parsePhaseFlags, UsageError, type ToolDefinition } from '@forklift/contract';
+import { packageVersion, parsePhaseFlags, UsageError, type RecordFields, type ToolDefinition } from '@forklift/contract';
 import { DEFAULT_GROUP, selectNodes, specGroup } from '@forklift/spec';
 import { genericNode, genericOs } from './generic.js';
 import { loadSpec } from './load.js';
+import { phaseNotes } from './phase-notes.js';
 import { renderPlans } from './render.js';
 import { usageText } from './usage.js';
 
@@ -32,7 +33,12 @@ export const renderCrateTool: ToolDefinition = {
   async run(ctx) {
     const os = String(ctx.flags.os);
     const defaultOs = genericOs(os);
+    const phases = parsePhaseFlags(ctx.flags.phase);
+    const allowFiles = allowedFolders(ctx.flags['allow-files'], ctx.cwd);
     const spec = await loadSpec(ctx.args[0]!, { cwd: ctx.cwd });
+    const notes = phaseNotes(spec, phases);
+    for (const line of notes.warnings) ctx.warn(`render-crate: warning: ${line}`);
+    for (const line of notes.notes) ctx.detail(`render-crate: ${line}`);
     const group = specGroup(spec);
     const selection = selectNodes(spec, ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)]);
     // nodes provisioned without a group flow on in the spec's group (with its color and roles)
@@ -40,13 +46,14 @@ export const renderCrateTool: ToolDefinition = {
     if (selection.adopted.length > 0) ctx.log(`render-crate: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${group}: ${selection.adopted.join(' ')}`);
     const nodes = selection.nodes;
     const plans = await renderPlans(spec, nodes, {
-      phases: parsePhaseFlags(ctx.flags.phase),
+      phases,
       plan: Boolean(ctx.flags.plan),
-      allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd),
+      allowFiles,
       defaultOs,
     });
     await ctx.flushInput();
-    for (const plan of plans) await ctx.emit('plan', { ...plan });
+    // the fields are checked against the plan schema when emitted (PlanUploadEntry is an interface, so TypeScript cannot match it to the record's open shape)
+    for (const plan of plans) await ctx.emit('plan', { ...plan } as RecordFields<'plan'>);
     const rendered = new Set(plans.map((plan) => plan.node));
     const skipped = nodes.filter((node) => !rendered.has(node.id)).length;
     if (skipped > 0) ctx.log(`render-crate: ${skipped} node(s) not running${group === undefined ? '' : ` or not in group ${group}`} were passed through without plans`);

@@ -1,6 +1,6 @@
 import { RECORD_VERSION, UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
 import { parseRunFlags } from './flags.js';
-import { progressLine, recap } from './recap.js';
+import { progressLine, RunNarrator } from './recap.js';
 import { assertPlanMode, runActions, type RunActionsOptions } from './run-actions.js';
 import { RUN_ACTIONS_VERSION } from './version.js';
 import { USAGE } from './usage.js';
@@ -19,7 +19,7 @@ export const runActionsTool: ToolDefinition = {
   maxArgs: 1,
   failure: 'an action failed or a node was unreachable',
   detailedExitcode: true,
-  flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase', 'allow-files'], boolean: ['plan'] },
+  flags: { string: ['concurrency', 'batch', 'max-fail', 'timeout'], multiple: ['phase', 'allow-files'], boolean: ['plan', 'diff'] },
   async run(ctx) {
     const flags = parseRunFlags(ctx.flags);
     const inputPlans = ctx.consumed.map((item) => item.record as PlanRecord);
@@ -29,8 +29,11 @@ export const runActionsTool: ToolDefinition = {
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
       // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
-      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, DEFAULT_GROUP } = await import('@forklift/render-crate');
+      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, DEFAULT_GROUP, phaseNotes } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
+      const notes = phaseNotes(spec, flags.phases);
+      for (const line of notes.warnings) ctx.warn(`run-actions: warning: ${line}`);
+      for (const line of notes.notes) ctx.detail(`run-actions: ${line}`);
       // a group spec runs on its group's nodes, or adopts nodes provisioned without a group (re-emitted in its
       // group); nodes of other groups only are exit 65 naming them
       const selection = selectNodes(spec, ctx.nodes);
@@ -54,6 +57,13 @@ export const runActionsTool: ToolDefinition = {
     }
     const tty = Boolean(ctx.stderr.isTTY);
     let shown = false;
+    const say = (text: string): void => {
+      if (shown) ctx.stderr.write('\r\u001b[K');
+      shown = false;
+      ctx.stderr.write(text);
+    };
+    // diffs: asked for with --diff, or a check run on a terminal (a person is reading)
+    const narrator = new RunNarrator({ colors: ctx.colors, verbosity: ctx.verbosity, diffs: Boolean(ctx.flags.diff) || (flags.plan && tty), plan: flags.plan, write: say });
     const report = await runActions({
       nodes,
       plans: specRef === undefined ? inputPlans : undefined,
@@ -66,16 +76,19 @@ export const runActionsTool: ToolDefinition = {
       signal: ctx.signal,
       ssh: { env: ctx.env },
       onNode: (node) => ctx.updateNode(node),
-      onRecord: (record) => ctx.emit(record.kind, record.fields as never),
-      onProgress: tty
+      onRecord: async (record) => {
+        await ctx.emit(record.kind, record.fields as never);
+        narrator.record(record);
+      },
+      onProgress: tty && ctx.verbosity !== 'quiet'
         ? (progress) => {
             shown = true;
             ctx.stderr.write(`\r\u001b[K${progressLine(progress)}`);
           }
         : undefined,
     });
-    if (shown) ctx.stderr.write('\r\u001b[K');
-    ctx.stderr.write(recap(report.tallies, report.interrupted));
+    say(narrator.recap(report.tallies, report.interrupted));
+    if (flags.plan && ctx.verbosity !== 'quiet') say(narrator.planSummary(report.tallies));
     return { ok: report.ok, changed: report.changed, counts: report.counts, exitCode: report.interrupted ? undefined : report.exitCode };
   },
 };
