@@ -8,11 +8,22 @@ import { labelRecords, writeGroupLabels, type GroupLabels } from './group-labels
 import { acquireLock } from './lock.js';
 import { toNodeRecord, type CreateRequest, type ListedNode, type Provider, type ProviderContext } from './provider.js';
 
+/** A node the provider knows exists but cannot reach now (e.g. on an offline cluster member). */
+export interface UnreachableNode {
+  id: string;
+  group: string;
+  /** Why, in one line (e.g. `web-3 is unreachable: its member m2 is offline (...)`). */
+  message: string;
+}
+
 /** What a converge did, beside the resulting nodes. */
 export interface ProvisionReport {
+  /** Records of the running nodes that can be reached. */
   nodes: NodeRecord[];
   created: number;
   destroyed: number;
+  /** Nodes of the group that exist (and count towards COUNT) but cannot be reached now: no record. */
+  unreachable: UnreachableNode[];
 }
 
 /** What to converge a group to. */
@@ -29,6 +40,19 @@ export interface ConvergeTarget {
 export function byIndex(a: ListedNode, b: ListedNode): number {
   const index = (node: ListedNode): number => Number(node.node.id.slice(node.node.id.lastIndexOf('-') + 1)) || 0;
   return index(a) - index(b) || a.createdMs - b.createdMs;
+}
+
+/** The nodes a provider lists as existing but unreachable (`unreachable` set). */
+export function unreachableOf(nodes: ListedNode[]): UnreachableNode[] {
+  return nodes.filter((node) => node.unreachable !== undefined).map((node) => ({ id: node.node.id, group: node.node.group, message: node.unreachable! }));
+}
+
+/** Records of the nodes that can be reached, in id order (an unreachable one gets an error record instead). */
+export function reachableRecords(nodes: ListedNode[]): NodeRecord[] {
+  return nodes
+    .filter((node) => node.unreachable === undefined)
+    .sort(byIndex)
+    .map((node) => toNodeRecord(node));
 }
 
 /**
@@ -62,7 +86,7 @@ export async function converge(provider: Provider, ctx: ProviderContext, target:
       throw new UsageError(`service "${ctx.service.name}" (${provider.name}) lists ${nodes.length} node(s) in group "${group}" and cannot create or destroy: ask for ${nodes.length} or use --list`);
     }
     if (given) await writeGroupLabels(ctx.stateDir, group, labels);
-    return { nodes: await labelRecords(ctx.stateDir, nodes.sort(byIndex).map((node) => toNodeRecord(node))), created: 0, destroyed: 0 };
+    return { nodes: await labelRecords(ctx.stateDir, reachableRecords(nodes)), created: 0, destroyed: 0, unreachable: unreachableOf(nodes) };
   }
   await provider.prerequisites(ctx);
   const lock = await acquireLock(join(ctx.stateDir, 'lock'), {
@@ -113,8 +137,7 @@ export async function converge(provider: Provider, ctx: ProviderContext, target:
       await provider.cleanupIfUnused?.(ctx);
       await ctx.network.teardownIfUnused();
     }
-    const nodes = [...kept, ...fresh].sort(byIndex).map((node) => toNodeRecord(node));
-    return { nodes: await labelRecords(ctx.stateDir, nodes), created, destroyed };
+    return { nodes: await labelRecords(ctx.stateDir, reachableRecords([...kept, ...fresh])), created, destroyed, unreachable: unreachableOf(kept) };
   } finally {
     await lock.release();
   }

@@ -59,6 +59,12 @@ export interface ListedNode {
   createdMs: number;
   /** `running` answers (or should answer) SSH; `broken` is half-made or dead and will be destroyed. */
   status: 'running' | 'broken';
+  /**
+   * Set when the provider knows the node exists but cannot reach it now (e.g. its cluster member is
+   * offline): it still counts towards COUNT and is never re-created, but no node record is written
+   * for it; the tool reports it with an `error` record (code `unreachable`) carrying this reason.
+   */
+  unreachable?: string;
   /** Provider-private facts needed to destroy it (pids, paths, interface names). */
   handle?: Record<string, unknown>;
 }

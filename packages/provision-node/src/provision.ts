@@ -1,9 +1,9 @@
 import { UsageError, type NodeRecord } from '@forklift/contract';
 import { DEFAULT_GROUP, GROUP_NAME_PATTERN, type NodeSpec } from '@forklift/spec';
 import { forkliftHome, providerContext } from './context.js';
-import { byIndex, converge, type ProvisionReport } from './converge.js';
+import { converge, reachableRecords, unreachableOf, type ProvisionReport, type UnreachableNode } from './converge.js';
 import { labelRecords } from './group-labels.js';
-import { toNodeRecord, type Provider, type ProviderContext, type Service } from './provider.js';
+import type { Provider, ProviderContext, Service } from './provider.js';
 import { loadProvider } from './registry.js';
 import { resolveService } from './services.js';
 
@@ -38,7 +38,7 @@ export interface ProvisionOptions {
   serviceOptions?: Record<string, unknown>;
 }
 
-export type { ProvisionReport };
+export type { ProvisionReport, UnreachableNode };
 
 /** Default group name when none is given (a group spec downstream adopts its nodes: @forklift/spec's selectNodes). */
 export { DEFAULT_GROUP };
@@ -81,11 +81,15 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
  * @example const nodes = await listNodes({ service: 'local', group: 'monitoring' })
  */
 export async function listNodes(options: ProvisionOptions): Promise<NodeRecord[]> {
+  return (await listReport(options)).nodes;
+}
+
+/**
+ * listNodes plus the nodes that exist but cannot be reached now (they get no record).
+ * @example const { nodes, unreachable } = await listReport({ service: 'cloud', group: 'web' })
+ */
+export async function listReport(options: ProvisionOptions): Promise<{ nodes: NodeRecord[]; unreachable: UnreachableNode[] }> {
   const { provider, ctx } = await open(options);
-  const nodes = await provider.list(ctx, options.group);
-  const records = nodes
-    .filter((node) => node.status === 'running')
-    .sort(byIndex)
-    .map((node) => toNodeRecord(node));
-  return labelRecords(ctx.stateDir, records);
+  const running = (await provider.list(ctx, options.group)).filter((node) => node.status === 'running');
+  return { nodes: await labelRecords(ctx.stateDir, reachableRecords(running)), unreachable: unreachableOf(running) };
 }

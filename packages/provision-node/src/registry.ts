@@ -2,7 +2,7 @@ import { UsageError } from '@forklift/contract';
 import type { Provider } from './provider.js';
 
 /** Provider names forklift knows; each lives in `src/providers/<name>.ts` and exports `provider`. */
-export const PROVIDER_NAMES = ['nspawn', 'netns', 'node-list', 'qemu', 'podman'] as const;
+export const PROVIDER_NAMES = ['nspawn', 'netns', 'node-list', 'qemu', 'podman', 'lxd'] as const;
 
 /** One of the known provider names. */
 export type ProviderName = (typeof PROVIDER_NAMES)[number];

@@ -1,6 +1,6 @@
 import { ExitCode, ForkliftError, InputError, packageVersion, UsageError, type ToolDefinition, type ToolOutcome } from '@forklift/contract';
 import { isGroupSpec, loadSpec, type GroupSpec } from '@forklift/spec';
-import { convergeNodes, listNodes, DEFAULT_GROUP } from './provision.js';
+import { convergeNodes, listReport, DEFAULT_GROUP, type UnreachableNode } from './provision.js';
 
 /** Version of provision-node (its package.json's). */
 export const PROVISION_NODE_VERSION = packageVersion(import.meta.url);
@@ -48,6 +48,13 @@ localhost (node-list).`,
       throw new UsageError(`--group ${groupFlag} but ${spec.source ?? 'the spec'} is group ${spec.group}: give one of them`);
     }
     const group = spec?.group ?? groupFlag;
+    // nodes that exist but cannot be reached now (an offline cluster member): an error record each, exit 1
+    const reportUnreachable = async (unreachable: UnreachableNode[]): Promise<void> => {
+      for (const node of unreachable) {
+        ctx.log(`provision-node: ${node.message}`);
+        await ctx.emit('error', { code: 'unreachable', message: node.message, node: node.id });
+      }
+    };
     const common = {
       service,
       group,
@@ -60,9 +67,10 @@ localhost (node-list).`,
     };
     if (ctx.flags.list) {
       if (countText !== undefined) throw new UsageError('--list takes no COUNT');
-      const nodes = await listNodes(common);
+      const { nodes, unreachable } = await listReport(common);
       for (const node of nodes) await ctx.emit('node', node);
-      return { ok: true, counts: { nodes: nodes.length } };
+      await reportUnreachable(unreachable);
+      return { ok: unreachable.length === 0, counts: { nodes: nodes.length, ...(unreachable.length ? { unreachable: unreachable.length } : {}) } };
     }
     let count = spec?.count;
     if (countText !== undefined) {
@@ -84,10 +92,11 @@ localhost (node-list).`,
       });
     }
     for (const node of report.nodes) await ctx.emit('node', node);
+    await reportUnreachable(report.unreachable);
     return {
-      ok: true,
+      ok: report.unreachable.length === 0,
       changed: report.created + report.destroyed > 0,
-      counts: { nodes: report.nodes.length, created: report.created, destroyed: report.destroyed },
+      counts: { nodes: report.nodes.length, created: report.created, destroyed: report.destroyed, ...(report.unreachable.length ? { unreachable: report.unreachable.length } : {}) },
     };
   },
 };
