@@ -140,6 +140,18 @@ interface CreateContext {
   fingerprint: string;
   publicKey: string;
   privateKeyPath: string;
+  /** Run one API submission after the previous one was answered. */
+  serially<T>(submit: () => Promise<T>): Promise<T>;
+}
+
+/** A function that runs the calls given to it one after another. */
+function serialQueue(): <T>(submit: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(submit: () => Promise<T>): Promise<T> => {
+    const next = tail.then(submit, submit);
+    tail = next.catch(() => undefined);
+    return next;
+  };
 }
 
 /**
@@ -154,28 +166,31 @@ async function makeNode(ctx: ProviderContext, made: CreateContext, spec: CreateR
   const devices: Record<string, Record<string, string>> = {};
   if (options.storagePool) devices.root = { type: 'disk', path: '/', pool: options.storagePool };
   if (options.network) devices.eth0 = { type: 'nic', network: options.network, name: 'eth0' };
-  await api.call('POST', '/1.0/instances', {
-    query: { target: options.target },
-    body: {
-      name,
-      type: options.type ?? 'container',
-      source: { type: 'image', fingerprint: made.fingerprint },
-      profiles: profilesOf(options),
-      config: {
-        ...(options.config ?? {}),
-        ...limitsOf(options, spec),
-        [KEY.owner]: ownerTag(ctx),
-        [KEY.service]: ctx.service.name,
-        [KEY.group]: spec.group,
-        [KEY.node]: spec.id,
-        [KEY.created]: String(createdMs),
-        [KEY.hostKey]: hostKey.publicKey,
+  // one submission at a time: the cluster counts pending creations when it places the next one,
+  // so nodes made together spread over the members (submitted at once, they all landed on one)
+  const submitted = await made.serially(() =>
+    api.request('POST', '/1.0/instances', {
+      query: { target: options.target },
+      body: {
+        name,
+        type: options.type ?? 'container',
+        source: { type: 'image', fingerprint: made.fingerprint },
+        profiles: profilesOf(options),
+        config: {
+          ...(options.config ?? {}),
+          ...limitsOf(options, spec),
+          [KEY.owner]: ownerTag(ctx),
+          [KEY.service]: ctx.service.name,
+          [KEY.group]: spec.group,
+          [KEY.node]: spec.id,
+          [KEY.created]: String(createdMs),
+          [KEY.hostKey]: hostKey.publicKey,
+        },
+        devices,
       },
-      devices,
-    },
-    timeoutMs: 600_000,
-    signal: ctx.signal,
-  });
+    }),
+  );
+  if (submitted.operation) await api.wait(submitted.operation, { timeoutMs: 600_000, signal: ctx.signal });
   // the node's identity is in its filesystem before its first boot: nothing is trusted on first use
   await api.pushFile(name, '/etc/ssh/ssh_host_ed25519_key', hostKey.privateKey, { mode: 0o600 });
   await api.pushFile(name, '/etc/ssh/ssh_host_ed25519_key.pub', `${hostKey.publicKey} ${spec.id}@forklift\n`, { mode: 0o644 });
@@ -287,7 +302,7 @@ export const provider: Provider = {
     const connection = await connect(ctx);
     const fingerprint = await imageFingerprint(ctx, connection);
     const key = await ctx.sshKey();
-    const made: CreateContext = { connection, fingerprint, publicKey: key.publicKey, privateKeyPath: key.privateKeyPath };
+    const made: CreateContext = { connection, fingerprint, publicKey: key.publicKey, privateKeyPath: key.privateKeyPath, serially: serialQueue() };
     // creation times in id order (a millisecond apart): "newest first" is well defined for nodes made together
     const now = Date.now();
     const results = await Promise.allSettled(specs.map((spec, index) => makeNode(ctx, made, spec, now + index)));
