@@ -180,6 +180,24 @@ export class LxdClient {
     });
   }
 
+  /** GET a raw (non-JSON) resource, such as an instance's log file; undefined when it cannot be had. */
+  async text(path: string): Promise<string | undefined> {
+    const query = new URLSearchParams({ project: this.project }).toString();
+    const base = this.endpoint.kind === 'unix' ? { socketPath: this.endpoint.socketPath, host: 'lxd' } : { host: this.endpoint.host, port: this.endpoint.port };
+    const transport = this.endpoint.kind === 'unix' ? http : https;
+    return new Promise((resolve) => {
+      const request = transport.request({ ...base, method: 'GET', path: `${path}?${query}`, agent: this.agent }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', () => resolve(undefined));
+        response.on('end', () => resolve((response.statusCode ?? 500) < 300 ? Buffer.concat(chunks).toString('utf8') : undefined));
+      });
+      request.setTimeout(this.timeoutMs, () => request.destroy());
+      request.on('error', () => resolve(undefined));
+      request.end();
+    });
+  }
+
   /** One HTTP request to the API; the JSON answer, or LxdApiError with the API's message. */
   request(method: string, path: string, options: LxdRequest = {}): Promise<LxdResponse> {
     const project = options.project === undefined ? this.project : options.project;

@@ -102,7 +102,7 @@ export function listedFromInstance(ctx: ProviderContext, instance: LxdInstance, 
       // unknown: an unreachable node is never the "newest" surplus while reachable ones can go first
       createdMs: Number(config?.[KEY.created] ?? 0) || 0,
       status: 'running',
-      unreachable: `${id} is unreachable: its member ${instance.location || '?'} is ${member ? `${member.status.toLowerCase()} (${member.message})` : 'not answering'}`,
+      unreachable: `${id} is unreachable: ${offline ? `its member ${instance.location} is ${member!.status.toLowerCase()} (${member!.message})` : `the cluster could not reach its member ${instance.location || '?'}`}`,
       handle: { instance: instance.name, member: instance.location },
     };
   }

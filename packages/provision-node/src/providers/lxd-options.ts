@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatFieldPath, InputError, UnavailableError } from '@forklift/contract';
+import { InputError, issueLine, UnavailableError } from '@forklift/contract';
 import type { Service } from '../provider.js';
 import type { LxdEndpoint } from './lxd-api.js';
 
@@ -87,8 +87,7 @@ export function parseLxdOptions(service: Service): LxdServiceOptions {
   const parsed = LxdServiceOptionsSchema.safeParse(service.options);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const path = [...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])];
-  throw new InputError(`${where(service)}: service field "${formatFieldPath(['options', ...path])}": ${issue.message}`);
+  throw new InputError(issueLine({ ...issue, path: ['options', ...issue.path] }, { where: where(service), what: 'service', input: { options: service.options } }));
 }
 
 /** The profiles an instance gets. */

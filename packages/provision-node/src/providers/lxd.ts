@@ -198,7 +198,15 @@ async function makeNode(ctx: ProviderContext, made: CreateContext, spec: CreateR
   await api.pushFile(name, '/root/.ssh/authorized_keys', `${made.publicKey}\n`, { mode: 0o600 });
   await api.pushFile(name, '/etc/hostname', `${spec.id}\n`, { mode: 0o644 });
   if (options.aptProxy) await api.pushFile(name, '/etc/apt/apt.conf.d/01forklift-proxy', `Acquire::http::Proxy "${options.aptProxy}";\n`, { mode: 0o644 });
-  await api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'start', timeout: 60 }, timeoutMs: 300_000, signal: ctx.signal });
+  try {
+    await api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'start', timeout: 60 }, timeoutMs: 300_000, signal: ctx.signal });
+  } catch (error) {
+    // LXD says "Failed to run: lxd forkstart ...": the reason is in the instance's liblxc log
+    const log = error instanceof LxdApiError ? await api.text(`/1.0/instances/${name}/logs/lxc.log`) : undefined;
+    const reason = log?.split('\n').find((line) => / ERROR /.test(line))?.replace(/^.* ERROR\s+\S+ - \S+ - /, '');
+    if (reason) throw new Error(`node ${spec.id} (instance ${name}) did not start: ${reason}`, { cause: error });
+    throw error;
+  }
   const deadline = Date.now() + (options.bootTimeoutMs ?? 120_000);
   let instance: LxdInstance;
   for (;;) {
@@ -232,6 +240,19 @@ async function settle(api: LxdClient, name: string): Promise<void> {
   for (const operation of mine) await api.wait(`/1.0/operations/${operation.id}`, { timeoutMs: 300_000 }).catch(() => undefined);
 }
 
+/** Run an instance request again while LXD says the instance is busy with another operation of its own (a failed start stops it). */
+async function whenIdle<T>(request: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof LxdApiError && /busy/i.test(error.apiMessage)) || Date.now() > deadline) throw error;
+      await sleep(500);
+    }
+  }
+}
+
 /** Stop (forced) and delete one instance and wait until it is gone; a missing one is fine. */
 async function deleteInstance(api: LxdClient, name: string): Promise<void> {
   await settle(api, name);
@@ -243,12 +264,12 @@ async function deleteInstance(api: LxdClient, name: string): Promise<void> {
     throw error;
   }
   if (status !== 'Stopped') {
-    await api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'stop', force: true, timeout: -1 }, timeoutMs: 120_000 }).catch((error: unknown) => {
+    await whenIdle(() => api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'stop', force: true, timeout: -1 }, timeoutMs: 120_000 })).catch((error: unknown) => {
       if (!(error instanceof LxdApiError && /already stopped|not running/i.test(error.apiMessage))) throw error;
     });
   }
   try {
-    await api.call('DELETE', `/1.0/instances/${name}`, { timeoutMs: 300_000 });
+    await whenIdle(() => api.call('DELETE', `/1.0/instances/${name}`, { timeoutMs: 300_000 }));
   } catch (error) {
     if (!(error instanceof LxdApiError && error.status === 404)) throw error;
   }
