@@ -2561,7 +2561,7 @@ return errors === 0;
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const summary = validate28;
-const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"integer","minimum":0,"maximum":9007199254740991}},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{},"allOf":[{"if":{"properties":{"tool":{"const":"forklift-cat"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"render-crate"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"plans":{"type":"integer","minimum":0,"maximum":9007199254740991},"actions":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"run-actions"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991},"failedNodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"provision-node"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"created":{"type":"integer","minimum":0,"maximum":9007199254740991},"destroyed":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"expect-run"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"files":{"type":"integer","minimum":0,"maximum":9007199254740991},"tests":{"type":"integer","minimum":0,"maximum":9007199254740991},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"runs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"browser-drive"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}}]};
+const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"integer","minimum":0,"maximum":9007199254740991}},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{},"allOf":[{"if":{"properties":{"tool":{"const":"forklift-cat"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"render-crate"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"plans":{"type":"integer","minimum":0,"maximum":9007199254740991},"actions":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"run-actions"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991},"failedNodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"provision-node"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"created":{"type":"integer","minimum":0,"maximum":9007199254740991},"destroyed":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"expect-run"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"files":{"type":"integer","minimum":0,"maximum":9007199254740991},"tests":{"type":"integer","minimum":0,"maximum":9007199254740991},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"runs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"browser-drive"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}}]};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/summary.schema.json" */;
@@ -3236,7 +3236,7 @@ if(errors === _errs54){
 if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
 const _errs56 = errors;
 for(const key3 in data19){
-if(!(((key3 === "nodes") || (key3 === "created")) || (key3 === "destroyed"))){
+if(!((((key3 === "nodes") || (key3 === "created")) || (key3 === "destroyed")) || (key3 === "unreachable"))){
 validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/3/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -3323,6 +3323,34 @@ var valid16 = _errs61 === errors;
 else {
 var valid16 = true;
 }
+if(valid16){
+if(data19.unreachable !== undefined){
+let data23 = data19.unreachable;
+const _errs63 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/3/then/properties/counts/properties/unreachable/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs63){
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 9007199254740991 || isNaN(data23)){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/3/then/properties/counts/properties/unreachable/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data23 < 0 || isNaN(data23)){
+validate28.errors = [{instancePath:instancePath+"/counts/unreachable",schemaPath:"#/allOf/3/then/properties/counts/properties/unreachable/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid16 = _errs63 === errors;
+}
+else {
+var valid16 = true;
+}
+}
 }
 }
 }
@@ -3365,10 +3393,10 @@ props0 = props0 || {};
 Object.assign(props0, props3);
 }
 }
-const _errs63 = errors;
-const _errs64 = errors;
-let valid17 = true;
 const _errs65 = errors;
+const _errs66 = errors;
+let valid17 = true;
+const _errs67 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing4;
 if((data.tool === undefined) && (missing4 = "tool")){
@@ -3396,76 +3424,49 @@ errors++;
 }
 }
 }
-var _valid4 = _errs65 === errors;
-errors = _errs64;
+var _valid4 = _errs67 === errors;
+errors = _errs66;
 if(vErrors !== null){
-if(_errs64){
-vErrors.length = _errs64;
+if(_errs66){
+vErrors.length = _errs66;
 }
 else {
 vErrors = null;
 }
 }
 if(_valid4){
-const _errs67 = errors;
+const _errs69 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.counts !== undefined){
-let data24 = data.counts;
-const _errs68 = errors;
-if(errors === _errs68){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+let data25 = data.counts;
 const _errs70 = errors;
-for(const key4 in data24){
+if(errors === _errs70){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+const _errs72 = errors;
+for(const key4 in data25){
 if(!(((((((key4 === "files") || (key4 === "tests")) || (key4 === "assertions")) || (key4 === "passed")) || (key4 === "failed")) || (key4 === "errors")) || (key4 === "runs"))){
 validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/4/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs70 === errors){
-if(data24.files !== undefined){
-let data25 = data24.files;
-const _errs71 = errors;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs71){
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 9007199254740991 || isNaN(data25)){
-validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data25 < 0 || isNaN(data25)){
-validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
-var valid20 = _errs71 === errors;
-}
-else {
-var valid20 = true;
-}
-if(valid20){
-if(data24.tests !== undefined){
-let data26 = data24.tests;
+if(_errs72 === errors){
+if(data25.files !== undefined){
+let data26 = data25.files;
 const _errs73 = errors;
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs73){
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 9007199254740991 || isNaN(data26)){
-validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data26 < 0 || isNaN(data26)){
-validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/files",schemaPath:"#/allOf/4/then/properties/counts/properties/files/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3477,22 +3478,22 @@ else {
 var valid20 = true;
 }
 if(valid20){
-if(data24.assertions !== undefined){
-let data27 = data24.assertions;
+if(data25.tests !== undefined){
+let data27 = data25.tests;
 const _errs75 = errors;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs75){
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 9007199254740991 || isNaN(data27)){
-validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data27 < 0 || isNaN(data27)){
-validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/tests",schemaPath:"#/allOf/4/then/properties/counts/properties/tests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3504,22 +3505,22 @@ else {
 var valid20 = true;
 }
 if(valid20){
-if(data24.passed !== undefined){
-let data28 = data24.passed;
+if(data25.assertions !== undefined){
+let data28 = data25.assertions;
 const _errs77 = errors;
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs77){
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 9007199254740991 || isNaN(data28)){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data28 < 0 || isNaN(data28)){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/assertions",schemaPath:"#/allOf/4/then/properties/counts/properties/assertions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3531,22 +3532,22 @@ else {
 var valid20 = true;
 }
 if(valid20){
-if(data24.failed !== undefined){
-let data29 = data24.failed;
+if(data25.passed !== undefined){
+let data29 = data25.passed;
 const _errs79 = errors;
 if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs79){
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 > 9007199254740991 || isNaN(data29)){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data29 < 0 || isNaN(data29)){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/4/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3558,22 +3559,22 @@ else {
 var valid20 = true;
 }
 if(valid20){
-if(data24.errors !== undefined){
-let data30 = data24.errors;
+if(data25.failed !== undefined){
+let data30 = data25.failed;
 const _errs81 = errors;
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs81){
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 9007199254740991 || isNaN(data30)){
-validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data30 < 0 || isNaN(data30)){
-validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/4/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3585,28 +3586,55 @@ else {
 var valid20 = true;
 }
 if(valid20){
-if(data24.runs !== undefined){
-let data31 = data24.runs;
+if(data25.errors !== undefined){
+let data31 = data25.errors;
 const _errs83 = errors;
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs83){
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 > 9007199254740991 || isNaN(data31)){
-validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data31 < 0 || isNaN(data31)){
-validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/errors",schemaPath:"#/allOf/4/then/properties/counts/properties/errors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
 var valid20 = _errs83 === errors;
+}
+else {
+var valid20 = true;
+}
+if(valid20){
+if(data25.runs !== undefined){
+let data32 = data25.runs;
+const _errs85 = errors;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs85){
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 9007199254740991 || isNaN(data32)){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data32 < 0 || isNaN(data32)){
+validate28.errors = [{instancePath:instancePath+"/counts/runs",schemaPath:"#/allOf/4/then/properties/counts/properties/runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid20 = _errs85 === errors;
 }
 else {
 var valid20 = true;
@@ -3626,7 +3654,7 @@ return false;
 }
 }
 }
-var _valid4 = _errs67 === errors;
+var _valid4 = _errs69 === errors;
 valid17 = _valid4;
 if(valid17){
 var props4 = {};
@@ -3646,7 +3674,7 @@ errors++;
 validate28.errors = vErrors;
 return false;
 }
-var valid0 = _errs63 === errors;
+var valid0 = _errs65 === errors;
 if(valid0){
 if(props0 !== true && props4 !== undefined){
 if(props4 === true){
@@ -3657,10 +3685,10 @@ props0 = props0 || {};
 Object.assign(props0, props4);
 }
 }
-const _errs85 = errors;
-const _errs86 = errors;
-let valid21 = true;
 const _errs87 = errors;
+const _errs88 = errors;
+let valid21 = true;
+const _errs89 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing5;
 if((data.tool === undefined) && (missing5 = "tool")){
@@ -3688,76 +3716,49 @@ errors++;
 }
 }
 }
-var _valid5 = _errs87 === errors;
-errors = _errs86;
+var _valid5 = _errs89 === errors;
+errors = _errs88;
 if(vErrors !== null){
-if(_errs86){
-vErrors.length = _errs86;
+if(_errs88){
+vErrors.length = _errs88;
 }
 else {
 vErrors = null;
 }
 }
 if(_valid5){
-const _errs89 = errors;
+const _errs91 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.counts !== undefined){
-let data33 = data.counts;
-const _errs90 = errors;
-if(errors === _errs90){
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+let data34 = data.counts;
 const _errs92 = errors;
-for(const key5 in data33){
+if(errors === _errs92){
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+const _errs94 = errors;
+for(const key5 in data34){
 if(!(((key5 === "passed") || (key5 === "failed")) || (key5 === "skipped"))){
 validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/5/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs92 === errors){
-if(data33.passed !== undefined){
-let data34 = data33.passed;
-const _errs93 = errors;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs93){
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 9007199254740991 || isNaN(data34)){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data34 < 0 || isNaN(data34)){
-validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
-var valid24 = _errs93 === errors;
-}
-else {
-var valid24 = true;
-}
-if(valid24){
-if(data33.failed !== undefined){
-let data35 = data33.failed;
+if(_errs94 === errors){
+if(data34.passed !== undefined){
+let data35 = data34.passed;
 const _errs95 = errors;
 if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs95){
 if((typeof data35 == "number") && (isFinite(data35))){
 if(data35 > 9007199254740991 || isNaN(data35)){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data35 < 0 || isNaN(data35)){
-validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/passed",schemaPath:"#/allOf/5/then/properties/counts/properties/passed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -3769,28 +3770,55 @@ else {
 var valid24 = true;
 }
 if(valid24){
-if(data33.skipped !== undefined){
-let data36 = data33.skipped;
+if(data34.failed !== undefined){
+let data36 = data34.failed;
 const _errs97 = errors;
 if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs97){
 if((typeof data36 == "number") && (isFinite(data36))){
 if(data36 > 9007199254740991 || isNaN(data36)){
-validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data36 < 0 || isNaN(data36)){
-validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate28.errors = [{instancePath:instancePath+"/counts/failed",schemaPath:"#/allOf/5/then/properties/counts/properties/failed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
 var valid24 = _errs97 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data34.skipped !== undefined){
+let data37 = data34.skipped;
+const _errs99 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs99){
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 9007199254740991 || isNaN(data37)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data37 < 0 || isNaN(data37)){
+validate28.errors = [{instancePath:instancePath+"/counts/skipped",schemaPath:"#/allOf/5/then/properties/counts/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid24 = _errs99 === errors;
 }
 else {
 var valid24 = true;
@@ -3806,7 +3834,7 @@ return false;
 }
 }
 }
-var _valid5 = _errs89 === errors;
+var _valid5 = _errs91 === errors;
 valid21 = _valid5;
 if(valid21){
 var props5 = {};
@@ -3826,7 +3854,7 @@ errors++;
 validate28.errors = vErrors;
 return false;
 }
-var valid0 = _errs85 === errors;
+var valid0 = _errs87 === errors;
 if(valid0){
 if(props0 !== true && props5 !== undefined){
 if(props5 === true){
@@ -3852,31 +3880,14 @@ return false;
 }
 else {
 if(data.v !== undefined){
-let data37 = data.v;
-const _errs100 = errors;
-if(!((typeof data37 == "number") && (isFinite(data37)))){
+let data38 = data.v;
+const _errs102 = errors;
+if(!((typeof data38 == "number") && (isFinite(data38)))){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-if(1 !== data37){
+if(1 !== data38){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
-return false;
-}
-var valid25 = _errs100 === errors;
-}
-else {
-var valid25 = true;
-}
-if(valid25){
-if(data.kind !== undefined){
-let data38 = data.kind;
-const _errs102 = errors;
-if(typeof data38 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if("summary" !== data38){
-validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "summary"},message:"must be equal to constant"}];
 return false;
 }
 var valid25 = _errs102 === errors;
@@ -3885,12 +3896,29 @@ else {
 var valid25 = true;
 }
 if(valid25){
-if(data.tool !== undefined){
-let data39 = data.tool;
+if(data.kind !== undefined){
+let data39 = data.kind;
 const _errs104 = errors;
-if(errors === _errs104){
-if(typeof data39 === "string"){
-if(data39.length < 1){
+if(typeof data39 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("summary" !== data39){
+validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "summary"},message:"must be equal to constant"}];
+return false;
+}
+var valid25 = _errs104 === errors;
+}
+else {
+var valid25 = true;
+}
+if(valid25){
+if(data.tool !== undefined){
+let data40 = data.tool;
+const _errs106 = errors;
+if(errors === _errs106){
+if(typeof data40 === "string"){
+if(data40.length < 1){
 validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties/tool/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -3900,31 +3928,31 @@ validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties
 return false;
 }
 }
-var valid25 = _errs104 === errors;
-}
-else {
-var valid25 = true;
-}
-if(valid25){
-if(data.ok !== undefined){
-const _errs106 = errors;
-if(typeof data.ok !== "boolean"){
-validate28.errors = [{instancePath:instancePath+"/ok",schemaPath:"#/properties/ok/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
 var valid25 = _errs106 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data.counts !== undefined){
-let data41 = data.counts;
+if(data.ok !== undefined){
 const _errs108 = errors;
-if(errors === _errs108){
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key6 in data41){
+if(typeof data.ok !== "boolean"){
+validate28.errors = [{instancePath:instancePath+"/ok",schemaPath:"#/properties/ok/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid25 = _errs108 === errors;
+}
+else {
+var valid25 = true;
+}
+if(valid25){
+if(data.counts !== undefined){
+let data42 = data.counts;
 const _errs110 = errors;
+if(errors === _errs110){
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key6 in data42){
+const _errs112 = errors;
 if(typeof key6 !== "string"){
 const err18 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key6};
 if(vErrors === null){
@@ -3935,7 +3963,7 @@ vErrors.push(err18);
 }
 errors++;
 }
-var valid26 = _errs110 === errors;
+var valid26 = _errs112 === errors;
 if(!valid26){
 const err19 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid"};
 if(vErrors === null){
@@ -3951,28 +3979,28 @@ break;
 }
 }
 if(valid26){
-for(const key7 in data41){
-let data42 = data41[key7];
-const _errs113 = errors;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+for(const key7 in data42){
+let data43 = data42[key7];
+const _errs115 = errors;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
 validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs113){
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 9007199254740991 || isNaN(data42)){
+if(errors === _errs115){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 9007199254740991 || isNaN(data43)){
 validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data42 < 0 || isNaN(data42)){
+if(data43 < 0 || isNaN(data43)){
 validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid27 = _errs113 === errors;
+var valid27 = _errs115 === errors;
 if(!valid27){
 break;
 }
@@ -3984,34 +4012,34 @@ validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/properti
 return false;
 }
 }
-var valid25 = _errs108 === errors;
+var valid25 = _errs110 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
 if(data.durationMs !== undefined){
-let data43 = data.durationMs;
-const _errs115 = errors;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+let data44 = data.durationMs;
+const _errs117 = errors;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs115){
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 9007199254740991 || isNaN(data43)){
+if(errors === _errs117){
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 9007199254740991 || isNaN(data44)){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data43 < 0 || isNaN(data43)){
+if(data44 < 0 || isNaN(data44)){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid25 = _errs115 === errors;
+var valid25 = _errs117 === errors;
 }
 else {
 var valid25 = true;

@@ -212,7 +212,7 @@ export const summaryCountsSchemas = {
   'forklift-cat': countsOf(['nodes']),
   'render-crate': countsOf(['nodes', 'plans', 'actions', 'skipped']),
   'run-actions': countsOf(['nodes', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'failedNodes']),
-  'provision-node': countsOf(['nodes', 'created', 'destroyed']),
+  'provision-node': countsOf(['nodes', 'created', 'destroyed', 'unreachable']),
   'expect-run': countsOf(['files', 'tests', 'assertions', 'passed', 'failed', 'errors', 'runs']),
   'browser-drive': countsOf(['passed', 'failed', 'skipped']),
 } as const;
