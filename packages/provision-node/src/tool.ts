@@ -37,8 +37,9 @@ roles (written into the node records).
 
 Services: services/NAME.json5 of the spec's project, of the working directory or of
 $FORKLIFT_HOME/services (default ~/.forklift); built in: local (nspawn), vmfest (qemu), netns,
-localhost (node-list).`,
-  failure: 'never (a node that cannot be made is exit 69 or 70, after the half-made ones are removed)',
+localhost (node-list). Providers for service files: nspawn, netns, qemu, podman, lxd (an LXD or
+Incus cluster), node-list.`,
+  failure: 'a node exists but cannot be reached (its LXD cluster member is offline; an error record names it instead of a node record)',
   argsName: 'SERVICE argument',
   async run(ctx): Promise<ToolOutcome> {
     const [service, countText] = ctx.args as [string, string | undefined];
