@@ -295,6 +295,7 @@ export class Recipe {
     this.keep(summary);
     const where = this.recordsFile ? `; records in ${this.recordsFile}` : '';
     if (ok) this.log(`${this.name}: done — ${this.steps.length} steps in ${formatDuration(durationMs)}${where}`);
+    else if (code === EXIT.sigint || code === EXIT.sigterm) this.warn(`${this.name}: interrupted (exit ${code}) after ${formatDuration(durationMs)}${where}`);
     else this.warn(`${this.name}: FAILED (exit ${code})${failed[0] ? ` at "${failed[0].name}"` : ''} after ${formatDuration(durationMs)}${where}`);
     process.stdout.write(`${formatRecord(summary)}\n`);
     if (this.recordsStream) await new Promise((done) => this.recordsStream.end(done));

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// Wall time of each recipe with the time of its steps, from the recipes' own summary records.
+//   node bench/recipes.mjs                 wine-cellar (examples/wine-cellar) on local nodes: dev-qa from
+//                                          nothing to tested, then qa-release and production-release on a
+//                                          production brought up by the Makefile's `up` (torn down after)
+//   node bench/recipes.mjs --mini          the recipe machinery alone: the mini project on netns nodes
+//                                          (dev-qa, dev --once)
+// Run it through /work/team/heavy-like semaphores on shared machines; it prints the load average next to
+// the figures. Targets (issue 17, images cached): dev-qa < 2 min, production-release < 30 s.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const mini = process.argv.includes('--mini');
+const project = mini ? join(root, 'recipes', 'test', 'fixtures', 'mini') : join(root, 'examples', 'wine-cellar');
+const service = mini ? 'netns' : 'local';
+const dir = mkdtempSync(join(tmpdir(), 'fl-bench-recipes-'));
+const gitEnv = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@test.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@test.invalid' };
+const env = { ...process.env, ...gitEnv, FORKLIFT_HOME: join(dir, 'home'), FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
+
+const git = (cwd, ...args) => {
+  const out = spawnSync('git', args, { cwd, encoding: 'utf8', env });
+  if (out.status !== 0) throw new Error(`git ${args.join(' ')}: ${out.stderr}`);
+  return out.stdout.trim();
+};
+
+// a repository holding the project, with a bare origin (develop, master) and one feature branch
+const origin = join(dir, 'origin.git');
+const work = join(dir, 'work');
+git(dir, 'init', '-q', '--bare', origin);
+git(dir, 'init', '-q', '-b', 'master', work);
+cpSync(project, work, { recursive: true, filter: (src) => !/\/(build|node_modules|secrets)$/.test(src) });
+symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
+if (!existsSync(join(work, '.gitignore'))) writeFileSync(join(work, '.gitignore'), 'build/\nnode_modules\nsecrets/\n');
+git(work, 'add', '-A');
+git(work, 'commit', '-q', '-m', 'the project');
+git(work, 'branch', 'develop');
+git(work, 'remote', 'add', 'origin', origin);
+git(work, 'push', '-q', 'origin', 'master', 'develop');
+git(work, 'checkout', '-q', '-b', 'feature/bench', 'develop');
+writeFileSync(join(work, 'BENCH.md'), 'bench\n');
+git(work, 'add', 'BENCH.md');
+git(work, 'commit', '-q', '-m', 'bench feature');
+git(work, 'checkout', '-q', 'develop');
+
+function recipe(name, args) {
+  return new Promise((done) => {
+    const load = loadavg()[0];
+    const started = Date.now();
+    const child = spawn(process.execPath, [join(root, 'recipes', `${name}.mjs`), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const summary = stdout.trim() ? JSON.parse(stdout.trim().split('\n').pop()) : undefined;
+      done({ name, args, code, wallMs: Date.now() - started, load, summary, stderr });
+    });
+  });
+}
+
+function report(run) {
+  const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  console.log(`\n${run.name} ${run.args.join(' ')} — exit ${run.code}, wall ${s(run.wallMs)} (load ${run.load.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end)`);
+  for (const step of run.summary?.steps ?? []) console.log(`  ${step.ok ? 'ok  ' : 'FAIL'} ${s(step.durationMs).padStart(8)}  ${step.name}`);
+  if (run.code !== 0) console.log(run.stderr.split('\n').slice(-15).join('\n'));
+}
+
+const runs = [];
+try {
+  runs.push(await recipe('dev-qa', ['feature/bench', '--service', service]));
+  report(runs.at(-1));
+  if (mini) {
+    runs.push(await recipe('dev', ['--service', service, '--once']));
+    report(runs.at(-1));
+    runs.push(await recipe('dev', ['--service', service, '--down']));
+  } else {
+    // production: blue, as the Makefile's `up` brings it, then a release to green
+    const up = spawnSync('make', ['-C', work, 'up'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (up.status !== 0) throw new Error('make up failed');
+    runs.push(await recipe('qa-release', ['1.0.0', '--service', service]));
+    report(runs.at(-1));
+    runs.push(await recipe('production-release', ['--service', service]));
+    report(runs.at(-1));
+  }
+} finally {
+  if (!mini) spawnSync(process.execPath, [join(root, 'recipes', 'down.mjs'), '--service', service], { cwd: work, env, stdio: 'ignore' });
+  spawnSync(process.execPath, [join(root, 'recipes', 'dev.mjs'), '--service', service, '--down'], { cwd: work, env, stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`\n${new Date().toISOString()} — ${runs.map((r) => `${r.name} ${(r.wallMs / 1000).toFixed(1)} s`).join(', ')}`);
