@@ -33,8 +33,8 @@ converge its DB (a replica of the live DB), app and web tiers, then the LB (prov
 branch, push (atomically) · record the staged release.
 
 On failure nothing is merged or tagged, the release branch stays (a later run resumes it), the staged
-color's new nodes are torn down (a DB that was already there, the old color's replica, is kept) and
-the LB converged again; exit 1. A VERSION whose tag exists is refused: the release is finished (65).
+color's new nodes are torn down (groups that ran before, the old color on minimal resources, go back
+to their node count; its DB, the live DB's replica, is kept) and the LB converged again; exit 1. A VERSION whose tag exists is refused: the release is finished (65).
 
 ${GIT_HELP}`;
 
@@ -103,8 +103,10 @@ await runRecipe(
     const existed = countByGroup(before.filter((n) => built.colorGroups(staged).includes(n.group)));
     const db = built.dbGroup(staged);
     const undo = r.finally(`tear down the failed ${staged} release`, async () => {
-      const groups = built.colorGroups(staged).filter((g) => !(g === db && existed[g]));
-      await tearDown(r, env, built, groups);
+      // groups this run created go; groups that ran before (the old color on minimal resources) go
+      // back to their node count, and the DB that was already there (the live DB's replica) stays
+      const created = built.colorGroups(staged).filter((g) => !existed[g]);
+      await tearDown(r, env, built, created);
       for (const [group, count] of Object.entries(existed)) {
         if (group === db) continue;
         await r.pipe(`scale ${group} back to ${count}`, r.with({ cwd: built.dir })`provision-node ${env.service} ${count} --group ${group}`);

@@ -294,7 +294,7 @@ export class Recipe {
     if (!ok && failure) summary.reason = failure.message;
     this.keep(summary);
     const where = this.recordsFile ? `; records in ${this.recordsFile}` : '';
-    if (ok) this.log(`${this.name}: done — ${this.steps.length} steps in ${formatDuration(durationMs)}${where}`);
+    if (ok) this.log(`${this.name}: done — ${this.steps.length} step${this.steps.length === 1 ? '' : 's'} in ${formatDuration(durationMs)}${where}`);
     else if (code === EXIT.sigint || code === EXIT.sigterm) this.warn(`${this.name}: interrupted (exit ${code}) after ${formatDuration(durationMs)}${where}`);
     else this.warn(`${this.name}: FAILED (exit ${code})${failed[0] ? ` at "${failed[0].name}"` : ''} after ${formatDuration(durationMs)}${where}`);
     process.stdout.write(`${formatRecord(summary)}\n`);

@@ -40,6 +40,23 @@ t.test('usage - --help, a missing BRANCH, an unknown option, a bad service', asy
   t.match(version.stderr, /VERSION must look like 1\.2\.0/);
 });
 
+t.test('refusals - a finished release, nothing staged, no production to release to', async (t) => {
+  const home = ['--service', 'netns', '--home', join(repo.dir, 'production')];
+  git(repo.work, 'tag', '-a', 'v0.9.0', '-m', 'Release 0.9.0', 'master');
+  git(repo.work, 'push', '-q', 'origin', 'v0.9.0');
+  const finished = await runRecipe('qa-release', ['0.9.0', ...home], opts);
+  t.equal(finished.code, 65);
+  t.match(finished.stderr, /qa-release: release 0\.9\.0 is already finished: tag v0\.9\.0 is on [0-9a-f]{10}, merged into master/);
+  t.match(JSON.parse(finished.stdout.trim()), { kind: 'summary', tool: 'qa-release', ok: false, exitCode: 65 });
+  const nothing = await runRecipe('production-release', home, opts);
+  t.equal(nothing.code, 65);
+  t.match(nothing.stderr, /nothing is staged for mini — run qa-release VERSION first/);
+  const noLb = await runRecipe('qa-release', ['1.0.0', ...home], opts);
+  t.equal(noLb.code, 69);
+  t.match(noLb.stderr, /bring production up first/);
+  t.equal(git(repo.origin, 'branch', '--list', 'release/*'), '', 'no release branch started');
+});
+
 t.test('dev-qa - a passing feature branch is merged into develop with --no-ff and pushed', async (t) => {
   const feature = branchWith(repo, 'feature/readme', { 'NOTES.md': 'a feature\n' }, 'feature: notes');
   const before = git(repo.origin, 'rev-parse', 'develop');
