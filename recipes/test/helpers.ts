@@ -65,7 +65,8 @@ export function makeRepo(project = MINI): TestRepo {
 export function branchWith(repo: TestRepo, branch: string, files: Record<string, string>, message: string): string {
   git(repo.work, 'checkout', '-q', '-b', branch, 'develop');
   for (const [path, content] of Object.entries(files)) writeFileSync(join(repo.work, path), content);
-  git(repo.work, 'commit', '-q', '-am', message);
+  git(repo.work, 'add', '--', ...Object.keys(files));
+  git(repo.work, 'commit', '-q', '-m', message);
   const commit = git(repo.work, 'rev-parse', 'HEAD');
   git(repo.work, 'checkout', '-q', 'develop');
   return commit;
