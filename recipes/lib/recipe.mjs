@@ -2,7 +2,7 @@
 // duration, pipelines of forklift binaries whose records are kept (--records FILE) and checked (a
 // failing stage or an upstream summary with ok:false fails the step), cleanups that run whatever
 // happens, a final summary (stderr line + summary record on stdout) and the contract's exit codes.
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgv } from '@forklift/contract/lite';
@@ -58,7 +58,7 @@ const COMMON_HELP = `Common options:
   --records FILE   save every record of the run (NDJSON) to FILE
   -v, --verbose    show the tools' own stderr as they run (else only when a step fails)
   -q, --quiet      only failures and the final summary on stderr
-  -h, --help       this help
+  -h, --help       this help;  --version  the recipes' version
 
 Exit codes: 0 done · 1 a step failed (a tool failed, a test failed, a summary said ok:false, a gate
 rolled back) · 64 usage · 65 bad input, or work already finished (refused) · 69 a prerequisite is
@@ -73,7 +73,7 @@ export async function runRecipe(definition, body) {
   let parsed;
   try {
     parsed = parseArgv(argv, {
-      boolean: ['help', 'verbose', 'quiet', ...(definition.flags?.boolean ?? [])],
+      boolean: ['help', 'version', 'verbose', 'quiet', ...(definition.flags?.boolean ?? [])],
       string: ['records', ...(definition.flags?.string ?? [])],
       multiple: definition.flags?.multiple ?? [],
       alias: { h: 'help', v: 'verbose', q: 'quiet', ...(definition.flags?.alias ?? {}) },
@@ -82,6 +82,11 @@ export async function runRecipe(definition, body) {
   } catch (error) {
     process.stderr.write(`${definition.name}: ${error.message} (see ${definition.name} --help)\n`);
     process.exit(EXIT.usage);
+  }
+  if (parsed.flags.version) {
+    const { version } = JSON.parse(readFileSync(join(RECIPES_DIR, 'package.json'), 'utf8'));
+    process.stdout.write(`${definition.name} ${version}\n`);
+    process.exit(EXIT.ok);
   }
   if (parsed.flags.help) {
     process.stdout.write(`${definition.usage.trimEnd()}\n\n${COMMON_HELP}\n`);
