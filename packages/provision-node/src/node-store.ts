@@ -91,9 +91,14 @@ export async function osFactsOf(root: string): Promise<OsFacts> {
   return { family: field('ID') ?? 'linux', release: field('VERSION_ID') ?? '', packageManager: 'apt', arch: process.arch === 'x64' ? 'x86_64' : process.arch };
 }
 
-/** A stored node as the provider lists it: `running` only when its processes run and it answered SSH once. */
-export function listedFromStored(ctx: ProviderContext, stored: StoredNode, provider: string, running: boolean): ListedNode {
-  const meta = stored.meta;
+/**
+ * A stored node as its provider lists it — the one `toListed` of every provider that keeps nodes under
+ * `<stateDir>/nodes`: `running` only when its processes run and it answered SSH once (else `broken`, for
+ * the core to clean). `tags` adds provider facts to the node's tags (`machine` and `createdAt` always).
+ * @example listedFromStored(ctx, stored, 'qemu', findQemuPid(stored.dir) !== undefined, (meta) => ({ accel: String(meta.accel) }))
+ */
+export function listedFromStored<M extends NodeMeta>(ctx: ProviderContext, stored: StoredNode, provider: string, running: boolean, tags?: (meta: M) => Record<string, string>): ListedNode {
+  const meta = stored.meta as (M & { port?: number }) | undefined;
   return {
     node: {
       id: stored.id,
@@ -101,12 +106,12 @@ export function listedFromStored(ctx: ProviderContext, stored: StoredNode, provi
       service: ctx.service.name,
       provider,
       address: meta?.address ?? '0.0.0.0',
-      port: 22,
+      port: meta?.port ?? 22,
       user: 'root',
       privateKey: join(ctx.keysDir, 'id_ed25519'),
       hostKey: meta?.hostKey,
       os: meta?.os,
-      tags: meta ? { machine: meta.machine, createdAt: new Date(meta.createdMs).toISOString() } : undefined,
+      tags: meta ? { machine: meta.machine, ...(tags?.(meta) ?? {}), createdAt: new Date(meta.createdMs).toISOString() } : undefined,
     },
     createdMs: stored.createdMs,
     status: running && stored.ready ? 'running' : 'broken',

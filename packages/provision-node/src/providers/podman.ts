@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
+import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta } from '../node-store.js';
 import { ensureHostCommands } from '../prerequisites.js';
 import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
@@ -64,27 +64,8 @@ async function containers(ctx: ProviderContext): Promise<ContainerInfo[]> {
   }));
 }
 
-function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): ListedNode {
-  const meta = stored.meta as PodmanMeta | undefined;
-  return {
-    node: {
-      id: stored.id,
-      group: meta?.group ?? '?',
-      service: ctx.service.name,
-      provider: 'podman',
-      address: meta?.address ?? '0.0.0.0',
-      port: meta?.port ?? 22,
-      user: 'root',
-      privateKey: join(ctx.keysDir, 'id_ed25519'),
-      hostKey: meta?.hostKey,
-      os: meta?.os,
-      tags: meta ? { container: meta.container ?? containerName(ctx, stored.id), network: meta.network ?? '?', createdAt: new Date(meta.createdMs).toISOString() } : undefined,
-    },
-    createdMs: stored.createdMs,
-    status: running && stored.ready ? 'running' : 'broken',
-    handle: { dir: stored.dir },
-  };
-}
+/** The tags a container's node record carries beside machine and createdAt. */
+const podmanTags = (ctx: ProviderContext, id: string) => (meta: PodmanMeta): Record<string, string> => ({ container: meta.container ?? containerName(ctx, id), network: meta.network ?? '?' });
 
 async function makeContainer(ctx: ProviderContext, request: CreateRequest, image: string, rootfs: string, publicKey: string, options: PodmanServiceOptions): Promise<ListedNode> {
   const machine = machineName(ctx, request.id);
@@ -134,7 +115,7 @@ async function makeContainer(ctx: ProviderContext, request: CreateRequest, image
     { timeoutMs: options.bootTimeoutMs ?? 90_000, signal: ctx.signal },
   );
   await markReady(dir);
-  return toListed(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
+  return listedFromStored(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, 'podman', true, podmanTags(ctx, request.id));
 }
 
 async function destroyContainer(ctx: ProviderContext, id: string, dir?: string): Promise<void> {
@@ -166,7 +147,7 @@ export const provider: Provider = {
   async list(ctx, group) {
     const live = await containers(ctx);
     const stored = await storedNodes(ctx, group);
-    const listed = stored.map((node) => toListed(ctx, node, live.some((item) => item.node === node.id && item.running)));
+    const listed = stored.map((node) => listedFromStored(ctx, node, 'podman', live.some((item) => item.node === node.id && item.running), podmanTags(ctx, node.id)));
     // containers whose state directory is gone are half-made: list them so the core removes them
     for (const item of live) {
       if (stored.some((node) => node.id === item.node) || (group !== undefined && item.group !== group)) continue;

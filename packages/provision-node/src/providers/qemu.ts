@@ -2,8 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '@forklift/contract';
-import { macFor } from '../network.js';
-import { machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta, type StoredNode } from '../node-store.js';
+import { macFor } from '../bridge.js';
+import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta } from '../node-store.js';
 import { ensureHostCommands } from '../prerequisites.js';
 import { isAlive, stopProcess } from '../process.js';
 import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
@@ -46,27 +46,8 @@ async function chooseAccel(options: QemuServiceOptions): Promise<QemuAccel> {
   return detected;
 }
 
-function toListed(ctx: ProviderContext, stored: StoredNode, running: boolean): ListedNode {
-  const meta = stored.meta as QemuMeta | undefined;
-  return {
-    node: {
-      id: stored.id,
-      group: meta?.group ?? '?',
-      service: ctx.service.name,
-      provider: 'qemu',
-      address: meta?.address ?? '0.0.0.0',
-      port: meta?.port ?? 22,
-      user: 'root',
-      privateKey: join(ctx.keysDir, 'id_ed25519'),
-      hostKey: meta?.hostKey,
-      os: meta?.os,
-      tags: meta ? { machine: meta.machine, network: meta.network ?? '?', accel: meta.accel ?? '?', createdAt: new Date(meta.createdMs).toISOString() } : undefined,
-    },
-    createdMs: stored.createdMs,
-    status: running && stored.ready ? 'running' : 'broken',
-    handle: { dir: stored.dir },
-  };
-}
+/** The tags a VM's node record carries beside machine and createdAt. */
+const qemuTags = (meta: QemuMeta): Record<string, string> => ({ network: meta.network ?? '?', accel: meta.accel ?? '?' });
 
 function networkFile(meta: QemuMeta, gateway?: string, prefixLength?: number): string {
   const match = `[Match]\nMACAddress=${meta.mac}\n\n`;
@@ -175,7 +156,7 @@ async function makeVm(ctx: ProviderContext, request: CreateRequest, prepared: Pr
     stopWatching.abort();
   }
   await markReady(dir);
-  return toListed(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, true);
+  return listedFromStored(ctx, { id: request.id, dir, meta, ready: true, createdMs: meta.createdMs }, 'qemu', true, qemuTags);
 }
 
 async function destroyVm(ctx: ProviderContext, dir: string, id: string): Promise<void> {
@@ -209,7 +190,7 @@ export const provider: Provider = {
     );
   },
   async list(ctx, group) {
-    return (await storedNodes(ctx, group)).map((stored) => toListed(ctx, stored, findQemuPid(stored.dir) !== undefined));
+    return (await storedNodes(ctx, group)).map((stored) => listedFromStored(ctx, stored, 'qemu', findQemuPid(stored.dir) !== undefined, qemuTags));
   },
   async create(ctx, requests) {
     const options = parseQemuOptions(ctx.service);
