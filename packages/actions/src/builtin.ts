@@ -10,13 +10,8 @@ import { packageSourceAction } from './actions/package-source.js';
 import { packageAction } from './actions/package.js';
 import { serviceAction } from './actions/service.js';
 import { userAction } from './actions/user.js';
-import { registerAction } from './registry.js';
 import type { AnyActionDefinition } from './types.js';
 
-/**
- * Every built-in action, registered when this module loads. To add one: import it and append it here
- * (one line each; actions-2 adds user, group, package, package-source, cron, service the same way).
- */
+/** Every built-in action: the registry (registry.ts) is built from this list. To add one: import it and append it here. */
 export const builtinActions: readonly AnyActionDefinition[] = [fileAction, userAction, groupAction, packageAction, packageSourceAction, cronAction, serviceAction, directoryAction, symlinkAction, lineInFileAction, execAction, archiveAction];
 
-for (const action of builtinActions) registerAction(action);

@@ -1,16 +1,14 @@
 import { InputError } from '@forklift/contract';
-import type { z } from 'zod';
-import type { ActionDefinition, AnyActionDefinition } from './types.js';
+import { builtinActions } from './builtin.js';
+import { defineAction } from './define.js';
+import type { AnyActionDefinition } from './types.js';
 
-const registry = new Map<string, AnyActionDefinition>();
+// The built-in actions are in the registry from the start: it is built from their list, not filled as a
+// side effect of some other module's import. registerAction adds custom ones explicitly.
+const registry = new Map<string, AnyActionDefinition>(builtinActions.map((action) => [action.name, action]));
 
-/**
- * Define an action with its argument types inferred from its schema (identity at run time).
- * @example export const fileAction = defineAction({ name: 'file', schema, summary, label, render })
- */
-export function defineAction<S extends z.ZodType>(definition: ActionDefinition<S>): ActionDefinition<S> {
-  return definition;
-}
+/** Define an action (its argument types inferred from its schema); re-exported from define.ts. */
+export { defineAction };
 
 /** Add an action to the registry; a second action with the same name is a bug. @example registerAction(fileAction) */
 export function registerAction(definition: AnyActionDefinition): void {

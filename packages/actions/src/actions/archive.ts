@@ -1,7 +1,7 @@
 import { InputError } from '@forklift/contract';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { absolutePath, httpUrl, parentDir, principal, sha256Hex } from '../schemas.js';
 import { sh } from '../sh.js';
 import { LOCAL_FILE_LIMIT_BYTES, localTooBig } from './file.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { renderMetadata } from '../meta.js';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { absolutePath, fileMode, principal } from '../schemas.js';
 import { sh } from '../sh.js';
 

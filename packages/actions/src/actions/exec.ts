@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { absolutePath, noNul } from '../schemas.js';
 import { raw, sh } from '../sh.js';
 

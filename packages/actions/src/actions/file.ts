@@ -1,7 +1,7 @@
 import { InputError } from '@forklift/contract';
 import { z } from 'zod';
 import { renderMetadata } from '../meta.js';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { absolutePath, fileMode, httpUrl, noNul, parentDir, principal, sha256Hex } from '../schemas.js';
 import { sh } from '../sh.js';
 import { renderTemplate, type TemplateValues } from '../template.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { sh } from '../sh.js';
 
 /** A user or group name as Debian's useradd/groupadd accept it by default (NAME_REGEX), at most 32 characters. */

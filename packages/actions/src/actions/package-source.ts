@@ -1,6 +1,6 @@
 import { InputError } from '@forklift/contract';
 import { z } from 'zod';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { httpUrl, noNul } from '../schemas.js';
 import { sh } from '../sh.js';
 import type { OsFamily, RenderContext } from '../types.js';

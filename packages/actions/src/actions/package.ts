@@ -1,7 +1,7 @@
 import { InputError } from '@forklift/contract';
 import { z } from 'zod';
 import { forOs } from '../facts.js';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { raw, sh } from '../sh.js';
 import type { AggregateItem, OsTable, RenderContext } from '../types.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { forOs } from '../facts.js';
-import { defineAction } from '../registry.js';
+import { defineAction } from '../define.js';
 import { sh } from '../sh.js';
 import type { OsTable } from '../types.js';
 
