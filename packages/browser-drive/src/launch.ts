@@ -92,7 +92,7 @@ export interface LaunchOptions {
   headed?: boolean;
   /** More chromium command-line flags. */
   args?: string[];
-  /** Environment to read FORKLIFT_CHROMIUM/FORKLIFT_CHROMEDRIVER/DISPLAY from (default process.env). */
+  /** The environment: where FORKLIFT_CHROMIUM/FORKLIFT_CHROMEDRIVER/DISPLAY are read, and what the browser and driver run with (default process.env). */
   env?: Record<string, string | undefined>;
 }
 
@@ -266,7 +266,8 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   mkdirSync(join(userDataDir, 'Default'));
   writeFileSync(join(userDataDir, 'Default', 'Preferences'), JSON.stringify(PREFERENCES));
   writeFileSync(join(userDataDir, 'Local State'), JSON.stringify(LOCAL_STATE));
-  const env = { ...process.env, ...(options.env ?? {}) };
+  // the injected environment is the whole environment (the CLI passes its own): nothing read past it
+  const env = options.env ?? process.env;
   const known = new ProcessSet();
   const children: ChildProcess[] = [];
   const start = (path: string, args: string[]): ChildProcess => {

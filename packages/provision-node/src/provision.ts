@@ -5,6 +5,7 @@ import { converge, reachableRecords, unreachableOf, type ProvisionReport, type U
 import { labelRecords } from './group-labels.js';
 import type { Provider, ProviderContext, Service } from './provider.js';
 import { loadProvider } from './registry.js';
+import { commandTrace } from './run.js';
 import { resolveService } from './services.js';
 
 /** Options of provisionNodes and listNodes. */
@@ -58,6 +59,11 @@ async function open(options: ProvisionOptions): Promise<{ provider: Provider; ct
   return { provider, ctx, group };
 }
 
+/** Run one call's work with its host commands traced when its env says FORKLIFT_TRACE=1. */
+function traced<T>(options: ProvisionOptions, ctx: ProviderContext, body: () => Promise<T>): Promise<T> {
+  return (options.env ?? process.env).FORKLIFT_TRACE === '1' ? commandTrace.run((line) => ctx.log(line), body) : body();
+}
+
 /**
  * Converge a group of a service to `count` running nodes: destroy half-made ones, destroy the newest
  * surplus, create the missing (waiting for SSH), and return a node record for every running node of
@@ -73,7 +79,7 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
   const { count } = options;
   if (!Number.isInteger(count) || count < 0 || count > 250) throw new UsageError(`bad COUNT ${count}: a whole number from 0 to 250`);
   const { provider, ctx, group } = await open(options);
-  return converge(provider, ctx, { group, count, nodeSpec: options.nodeSpec, labels: { color: options.color, roles: options.roles } });
+  return traced(options, ctx, () => converge(provider, ctx, { group, count, nodeSpec: options.nodeSpec, labels: { color: options.color, roles: options.roles } }));
 }
 
 /**
@@ -90,6 +96,6 @@ export async function listNodes(options: ProvisionOptions): Promise<NodeRecord[]
  */
 export async function listReport(options: ProvisionOptions): Promise<{ nodes: NodeRecord[]; unreachable: UnreachableNode[] }> {
   const { provider, ctx } = await open(options);
-  const running = (await provider.list(ctx, options.group)).filter((node) => node.status === 'running');
+  const running = (await traced(options, ctx, () => provider.list(ctx, options.group))).filter((node) => node.status === 'running');
   return { nodes: await labelRecords(ctx.stateDir, reachableRecords(running)), unreachable: unreachableOf(running) };
 }

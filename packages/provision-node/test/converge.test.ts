@@ -155,3 +155,17 @@ t.test('convergeNodes and listNodes take the provider as an argument; labels rea
   await t.rejects(convergeNodes({ ...common, provider: fixed.provider, group: 'db', count: 2 }), { name: 'UsageError', message: /lists 1 node\(s\) in group "db" and cannot create or destroy/ });
   t.notOk(fixed.calls.some((call) => call.startsWith('create') || call.startsWith('destroy')));
 });
+
+t.test('FORKLIFT_TRACE=1 in the injected env (not process.env) traces the host commands of that call only', async (t) => {
+  const { run } = await import('../src/run.js');
+  const home = await mkdtemp(join(tmpdir(), 'fl-converge-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const fake = fakeProvider();
+  const listing: Provider = { ...fake.provider, list: async (ctx, group) => (await run('true', []), fake.provider.list(ctx, group)) };
+  const lines: string[] = [];
+  await listNodes({ service: 'fake', provider: listing, home, env: { FORKLIFT_TRACE: '1' }, log: (line) => lines.push(line) });
+  t.match(lines, [/^trace: \d+ ms true$/], 'the command and its duration, through the call\'s log');
+  const quiet: string[] = [];
+  await listNodes({ service: 'fake', provider: listing, home, env: {}, log: (line) => quiet.push(line) });
+  t.same(quiet, [], 'no trace without it');
+});
