@@ -21,11 +21,22 @@ function realOrThrow(path: string, what: string, shown = path): string {
 }
 
 /**
+ * What a render reads of the controller's files: `local` contents and the uploads' sizes and hashes.
+ * renderPlans takes one (`options.files`), so rendering itself does no IO; ProjectFiles reads the disk.
+ */
+export interface ControllerFiles {
+  /** The bytes of a `local` file named by a spec (at `where`, for messages). */
+  read(ref: string, where: string): Uint8Array;
+  /** How uploads are resolved for one phase's script. */
+  resolver(where: string): UploadResolver;
+}
+
+/**
  * The controller files of one render: paths confined to the project (symlinks resolved: a link inside the project
  * pointing out of it is refused too), read or hashed once per render.
  * @example const files = projectFiles({ project: '/p/examples/wine-cellar' }); files.read('files/motd', 'groups/web.json5: phases.configure[0]')
  */
-export class ProjectFiles {
+export class ProjectFiles implements ControllerFiles {
   readonly #project: string;
   readonly #allowed: readonly string[];
   #roots: string[] | undefined;

@@ -3,7 +3,7 @@ import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, typ
 import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract';
 import { actionEntrySchema, selectNodes, type Spec } from '@forklift/spec';
 import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
-import { ProjectFiles } from './project-files.js';
+import { ProjectFiles, type ControllerFiles } from './project-files.js';
 
 /** Options of renderPlans. */
 export interface RenderPlansOptions {
@@ -18,6 +18,11 @@ export interface RenderPlansOptions {
   cwd?: string;
   /** More folders whose files specs may name (`--allow-files DIR`), e.g. a secrets folder kept out of the repository. */
   allowFiles?: readonly string[];
+  /**
+   * The controller files the render reads (local contents, upload sizes and hashes): the edge builds them
+   * (projectFilesFor) and rendering itself does no IO. Default: projectFilesFor(spec, { cwd, allowFiles }).
+   */
+  files?: ControllerFiles;
   /** Every node record of the run, what spec functions see as `ctx.nodes` (running ones; default: `nodes`). */
   allNodes?: readonly NodeRecord[];
   /** OS facts for nodes whose record has no `os` (default debian 12). */
@@ -57,8 +62,8 @@ interface RenderCaches {
   files: Map<string, Uint8Array>;
   serial: WeakMap<object, number>;
   scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string; uploads: PlanUploadEntry[] }>;
-  /** The controller files of this render, confined to the project. */
-  project: ProjectFiles;
+  /** The controller files of this render. */
+  project: ControllerFiles;
 }
 
 function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], options: RenderPlansOptions, caches: RenderCaches): NodeActions {
@@ -125,9 +130,18 @@ export function nodesForSpec(spec: Spec, nodes: readonly NodeRecord[]): NodeReco
 }
 
 /**
+ * The controller files of a spec's render, read from disk and confined to its project (the spec's own
+ * project wins over `cwd`: a CLI's working directory must not move where its controller files are).
+ * @example renderPlans(spec, nodes, { files: projectFilesFor(spec, { allowFiles: ['/etc/secrets'] }) })
+ */
+export function projectFilesFor(spec: Spec, options: Pick<RenderPlansOptions, 'cwd' | 'allowFiles'> = {}): ProjectFiles {
+  return new ProjectFiles({ project: spec.cwd ?? options.cwd ?? process.cwd(), allowed: options.allowFiles });
+}
+
+/**
  * Render a spec for nodes (those nodesForSpec selects; a group spec adopts nodes of group `default`): one plan record's fields per node per phase, in node then phase order.
  * Everything is validated for every node before anything is returned; errors are InputError (exit 65)
- * naming the spec file and the path inside it. Pure apart from reading `local` files.
+ * naming the spec file and the path inside it. Pure when given `files`: the default reads the project's files.
  * @example const plans = await renderPlans(await loadSpec('groups/web'), nodes, { phases: ['configure'], plan: true })
  */
 export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], options: RenderPlansOptions = {}): Promise<PlanFields[]> {
@@ -140,8 +154,7 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
   const selection = selectNodes(spec, nodes);
   const targets = selection.targets;
   const running = (options.allNodes ?? selection.nodes).filter((node) => node.state === 'running');
-  // the spec's own project wins: a CLI's working directory must not move where its controller files are
-  const project = new ProjectFiles({ project: spec.cwd ?? options.cwd ?? process.cwd(), allowed: options.allowFiles });
+  const project = options.files ?? projectFilesFor(spec, options);
   const caches: RenderCaches = { entries: new WeakMap(), files: new Map(), serial: new WeakMap(), scripts: new Map(), project };
   const collected = targets.map((node) => collect(spec, node, running, options, caches));
   let nextSerial = 1;

@@ -4,7 +4,7 @@ import { DEFAULT_GROUP, selectNodes, specGroup } from '@forklift/spec';
 import { genericNode, genericOs } from './generic.js';
 import { loadSpec } from './load.js';
 import { phaseNotes } from './phase-notes.js';
-import { renderPlans } from './render.js';
+import { projectFilesFor, renderPlans } from './render.js';
 import { usageText } from './usage.js';
 
 /** `--allow-files DIR` values as absolute folders (relative ones against the working directory). */
@@ -48,7 +48,8 @@ export const renderCrateTool: ToolDefinition = {
     const plans = await renderPlans(spec, nodes, {
       phases,
       plan: Boolean(ctx.flags.plan),
-      allowFiles,
+      // the edge reads the controller's files; rendering itself does no IO
+      files: projectFilesFor(spec, { allowFiles }),
       defaultOs,
     });
     await ctx.flushInput();

@@ -141,3 +141,18 @@ t.test('peers - spec functions see every running node of the render (all groups)
   const subset = await renderPlans(web, [nodes[0]!], { phases: ['configure'], allNodes: nodes });
   t.equal(subset[0]!.sha256, plans[0]!.sha256, 'allNodes gives the peers when rendering for a subset (run-actions renders for the nodes it reached)');
 });
+
+t.test('controller files - renderPlans reads them only through options.files: given in memory, rendering touches no disk', async (t) => {
+  const spec = serverSpec({ cwd: '/nonexistent/project', source: 'servers/mem.json5', phases: { configure: [{ action: 'file', path: '/etc/motd', local: 'files/motd' }] } });
+  const asked: string[] = [];
+  const files = {
+    read: (ref: string, where: string) => (asked.push(`${ref} @ ${where}`), new TextEncoder().encode('from memory\n')),
+    resolver: () => () => {
+      throw new Error('no upload expected');
+    },
+  };
+  const [plan] = await renderPlans(spec, [node('n1')], { phases: ['configure'], files });
+  t.match(plan!.script, "'from memory\n'", 'the bytes the edge gave');
+  t.same(asked, ['files/motd @ servers/mem.json5: phases.configure[0]']);
+  await t.rejects(renderPlans(spec, [node('n1')], { phases: ['configure'] }), { name: 'InputError', message: /cannot read/ }, 'without files, the default reads the (missing) project on disk');
+});

@@ -29,7 +29,7 @@ export const runActionsTool: ToolDefinition = {
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
       // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
-      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, DEFAULT_GROUP, phaseNotes } = await import('@forklift/render-crate');
+      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, projectFilesFor, DEFAULT_GROUP, phaseNotes } = await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
       const notes = phaseNotes(spec, flags.phases);
       for (const line of notes.warnings) ctx.warn(`run-actions: warning: ${line}`);
@@ -43,7 +43,9 @@ export const runActionsTool: ToolDefinition = {
       const peers = selection.nodes;
       // every node of the input is a peer the spec may look at (ctx.nodes), not only those it renders for;
       // local files resolve against the spec's own project, never against this working directory
-      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: peers, allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd) };
+      // the controller's files are read here, at the edge (one ProjectFiles for both renders)
+      const files = projectFilesFor(spec, { allowFiles: allowedFolders(ctx.flags['allow-files'], ctx.cwd) });
+      const renderOptions = { phases: flags.phases, plan: flags.plan, allNodes: peers, files };
       // render once with the facts at hand, so a bad spec stops the run before any connection
       await renderPlans(spec, nodes, renderOptions);
       render = async (withFacts) => {

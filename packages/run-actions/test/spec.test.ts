@@ -125,7 +125,7 @@ t.test('run-actions SPEC - a node provisioned without a group is adopted by the 
   const run = await runBinary('run-actions', ['groups/mon'], { stdin: toNdjson([sshd.node]), cwd: work });
   t.equal(run.exitCode, 0, run.stderr);
   t.match(ofKind(run.records, 'node')[0], { id: 'default-1', group: 'mon', color: 'blue', roles: ['monitoring'] }, 're-emitted in the spec\'s group, with its color and roles');
-  t.same(ofKind(run.records, 'result').map((r) => [r.node, r.action, r.status]), [['default-1', 'flag', 'changed']]);
+  t.same(ofKind(run.records, 'result').map((r) => [r.node, r.id, r.action, r.status]), [['default-1', 'flag', 'file', 'changed']]);
   t.match(run.stderr, 'run-actions: 1 node(s) of group default adopted into group mon: default-1');
   t.equal(readFileSync(join(target, 'flag'), 'utf8'), 'on\n');
 
