@@ -15,7 +15,7 @@ import {
   weightVariable,
 } from '@forklift/promote-color/layout';
 import type { ActionEntry, SpecContext } from '@forklift/render-crate';
-import { serverSpec } from '@forklift/render-crate';
+import { LABEL_PATTERN, serverSpec } from '@forklift/render-crate';
 import { z } from 'zod';
 import { COLORS, colorSchema, type Color } from './color.js';
 import { defineCrate } from './crate.js';
@@ -27,7 +27,7 @@ export const haproxyOptions = z.strictObject({
   live: colorSchema.default('blue').describe('the live color of an LB that has no promote-color state yet (later, the state on the node decides)'),
   port: z.number().int().min(1).max(65535).default(80).describe('the live frontend\'s port'),
   stagingPort: z.number().int().min(1).max(65535).default(8080).describe('the staging frontend\'s port: reaches only the staged color (the one that is not live)'),
-  serverRole: z.string().regex(/^[A-Za-z0-9_-]+$/).default('web').describe('the role of the servers behind the LB in the node records (each colored blue or green)'),
+  serverRole: z.string().regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -').default('web').describe('the role of the servers behind the LB in the node records (each colored blue or green)'),
   serverPort: z.number().int().min(1).max(65535).default(80).describe("the servers' port"),
   healthPath: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a URL path like /healthz').default('/healthz').describe('the path HAProxy checks on every server (200 = healthy)'),
   checkIntervalMs: z.number().int().min(100).max(60_000).default(1000).describe('time between two health checks of a server'),

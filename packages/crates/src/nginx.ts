@@ -1,5 +1,5 @@
 import type { ActionEntry, SpecContext } from '@forklift/render-crate';
-import { serverSpec } from '@forklift/render-crate';
+import { LABEL_PATTERN, serverSpec } from '@forklift/render-crate';
 import { z } from 'zod';
 import { colorOf, colorSchema } from './color.js';
 import { crateError, defineCrate } from './crate.js';
@@ -15,7 +15,7 @@ export const nginxOptions = z.strictObject({
   app: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes').describe('the app proxied (names the upstream and the site file)'),
   port: z.number().int().min(1).max(65535).default(80).describe('the port nginx listens on'),
   appPort: z.number().int().min(1).max(65535).optional().describe("the app servers' port (default: the app-server crate's setting for this app on this node, else 3000)"),
-  appRole: z.string().regex(/^[A-Za-z0-9_-]+$/).default('app').describe('the role of the app server nodes in the node records'),
+  appRole: z.string().regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -').default('app').describe('the role of the app server nodes in the node records'),
   color: colorSchema.optional().describe('proxy to the app servers of this color (default: the node\'s own color, else blue)'),
   labels: z
     .strictObject({

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { InputError, issueLine, UnavailableError } from '@forklift/contract';
+import { InputError, UnavailableError } from '@forklift/contract';
 import type { Service } from '../provider.js';
+import { parseServiceOptions } from '../service-options.js';
 import type { LxdEndpoint } from './lxd-api.js';
 
 /** The socket Debian's `lxd` package listens on (`$LXD_DIR/unix.socket`). */
@@ -84,10 +85,7 @@ function where(service: Service): string {
 
 /** Validate an lxd service's options; errors name the service file and the field (exit 65). */
 export function parseLxdOptions(service: Service): LxdServiceOptions {
-  const parsed = LxdServiceOptionsSchema.safeParse(service.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new InputError(issueLine({ ...issue, path: ['options', ...issue.path] }, { where: where(service), what: 'service', input: { options: service.options } }));
+  return parseServiceOptions(LxdServiceOptionsSchema, service);
 }
 
 /** The profiles an instance gets. */
