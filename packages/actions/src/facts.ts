@@ -14,12 +14,6 @@ const FAMILY_OF: Record<string, OsFamily> = {
   alpine: 'alpine',
 };
 
-const DEFAULTS: OsTable<{ packageManager: string; init: string }> = {
-  debian: { packageManager: 'apt', init: 'systemd' },
-  fedora: { packageManager: 'dnf', init: 'systemd' },
-  alpine: { packageManager: 'apk', init: 'openrc' },
-};
-
 /** The OS families forklift knows, in a stable order. */
 export const OS_FAMILIES: readonly OsFamily[] = ['debian', 'fedora', 'alpine'];
 
@@ -34,18 +28,11 @@ export function familyOf(distribution: string): OsFamily {
 }
 
 /**
- * Facts for rendering from a node record's `os` (missing values take the family's defaults).
- * @example factsFromOs({ family: 'debian', release: '12' }).packageManager // 'apt'
+ * Facts for rendering from a node record's `os`: its family (InputError for an unknown one) and release.
+ * @example factsFromOs({ family: 'ubuntu', release: '24.04' }) // { family: 'debian', release: '24.04' }
  */
-export function factsFromOs(os: OsFacts | { family: string; release?: string; packageManager?: string; init?: string }): Facts {
-  const family = familyOf(os.family);
-  return {
-    family,
-    distribution: os.family.toLowerCase(),
-    release: os.release ?? '',
-    packageManager: os.packageManager ?? DEFAULTS[family].packageManager,
-    init: os.init ?? DEFAULTS[family].init,
-  };
+export function factsFromOs(os: OsFacts | { family: string; release?: string }): Facts {
+  return { family: familyOf(os.family), release: os.release ?? '' };
 }
 
 /**

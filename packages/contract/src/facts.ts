@@ -5,16 +5,14 @@
 /** OS families forklift renders for; every node's `os.family` maps onto one of them. */
 export type OsFamily = 'debian' | 'fedora' | 'alpine';
 
-/** Facts an action or a spec function may read, derived from the node record's `os` (family, release, package manager, init). */
+/**
+ * Facts an action or a spec function may read, derived from the node record's `os`: the family (what every
+ * OS table is keyed by) and the release. The node record's `os` may say more (packageManager, init, arch,
+ * gathered by run-actions' preflight); no action chooses by them, so they are not rendering facts.
+ */
 export interface Facts {
   /** The family the node belongs to (debian covers ubuntu; fedora covers rhel, centos, rocky ...). */
   family: OsFamily;
-  /** The distribution as reported by the node (`debian`, `ubuntu`, `rhel` ...). */
-  distribution: string;
   /** Release string, e.g. `12`. */
   release: string;
-  /** `apt`, `dnf` or `apk` unless the node says otherwise. */
-  packageManager: string;
-  /** `systemd`, `sysvinit` or `openrc` unless the node says otherwise. */
-  init: string;
 }
