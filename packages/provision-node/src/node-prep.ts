@@ -35,6 +35,11 @@ export async function beginNodes(ctx: ProviderContext, requests: CreateRequest[]
   );
 }
 
+/** /etc/hosts of a node, as Debian's installer writes it: localhost, and the node's own name on 127.0.1.1. */
+export function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`;
+}
+
 /**
  * Give a begun node its own root: an overlay of the rootfs, its own host key (pinned in meta),
  * OS facts, hostname and the apt proxy line. Returns the mounted root.
@@ -45,6 +50,9 @@ export async function prepareRoot(node: BegunNode, rootfs: string): Promise<stri
   node.meta.os = await osFactsOf(root);
   await writeMeta(node.dir, node.meta);
   await writeFile(join(root, 'etc', 'hostname'), `${node.request.id}\n`);
+  // debootstrap's minbase has no /etc/hosts: the node's own name then goes to DNS, which nodes do not have, and
+  // whatever resolves it waits for the timeout (Java's getLocalHost: ZooKeeper's CLI took 30 s per call)
+  await writeFile(join(root, 'etc', 'hosts'), hostsFile(node.request.id));
   const proxy = node.lease.network.aptProxy;
   if (proxy) await writeFile(join(root, 'etc', 'apt', 'apt.conf.d', '01forklift-proxy'), `Acquire::http::Proxy "${proxy}";\n`);
   return root;

@@ -28,8 +28,8 @@ t.test('nspawn local service - 3 nodes answer SSH, scale to 1 destroys the two n
   t.equal(new Set(nodes.map((node) => node.address)).size, 3, 'three distinct addresses');
 
   for (const node of nodes) {
-    const out = await sshRun(node, 'hostname; systemctl is-system-running --wait; test -s /etc/ssh/ssh_host_ed25519_key && echo own-key', home);
-    t.match(out, new RegExp(`^${String(node.id)}\\n(running|degraded)\\nown-key\\n$`), `${node.id}: real command over SSH sees its own hostname and a booted systemd`);
+    const out = await sshRun(node, 'hostname; systemctl is-system-running --wait; test -s /etc/ssh/ssh_host_ed25519_key && echo own-key; getent hosts "$(hostname)"', home);
+    t.match(out, new RegExp(`^${String(node.id)}\\n(running|degraded)\\nown-key\\n127\\.0\\.1\\.1\\s+${String(node.id)}\\n$`), `${node.id}: real command over SSH sees its own hostname (resolvable) and a booted systemd`);
   }
 
   const listed = await runBinary('provision-node', ['local', '--list', '--group', 'web'], { env });
