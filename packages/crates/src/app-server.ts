@@ -1,5 +1,5 @@
-import type { ActionEntry, SpecContext } from '@forklift/render-crate';
-import { serverSpec } from '@forklift/render-crate';
+import type { ActionEntry, SpecContext } from '@forklift/spec';
+import { serverSpec } from '@forklift/spec';
 import { shellQuote } from '@forklift/contract';
 import { z } from 'zod';
 import { defineCrate } from './crate.js';

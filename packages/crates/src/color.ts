@@ -1,4 +1,4 @@
-import type { SpecContext } from '@forklift/render-crate';
+import type { SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { crateError } from './crate.js';
 

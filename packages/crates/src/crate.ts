@@ -1,5 +1,5 @@
 import { InputError, issueLine } from '@forklift/contract';
-import type { ServerSpec } from '@forklift/render-crate';
+import type { ServerSpec } from '@forklift/spec';
 import type { z } from 'zod';
 
 /** What a crate is made of: its name (the JSON5 `crate:` name), a one-line summary, its options schema and the spec it builds. */

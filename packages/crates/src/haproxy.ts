@@ -14,12 +14,11 @@ import {
   STAGING_MAP_KEY,
   weightVariable,
 } from '@forklift/promote-color/layout';
-import type { ActionEntry, SpecContext } from '@forklift/render-crate';
-import { LABEL_PATTERN, serverSpec } from '@forklift/render-crate';
+import type { ActionEntry, SpecContext } from '@forklift/spec';
+import { LABEL_PATTERN, peers, serverSpec } from '@forklift/spec';
 import { z } from 'zod';
 import { COLORS, colorSchema, type Color } from './color.js';
 import { defineCrate } from './crate.js';
-import { nodesOf, peers } from './peers.js';
 
 /** Options of the haproxy crate. */
 export const haproxyOptions = z.strictObject({
@@ -210,7 +209,7 @@ export const haproxy = defineCrate({
   schema: haproxyOptions,
   build: (o) => {
     const configure = (ctx: SpecContext): ActionEntry[] => {
-      const servers = lbServers(nodesOf(ctx), o.serverRole, o.serverPort);
+      const servers = lbServers(ctx.nodes, o.serverRole, o.serverPort);
       const config = haproxyConfig(o, servers);
       const fragment = fragmentPath(o.app);
       return [

@@ -1,9 +1,9 @@
-import type { ActionEntry, SpecContext } from '@forklift/render-crate';
-import { LABEL_PATTERN, serverSpec } from '@forklift/render-crate';
+import type { ActionEntry, SpecContext } from '@forklift/spec';
+import { LABEL_PATTERN, peers, serverSpec } from '@forklift/spec';
 import { z } from 'zod';
 import { colorOf, colorSchema } from './color.js';
 import { crateError, defineCrate } from './crate.js';
-import { nodesOf, peers, requirePeers } from './peers.js';
+import { requirePeers } from './peers.js';
 
 const safeAbsolute = z
   .string()
@@ -120,7 +120,7 @@ export const nginx = defineCrate({
       const color = colorOf(ctx, o.color);
       const appSettings = (ctx.settings as { appServer?: Record<string, { port?: number }> }).appServer?.[o.app];
       const appPort = o.appPort ?? appSettings?.port ?? 3000;
-      if (peers(nodesOf(ctx), { role: o.appRole }).length === 0) {
+      if (peers(ctx.nodes, { role: o.appRole }).length === 0) {
         throw crateError('upstreams', `needs a node with role ${o.appRole} among the node records (found 0)`);
       }
       const upstreams = appUpstreams(ctx, { role: o.appRole, color });

@@ -1,13 +1,12 @@
-import { serverSpec } from '@forklift/render-crate';
+import { serverSpec } from '@forklift/spec';
 import { z } from 'zod';
 import { defineCrate } from './crate.js';
+import { safePath } from './schemas.js';
 
 /** Options of the node-exporter crate. */
 export const nodeExporterOptions = z.strictObject({
   port: z.number().int().min(1).max(65535).default(9100).describe('TCP port the exporter listens on'),
-  textfileDir: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path of letters, digits, . _ / -')
+  textfileDir: safePath
     .default('/var/lib/node-exporter-textfile')
     .describe('directory of the textfile collector (*.prom files other jobs write)'),
 });

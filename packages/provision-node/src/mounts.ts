@@ -26,13 +26,15 @@ export function mountsUnder(dir: string): string[] {
  * Mount an overlay of `lower` (read-only, shared) with `<dir>/upper` and `<dir>/work` on `<dir>/root`; returns the merged root.
  * @example const root = await mountOverlay('/var/cache/forklift/images/debian-bookworm-minbase-68ec4616', nodeDir)
  */
-export async function mountOverlay(lower: string, dir: string): Promise<string> {
+export async function mountOverlay(lower: string, dir: string, options: { nfsExport?: boolean } = {}): Promise<string> {
   const upper = join(dir, 'upper');
   const work = join(dir, 'work');
   const root = join(dir, 'root');
   for (const path of [upper, work, root]) await mkdir(path, { recursive: true });
   if (!mountsUnder(root).includes(root)) {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, root]);
+    // nfs_export (with index) gives the overlay's files persistent handles, which an NFS server needs
+    const extra = options.nfsExport ? ',index=on,nfs_export=on' : '';
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}${extra}`, root]);
   }
   return root;
 }

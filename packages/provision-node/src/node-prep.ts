@@ -44,8 +44,8 @@ export function hostsFile(hostname: string): string {
  * Give a begun node its own root: an overlay of the rootfs, its own host key (pinned in meta),
  * OS facts, hostname and the apt proxy line. Returns the mounted root.
  */
-export async function prepareRoot(node: BegunNode, rootfs: string): Promise<string> {
-  const root = await mountOverlay(rootfs, node.dir);
+export async function prepareRoot(node: BegunNode, rootfs: string, options: { nfsExport?: boolean } = {}): Promise<string> {
+  const root = await mountOverlay(rootfs, node.dir, options);
   node.meta.hostKey = await generateHostKey(root, `${node.request.id}@forklift`);
   node.meta.os = await osFactsOf(root);
   await writeMeta(node.dir, node.meta);

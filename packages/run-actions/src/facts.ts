@@ -5,7 +5,9 @@ import type { Transport } from './transport.js';
 
 /**
  * One POSIX sh round trip before the first phase: OS facts (os-release, package manager, init
- * system, arch) and, for non-root users, whether `sudo -n` works. Prints KEY=VALUE lines.
+ * system, arch), whether the running kernel has an NFS client (`nfs=kernel|none`: containers share
+ * the host's kernel, which may have none), and, for non-root users, whether `sudo -n` works.
+ * Prints KEY=VALUE lines.
  */
 export const PREFLIGHT_SCRIPT = String.raw`if [ -r /etc/os-release ]; then . /etc/os-release; elif [ -r /usr/lib/os-release ]; then . /usr/lib/os-release; fi
 printf 'id=%s\n' "${'$'}{ID:-}"
@@ -18,6 +20,7 @@ elif command -v openrc >/dev/null 2>&1 || command -v rc-service >/dev/null 2>&1;
 else echo init=sysvinit
 fi
 printf 'arch=%s\n' "$(uname -m)"
+if grep -qw nfs4 /proc/filesystems 2>/dev/null || [ -d "/lib/modules/$(uname -r)/kernel/fs/nfs" ]; then echo nfs=kernel; else echo nfs=none; fi
 if [ "${'$'}{FL_SUDO:-0}" = 1 ]; then
   if sudo -n true 2>"${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$"; then echo sudo=ok; else echo sudo=no; cat "${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$" >&2; fi
   rm -f "${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$"
@@ -49,7 +52,8 @@ export function osFactsFrom(values: Record<string, string>): OsFacts | undefined
 }
 
 /**
- * Run the preflight on the node's connection: returns the node with `os` filled in when it had none,
+ * Run the preflight on the node's connection: returns the node with `os` filled in when it had none
+ * (and `os.nfsClient`, `kernel` or `none`, always from the node),
  * and throws NodeError 'sudo-password' when a non-root user cannot use passwordless sudo.
  * @example node = await preflight(node, transport)
  */
@@ -69,7 +73,10 @@ export async function preflight(node: NodeRecord, transport: Transport, signal?:
   if (sudo && values.sudo !== 'ok') {
     if (isSudoRefusal(stderr) || values.sudo === 'no') throw new NodeError('sudo-password', sudoMessage(node.id, node.user, stderr));
   }
-  if (node.os) return node;
-  const os = osFactsFrom(values);
-  return os ? { ...node, os } : node;
+  const os = node.os ?? osFactsFrom(values);
+  if (!os) return node;
+  // the kernel's NFS client is a fact of the running node, not of its image: always taken from the node
+  const nfsClient = values.nfs === 'kernel' || values.nfs === 'none' ? values.nfs : undefined;
+  if (node.os && (nfsClient === undefined || (node.os as { nfsClient?: string }).nfsClient === nfsClient)) return node;
+  return { ...node, os: nfsClient === undefined ? os : { ...os, nfsClient } };
 }

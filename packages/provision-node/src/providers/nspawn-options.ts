@@ -19,3 +19,26 @@ export type RootfsServiceOptions = z.infer<typeof RootfsServiceOptionsSchema>;
 export function parseRootfsOptions(service: Service): RootfsServiceOptions {
   return parseServiceOptions(RootfsServiceOptionsSchema, service);
 }
+
+/**
+ * What a group spec may ask of its nspawn nodes (`node: { provider: { nspawn: { fuse: true } } }`):
+ * - `fuse`: /dev/fuse inside the node (FUSE file systems such as sshfs);
+ * - `nfsExport`: a user-space NFS server (nfs-ganesha) can export directories of the node's own file system:
+ *   the open_by_handle_at system call allowed and the root overlay mounted with index=on,nfs_export=on.
+ */
+export const NspawnNodeExtrasSchema = z.strictObject({
+  fuse: z.boolean().optional(),
+  nfsExport: z.boolean().optional(),
+});
+
+/** Parsed nspawn extras of a node spec. */
+export type NspawnNodeExtras = z.infer<typeof NspawnNodeExtrasSchema>;
+
+/** The nspawn extras of a node spec (`provider.nspawn`); errors name the group and the field (exit 65). */
+export function parseNspawnExtras(extras: unknown, group: string): NspawnNodeExtras {
+  const parsed = NspawnNodeExtrasSchema.safeParse(extras ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = ['node', 'provider', 'nspawn', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
+  throw new InputError(`group ${group}: node spec field "${field}": ${issue.code === 'unrecognized_keys' ? 'unknown (known: fuse, nfsExport)' : issue.message}`);
+}

@@ -5,6 +5,7 @@ import type { StoredNode } from '../node-store.js';
 import { ensureInotifyInstances } from '../prerequisites.js';
 import { isAlive, processCommandLine, readPidFile } from '../process.js';
 import { run } from '../run.js';
+import { parseNspawnExtras } from './nspawn-options.js';
 import { rootfsProvider } from './rootfs-node.js';
 
 /** inotify instances one booted nspawn node uses (measured). */
@@ -59,11 +60,15 @@ export const provider = rootfsProvider({
   needsRoot: 'mounts, bridges, cgroups',
   withoutRoot: 'a podman service',
   async beforeCreate(ctx, requests) {
+    // a bad node spec extra stops the call before any node is begun
+    for (const request of requests) parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group);
     await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + requests.length), ctx.log);
   },
+  rootOptions: (request) => ({ nfsExport: parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group).nfsExport }),
   async launch(_ctx, node, root, publicKey) {
     const { request, meta, lease } = node;
     const { network } = lease;
+    const extras = parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group);
     await mkdir(join(root, 'etc', 'systemd', 'network'), { recursive: true });
     await writeFile(join(root, 'etc', 'systemd', 'network', '10-forklift-host0.network'), NETWORK_FILE(lease.address, network.prefixLength, network.gateway, lease.mac));
     // seen once in ~50 boots on a machine at load 25: `sshd -t` failed early in boot five times in a row and
@@ -91,6 +96,9 @@ export const provider = rootfsProvider({
       '--link-journal=no',
       '--console=read-only',
       `--set-credential=ssh.authorized_keys.root:${publicKey}`,
+      ...(extras.fuse ? ['--bind=/dev/fuse'] : []),
+      // nfs-ganesha serves files by handle (name_to_handle_at is allowed already)
+      ...(extras.nfsExport ? ['--system-call-filter=open_by_handle_at'] : []),
     ];
     return { argv };
   },

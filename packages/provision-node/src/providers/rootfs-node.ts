@@ -34,6 +34,8 @@ export interface RootfsNodeKind {
   withoutRoot?: string;
   /** Before any node of a create call is begun (e.g. the inotify budget). */
   beforeCreate?(ctx: ProviderContext, requests: readonly CreateRequest[]): Promise<void>;
+  /** How the node's root overlay is mounted (nspawn: exportable by a user-space NFS server when its node spec asks). */
+  rootOptions?(request: CreateRequest): { nfsExport?: boolean };
   /** Prepare the mounted root and the host side of one node; the command to run as its main process. */
   launch(ctx: ProviderContext, node: BegunNode, root: string, publicKey: string): Promise<{ argv: string[]; env?: NodeJS.ProcessEnv }>;
   /** The main process of a stored node when it runs (checked by pid and command line). */
@@ -74,7 +76,7 @@ async function startMain(node: BegunNode, kind: RootfsNodeKind, argv: string[], 
 
 async function makeNode(ctx: ProviderContext, kind: RootfsNodeKind, node: BegunNode, rootfs: string, publicKey: string, timeoutMs: number): Promise<ListedNode> {
   const { request, meta, dir, lease } = node;
-  const root = await prepareRoot(node, rootfs);
+  const root = await prepareRoot(node, rootfs, kind.rootOptions?.(request));
   const { argv, env } = await kind.launch(ctx, node, root, publicKey);
   const child = await startMain(node, kind, argv, env);
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${kind.main} of ${request.id} exited ${code} (see ${join(dir, kind.logFile)})`))));
