@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InputError, issueLine } from '@forklift/contract';
 import type { Service } from '../provider.js';
 import { parseServiceOptions } from '../service-options.js';
 
@@ -38,7 +39,5 @@ export type NspawnNodeExtras = z.infer<typeof NspawnNodeExtrasSchema>;
 export function parseNspawnExtras(extras: unknown, group: string): NspawnNodeExtras {
   const parsed = NspawnNodeExtrasSchema.safeParse(extras ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = ['node', 'provider', 'nspawn', ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.');
-  throw new InputError(`group ${group}: node spec field "${field}": ${issue.code === 'unrecognized_keys' ? 'unknown (known: fuse, nfsExport)' : issue.message}`);
+  throw new InputError(issueLine(parsed.error, { where: `group ${group}`, what: 'node spec', within: ['node', 'provider', 'nspawn'], input: extras ?? {} }));
 }
