@@ -1,5 +1,5 @@
 import { shellQuote, type NodeRecord } from '@forklift/contract';
-import { peers, serverSpec, type SpecContext } from '@forklift/spec';
+import { LABEL_PATTERN, peers, serverSpec, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { colorNumber, colorOf, colorSchema } from './color.js';
 import { crateError, defineCrate } from './crate.js';
@@ -14,7 +14,7 @@ const privilege = z.enum([
   'ALL PRIVILEGES', 'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'INDEX', 'ALTER', 'REFERENCES',
   'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER',
 ]);
-const label = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -');
+const label = z.string().regex(LABEL_PATTERN, 'must be lowercase letters, digits, _ and - (at most 40)');
 
 /** Which node a replica follows: a node id, or a selector matching exactly one node among the node records. */
 const peerSchema = z.union([label, z.strictObject({ role: label.optional(), group: label.optional(), color: label.optional() })]);

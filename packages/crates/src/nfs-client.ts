@@ -1,9 +1,9 @@
-import { serverSpec, type SpecContext } from '@forklift/spec';
+import { LABEL_PATTERN, serverSpec, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { crateError, defineCrate } from './crate.js';
 import { requirePeers } from './peers.js';
 
-const label = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -');
+const label = z.string().regex(LABEL_PATTERN, 'must be lowercase letters, digits, _ and - (at most 40)');
 /** Mount points become systemd unit names (`/mnt/files` -> `mnt-files.mount`): no `-` and no leading dots, so no escaping. */
 const mountPath = z
   .string()
