@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { UsageError } from '@forklift/contract/lite';
+import { globSync, isDynamicPattern } from 'tinyglobby';
 
 /** Names of test files found in directories: `*.expect.ts`, `*.expect.js` (and `.mts`, `.mjs`). */
 export const TEST_FILE = /\.expect\.(?:ts|js|mts|mjs)$/;
@@ -13,25 +14,16 @@ export interface Discovery {
   dirs: string[];
 }
 
-/** Whether a path argument is a glob (`test/**\/*.expect.ts`). */
+/** Whether a path argument is a glob (`test/**\/*.expect.ts`, `test/{web,db}/*.expect.ts`, `test/[ab]*.expect.ts`). */
 export function isGlob(path: string): boolean {
-  return /[*?[]/.test(path);
+  return isDynamicPattern(path);
 }
 
-/** A RegExp matching absolute paths against a glob: `**` any depth, `*` and `?` within one name. */
-export function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let index = 0; index < glob.length; index++) {
-    const char = glob[index]!;
-    if (char === '*' && glob[index + 1] === '*') {
-      const slash = glob[index + 2] === '/';
-      out += slash ? '(?:.*/)?' : '.*';
-      index += slash ? 2 : 1;
-    } else if (char === '*') out += '[^/]*';
-    else if (char === '?') out += '[^/]';
-    else out += /[\\^$.|+(){}[\]]/.test(char) ? `\\${char}` : char;
-  }
-  return new RegExp(`^${out}$`);
+/** The directory a glob is rooted at: its path up to the first segment with a glob character. */
+function globBase(absolute: string): string {
+  const parts = absolute.split(sep);
+  const first = parts.findIndex((part) => isDynamicPattern(part));
+  return parts.slice(0, first === -1 ? parts.length - 1 : first).join(sep) || sep;
 }
 
 function walk(dir: string, accept: (path: string) => boolean, found: Set<string>, dirs: Set<string>): void {
@@ -61,11 +53,10 @@ export function discoverTests(paths: readonly string[], cwd: string): Discovery 
   for (const given of paths.length ? paths : ['.']) {
     const absolute = isAbsolute(given) ? given : resolve(cwd, given);
     if (isGlob(given)) {
-      const parts = absolute.split(sep);
-      const firstGlob = parts.findIndex(isGlob);
-      const base = parts.slice(0, firstGlob).join(sep) || sep;
-      const pattern = globToRegExp(absolute);
-      walk(base, (path) => pattern.test(path), found, dirs);
+      // tinyglobby (picomatch): **, *, ?, [classes], {braces}, extglobs; node_modules and .git are skipped
+      for (const file of globSync(absolute, { absolute: true, onlyFiles: true, expandDirectories: false, ignore: ['**/node_modules/**', '**/.git/**'] })) found.add(resolve(file));
+      // every directory under the glob's base, so --watch sees a matching file appear
+      walk(globBase(absolute), () => false, found, dirs);
       continue;
     }
     let stats;

@@ -1,3 +1,4 @@
+import { structuredPatch } from 'diff/lib/patch/create.js';
 import { keyPath, type Mismatch } from './mismatch.js';
 import { show, showString } from './show.js';
 
@@ -29,8 +30,33 @@ export function valueMismatch(path: string, expected: unknown, actual: unknown):
   return { path, detail: `expected: ${left} was: ${right}` };
 }
 
-/** Where two different strings diverge: the common prefix and the two tails. */
+/** Lines of context around each changed part of a multi-line string diff. */
+export const DIFF_CONTEXT_LINES = 2;
+
+/**
+ * Two different multi-line strings: the message names the first differing line, `lines` holds a
+ * unified line diff (jsdiff) of every differing hunk, `-` expected and `+` actual.
+ * @example linesMismatch('', 'a\nb\nc\n', 'a\nB\nc\n').detail // 'strings differ at line 2 (1 hunk): expected "b" was "B"'
+ */
+export function linesMismatch(path: string, expected: string, actual: string): Mismatch {
+  const patch = structuredPatch('expected', 'actual', expected, actual, undefined, undefined, { context: DIFF_CONTEXT_LINES });
+  const hunks = patch.hunks;
+  const first = hunks[0]!;
+  const offset = first.lines.findIndex((line) => line.startsWith('-') || line.startsWith('+'));
+  const context = first.lines.slice(0, Math.max(0, offset)).filter((line) => line.startsWith(' ')).length;
+  const removed = first.lines.slice(offset).filter((line) => line.startsWith('-'));
+  const added = first.lines.slice(offset).filter((line) => line.startsWith('+'));
+  const lineNumber = first.oldStart + context;
+  const side = (lines: string[]): string => (lines.length ? showString(lines[0]!.slice(1)) : 'nothing');
+  const count = `${hunks.length} hunk${hunks.length === 1 ? '' : 's'}`;
+  const lines = [`--- expected`, `+++ actual`, ...hunks.flatMap((hunk) => [`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines])].join('\n');
+  return { path, detail: `strings differ at line ${lineNumber} (${count}): expected ${side(removed)} was ${side(added)}`, lines };
+}
+
+/** Where two different strings diverge: the common prefix and the two tails (multi-line strings: a line diff). */
 export function stringMismatch(path: string, expected: string, actual: string): Mismatch {
+  // more than one line (a single line with its newline is still one line): a line diff
+  if (/\n(?!$)/.test(expected) || /\n(?!$)/.test(actual)) return linesMismatch(path, expected, actual);
   let index = 0;
   while (index < expected.length && index < actual.length && expected[index] === actual[index]) index += 1;
   const tails = `expected ${showString(expected.slice(index))} was ${showString(actual.slice(index))}`;

@@ -2,6 +2,8 @@
 export interface Mismatch {
   path: string;
   detail: string;
+  /** For multi-line strings: a unified line diff of every differing hunk (the record's `diff` shows it). */
+  lines?: string;
 }
 
 /** How many differences a one-line message shows before `and N more`. */
@@ -22,9 +24,9 @@ export function formatMessage(mismatches: readonly Mismatch[]): string {
   return shown.join('; ') + (more > 0 ? `; and ${more} more difference${more === 1 ? '' : 's'}` : '');
 }
 
-/** Every difference, one a line, for the `diff` field of a test record. */
+/** Every difference, one a line (a multi-line string's as its line diff), for the `diff` field of a test record. */
 export function formatDiff(mismatches: readonly Mismatch[]): string {
-  return mismatches.map(formatMismatch).join('\n');
+  return mismatches.map((mismatch) => (mismatch.lines ? `${formatMismatch(mismatch)}\n${mismatch.lines}` : formatMismatch(mismatch))).join('\n');
 }
 
 /** Path of a key below `path`: `.port`, `["a b"]`. */

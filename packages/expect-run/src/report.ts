@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ToolContext } from '@forklift/contract/lite';
+import { colorDiff, type ToolContext } from '@forklift/contract/lite';
 import type { TestResult } from './run-file.js';
 import type { FailureInfo } from './state.js';
 
@@ -22,9 +22,12 @@ function indent(text: string, by: string): string {
     .join('\n');
 }
 
+/** A failure for the person at the terminal (kept with -q: it is an error): what, where, and the whole diff when the message shows only part of it. */
 function stderrFailure(ctx: ToolContext, label: string, failure: FailureInfo): void {
   const text = failure.stack ?? failure.message + (failure.location ? `\n    at ${failure.location}` : '');
-  ctx.log(`${label}\n${indent(text, '  ')}`);
+  const rest = failure.diff?.startsWith(failure.message + '\n') ? failure.diff.slice(failure.message.length + 1) : failure.diff;
+  const diff = rest && rest !== failure.message ? `\n${indent(colorDiff(rest, ctx.colors), '    ')}` : '';
+  ctx.warn(`${ctx.colors.red(label)}\n${indent(text, '  ')}${diff}`);
 }
 
 function recordFailure(failure: FailureInfo): Omit<FailureInfo, 'stack'> {

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { errorFailure, ExpectationError } from './failure.js';
 import { locationIn } from './stack.js';
 import type { TestLoader } from './loader.js';
@@ -124,10 +127,13 @@ export async function runFile(path: string, options: RunFileOptions): Promise<Fi
       // top-level awaits count against the time limit too: a file that never finishes loading is an error
       await raceAbort(options.loader.load(path, options.run), options.signal, options.timeoutMs);
     } catch (error) {
+      const missing = error instanceof RunnerStop ? undefined : missingLibrary(path);
       report.loadError =
         error instanceof RunnerStop
           ? { message: `did not finish loading: ${error.message}`, location: undefined }
-          : errorFailure(error, path, options.cwd, 'threw while loading: ');
+          : missing
+            ? { message: missing, location: undefined }
+            : errorFailure(error, path, options.cwd, 'threw while loading: ');
     }
     const relative = path.startsWith(options.cwd + '/') ? path.slice(options.cwd.length + 1) : path;
     for (let index = 0; index < file.entries.length; index++) {
@@ -149,4 +155,27 @@ export async function runFile(path: string, options: RunFileOptions): Promise<Fi
     state.file = undefined;
   }
   return report;
+}
+
+/** The package test files import `expect`, `test` and `nodes` from. */
+export const LIBRARY = '@forklift/expect-run';
+
+/**
+ * When a test file failed to load and it imports @forklift/expect-run, which cannot be resolved from
+ * where the file is: the message saying how to install it (node's own error names neither the fix nor,
+ * for a CommonJS TypeScript file, even the package).
+ * @example missingLibrary('/tmp/x/web.expect.ts') // 'cannot import @forklift/expect-run from /tmp/x: ...'
+ */
+export function missingLibrary(file: string): string | undefined {
+  try {
+    if (!readFileSync(file, 'utf8').includes(LIBRARY)) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    createRequire(file).resolve(LIBRARY);
+    return undefined;
+  } catch {
+    return `cannot import ${LIBRARY} from ${dirname(file)}: install it in the project of the tests (npm install --save-dev ${LIBRARY}) and run that project's runner (npx expect-run)`;
+  }
 }

@@ -196,3 +196,46 @@ t.test('runner - a file whose top-level await never settles is a load error afte
   t.same(result.records.map((record) => record.kind), ['test', 'error', 'summary']);
   t.match(result.records[1], { code: 'load-failed', message: `${FIXTURES}/hang/hang.expect.ts: did not finish loading: timed out after 1000 ms` });
 });
+
+t.test('runner - a multi-line string mismatch shows a line diff of every differing hunk', async (t) => {
+  const result = await runBinary('expect-run', [`${FIXTURES}/multiline`], { cwd: REPO_ROOT, timeoutMs: 60_000, env: { NODE_OPTIONS: '', FORCE_COLOR: '0' } });
+  t.equal(result.exitCode, 1);
+  const [failed] = tests(result.records);
+  const hunks = [
+    '--- expected',
+    '+++ actual',
+    '@@ -1,4 +1,4 @@',
+    ' server {',
+    '-  listen 80;',
+    '+  listen 8080;',
+    '   root /srv/www;',
+    '   gzip on;',
+    '@@ -6,4 +6,4 @@',
+    '   access_log off;',
+    '   error_log stderr;',
+    '-  index index.html;',
+    '+  index main.html;',
+    ' }',
+  ].join('\n');
+  const message = 'strings differ at line 2 (2 hunks): expected "  listen 80;" was "  listen 8080;"';
+  t.match(failed, { status: 'failed', failure: { message, diff: `${message}\n${hunks}` } }, 'the record holds both hunks, not only the first difference');
+  t.match(result.stderr, hunks.split('\n').map((line) => `    ${line}`).join('\n'), 'stderr shows the whole line diff');
+  t.notMatch(result.stderr, '\u001b[', 'no colours off a terminal');
+  const colored = await runBinary('expect-run', [`${FIXTURES}/multiline`], { cwd: REPO_ROOT, timeoutMs: 60_000, env: { NODE_OPTIONS: '', FORCE_COLOR: '1' } });
+  t.match(colored.stderr, '\u001b[32m+  index main.html;\u001b[39m', 'FORCE_COLOR: added lines in green');
+});
+
+t.test('runner - a test file that cannot import @forklift/expect-run says how to install it', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'expect-run-outside-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a.expect.ts'), "import { expect } from '@forklift/expect-run';\nexpect(1, 1);\n");
+  writeFileSync(join(dir, 'b.expect.js'), "import { expect } from '@forklift/expect-run';\nexpect(1, 1);\n");
+  const result = await runBinary('expect-run', [dir], { cwd: dir, timeoutMs: 60_000, env: { NODE_OPTIONS: '' } });
+  t.equal(result.exitCode, 1);
+  const hint = `cannot import @forklift/expect-run from ${dir}: install it in the project of the tests (npm install --save-dev @forklift/expect-run) and run that project's runner (npx expect-run)`;
+  t.match(result.records.filter((record) => record.kind === 'error'), [{ code: 'load-failed', message: `a.expect.ts: ${hint}` }, { code: 'load-failed', message: `b.expect.js: ${hint}` }]);
+  t.match(result.stderr, `ERROR a.expect.ts (loading)\n  ${hint}`);
+});
