@@ -41,14 +41,17 @@ export const NFS_CLIENT_DIR = '/etc/forklift/nfs-client';
 
 /**
  * The way this node mounts: `method` when forced, else from the node's `nfsClient` fact (gathered by
- * run-actions: `kernel` when the running kernel has an NFS client, `none` otherwise); sshfs when unknown.
+ * run-actions: `kernel` when the running kernel has an NFS client, `none` otherwise). Without the fact
+ * (plans rendered by render-crate alone): sshfs when the spec gives its key (it works on any kernel with
+ * FUSE), else the kernel client.
  */
-export function mountMethod(ctx: SpecContext, method: NfsClientOptions['method']): { method: NfsClientMethod; why: string } {
-  if (method !== 'auto') return { method, why: 'forced by the method option' };
+export function mountMethod(ctx: SpecContext, options: Pick<NfsClientOptions, 'method' | 'sshKeyFrom'>): { method: NfsClientMethod; why: string } {
+  if (options.method !== 'auto') return { method: options.method, why: 'method option' };
   const fact = (ctx.node.os as { nfsClient?: string } | undefined)?.nfsClient;
-  if (fact === 'kernel') return { method: 'kernel', why: 'the kernel has an NFS client' };
-  if (fact === 'none') return { method: 'sshfs', why: 'user-space fallback: the kernel has no NFS client' };
-  return { method: 'sshfs', why: 'user-space fallback: no nfsClient fact about the kernel' };
+  if (fact === 'kernel') return { method: 'kernel', why: 'kernel has an NFS client' };
+  if (fact === 'none') return { method: 'sshfs', why: 'kernel has no NFS client' };
+  if (options.sshKeyFrom !== undefined) return { method: 'sshfs', why: 'no nfsClient fact' };
+  return { method: 'kernel', why: 'no nfsClient fact, no sshKeyFrom' };
 }
 
 /** `/mnt/files` -> `mnt-files.mount`. */
@@ -73,7 +76,7 @@ export const nfsClient = defineCrate({
       phases: {
         configure: (ctx) => {
           const [server] = requirePeers(ctx, options.server, { field: 'server' });
-          const { method, why } = mountMethod(ctx, options.method);
+          const { method, why } = mountMethod(ctx, options);
           const unit = mountUnitName(options.mountPoint);
           const entries: Array<Record<string, unknown> & { action: string }> = [];
           let what: string;
@@ -121,10 +124,10 @@ export const nfsClient = defineCrate({
             { action: 'exec', id: 'nfs-client-daemon-reload', script: 'systemctl daemon-reload', onlyIf: `systemctl show -P NeedDaemonReload ${unit} | grep -qx yes` },
             { action: 'service', id: 'nfs-client-mount', name: unit, state: 'started', enabled: true, restartOn: watched },
             {
-              // the label says which way the share is mounted: `exec # /mnt/files by sshfs (user-space fallback ...)`
+              // the label says which way the share is mounted: `exec # /mnt/files: sshfs fallback (kernel has no NFS client)`
               action: 'exec',
               id: `nfs-client-${method}`,
-              script: `# ${options.mountPoint} by ${method} (${why})\nfor i in $(seq 1 60); do mountpoint -q ${options.mountPoint} && ls ${options.mountPoint} >/dev/null && exit 0; sleep 1; done\necho '${options.mountPoint} is not mounted' >&2\nexit 1`,
+              script: `# ${options.mountPoint}: ${method === 'kernel' ? 'kernel NFS' : 'sshfs fallback'} (${why})\nfor i in $(seq 1 60); do mountpoint -q ${options.mountPoint} && ls ${options.mountPoint} >/dev/null && exit 0; sleep 1; done\necho '${options.mountPoint} is not mounted' >&2\nexit 1`,
               unless: `mountpoint -q ${options.mountPoint} && ls ${options.mountPoint}`,
             },
           );

@@ -41,7 +41,7 @@ t.test('nfs - the server converges and answers NFSv4; the clients mount the shar
   t.same(nodes.map((n) => (n.os as { nfsClient?: string }).nfsClient), ['none', 'none'], 'run-actions gathered the fact: no kernel NFS client on these nodes');
   const labels = mount.results.filter((r) => r.id === 'nfs-client-sshfs').map((r) => r.label);
   t.equal(labels.length, 2);
-  for (const label of labels) t.match(label, /\/mnt\/files by sshfs \(user-space fallback/, 'the label names the fallback');
+  for (const label of labels) t.equal(label, 'exec # /mnt/files: sshfs fallback (kernel has no NFS client)', 'the label names the fallback');
   for (const client of clients) t.match(await onNode(client, 'findmnt -n -o FSTYPE,SOURCE /mnt/files'), new RegExp(`^fuse\\.sshfs\\s+files@${server.address.replaceAll('.', '\\.')}:/srv/files`), `${client.id} mounts the share`);
 });
 
