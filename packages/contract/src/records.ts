@@ -17,6 +17,8 @@ export const OsFactsSchema = z.looseObject({
   packageManager: z.string().optional(),
   init: z.string().optional(),
   arch: z.string().optional(),
+  /** Whether the running kernel has an NFS client (`kernel`) or not (`none`: containers share the host's kernel); run-actions gathers it on every run. */
+  nfsClient: z.enum(['kernel', 'none']).optional(),
 });
 
 /** A node: one server that forklift can reach over SSH (written by provision-node). */
