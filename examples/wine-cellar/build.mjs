@@ -5,6 +5,7 @@
 //   build/release.json      {version, sha256, bytes, runtime} — what servers/app.ts deploys
 //   secrets/db-password, secrets/replication-password   MariaDB passwords of the app's and the replication
 //                           account (random, 0600; kept when they exist)
+//   secrets/files_ed25519(.pub)   the key of the file store's sshfs clients (made once with ssh-keygen)
 // Usage: node examples/wine-cellar/build.mjs [--version V]
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +43,11 @@ writeFileSync(join(buildDir, 'release.json'), `${JSON.stringify(release, null, 2
 
 const secrets = join(here, 'secrets');
 mkdirSync(secrets, { recursive: true, mode: 0o700 });
+// the key the file store's clients log in with for the sshfs fallback (the server accepts its .pub)
+const filesKey = join(secrets, 'files_ed25519');
+if (!existsSync(filesKey)) {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'wine-cellar files client', '-f', filesKey], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
 for (const name of ['db-password', 'replication-password']) {
   const file = join(secrets, name);
   if (!existsSync(file)) writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
