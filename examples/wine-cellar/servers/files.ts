@@ -7,6 +7,7 @@ export default serverSpec({
   name: 'wine-cellar-files',
   extends: [nfsServer({ export: '/srv/files', sftpAuthorizedKeys: 'secrets/files_ed25519.pub' })],
   phases: {
-    configure: [{ action: 'directory', id: 'labels-dir', path: '/srv/files/labels', owner: 'files', group: 'files', mode: '0755' }],
+    // 2755: the export is setgid, and a directory inherits that bit (chmod 0755 would not clear it)
+    configure: [{ action: 'directory', id: 'labels-dir', path: '/srv/files/labels', owner: 'files', group: 'files', mode: '2755' }],
   },
 });

@@ -4,7 +4,7 @@ import { withRole } from './system.js';
 
 for (const app of withRole('app')) {
   test(`the app process on ${app.id} runs as wine-cellar in group apps`, async () => {
-    const result = await onNode(app).run('ps -o user=,group= -p "$(systemctl show -p MainPID --value wine-cellar)"');
+    const result = await onNode(app).run('ps -o user:32=,group:32= -p "$(systemctl show -p MainPID --value wine-cellar)"');
     expect(0, result.exitCode);
     expect('wine-cellar apps', result.stdout.trim().replace(/\s+/g, ' '));
     const id = await onNode(app).run('id -nG wine-cellar');
