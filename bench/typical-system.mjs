@@ -33,11 +33,9 @@ function make(target) {
 
 const steps = [
   ['build', 'build the app bundle (+ runtime copy)'],
-  ['provision', 'provision 7 nodes (6 groups)'],
-  ['converge-base', 'converge zk, files, blue-db side by side'],
-  ['converge-app', 'converge blue-app (2 nodes)'],
-  ['converge-web', 'converge blue-web'],
-  ['converge-lb', 'converge lb'],
+  ['provision', 'provision 7 nodes (6 groups side by side)'],
+  ['converge-base', 'first wave: zk, files, blue-db side by side'],
+  ['converge-tiers', 'second wave: blue-app (2 nodes), blue-web, lb side by side'],
   ['test', 'acceptance tests + browser script'],
 ];
 const rows = [];

@@ -37,7 +37,7 @@ export default serverSpec({
       configEnv: 'WINE_CELLAR_CONFIG',
       config: wineCellarConfig,
       secrets: [{ path: '/etc/wine-cellar/db-password', from: 'secrets/db-password' }],
-      readiness: { path: '/healthz', status: 200, timeoutS: 90 },
+      readiness: { path: '/healthz', status: 200, timeoutS: 180 },
     }),
   ],
 });
