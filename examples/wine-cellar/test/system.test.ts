@@ -5,13 +5,15 @@
 // browser-drive script (test/*.expect.ts, test/add-wine.json5) run against it by `make test`.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const project = fileURLToPath(new URL('..', import.meta.url));
-const home = await mkdtemp(join(tmpdir(), 'fl-wine-cellar-'));
+// a home of its own that outlives the run: its apt cache (network/apt-cache) serves the next run locally;
+// the nodes, bridge and apt proxy go with `make down`
+const home = process.env.FORKLIFT_WINE_CELLAR_TEST_HOME || '/var/cache/forklift/wine-cellar-test-home';
+await mkdir(home, { recursive: true });
 const env = { ...process.env, FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
 
 t.setTimeout(40 * 60 * 1000); // a fresh machine builds the rootfs and fills the apt cache first
@@ -40,11 +42,12 @@ const GROUPS = ['zk', 'files', 'blue-db', 'blue-app', 'blue-web', 'lb'];
 t.teardown(async () => {
   const down = await make('down');
   if (down.code !== 0) console.error(`make down failed: ${down.stderr.slice(-2000)}`);
-  await rm(home, { recursive: true, force: true });
 });
 
 t.test('make up - topology (b) provisioned and converged from nothing', async (t) => {
   await rm(join(project, 'build', 'records'), { recursive: true, force: true });
+  const before = await make('down'); // from nothing, even after a run that was killed
+  t.equal(before.code, 0, before.stderr.slice(-2000));
   const up = await make('up');
   t.equal(up.code, 0, up.stderr.slice(-4000));
   t.comment(`make up: ${(up.ms / 1000).toFixed(1)} s`);

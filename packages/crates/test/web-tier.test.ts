@@ -5,20 +5,19 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import type { NodeRecord } from '@forklift/contract';
 import { sshTransport } from '@forklift/run-actions';
+import { CRATES_TEST_HOME, testEnv } from './helpers/nodes.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const project = fileURLToPath(new URL('./fixtures/web-tier/', import.meta.url));
 const provisionBin = join(repo, 'packages/provision-node/bin/provision-node.js');
 const runActionsBin = join(repo, 'packages/run-actions/bin/run-actions.js');
-const home = await mkdtemp(join(tmpdir(), 'fl-web-tier-'));
-const env = { ...process.env, FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
+// the home every crate test shares (helpers/nodes.ts): one apt cache for all of them, kept between runs
+const env = testEnv;
 const token = randomBytes(24).toString('hex');
 
 t.setTimeout(25 * 60 * 1000); // a fresh machine builds the rootfs first
@@ -73,9 +72,9 @@ const converge = (group: 'app' | 'web', flags = '', version = '1.0.0') =>
 
 t.teardown(async () => {
   for (const group of ['crates-web', 'crates-app']) await sh(`node ${provisionBin} local 0 --group ${group} >/dev/null`).catch(() => undefined);
-  await rm(home, { recursive: true, force: true });
 });
 
+await mkdir(CRATES_TEST_HOME, { recursive: true });
 await build('1.0.0');
 const up = await sh(
   `node ${provisionBin} local 2 --spec ${join(project, 'groups/app')} >/dev/null && node ${provisionBin} local 1 --spec ${join(project, 'groups/web.json5')} >/dev/null && node ${provisionBin} local --list`,
