@@ -88,7 +88,7 @@ fl_diff_masked() {
   fl_diff_end
 }
 fl_backup() {
-  if [ "$4" -eq 0 ] || [ ! -f "$1" ]; then return 0; fi
+  if [ "$4" -eq 0 ] || [ -L "$1" ] || [ ! -f "$1" ]; then return 0; fi
   mkdir -p "$3"
   fl_n=$4
   rm -f "$2.$fl_n"
@@ -121,5 +121,115 @@ fl_ends_without_newline() {
 }
 fl_stat() {
   stat -L -c "$1" "$2"
+}
+fl_dirname() {
+  fl_dir=$${''}{1%/*}
+  fl_dir=$${''}{fl_dir:-/}
+}
+fl_chain() {
+  fl_unsafe=0
+  fl_unsafe_dir=
+  fl_c=$1
+  set --
+  while :; do
+    fl_c=$${''}{fl_c%/*}
+    [ -n "$fl_c" ] || break
+    set -- "$fl_c" "$@"
+  done
+  set -- / "$@"
+  fl_lines=$(stat -c '%u %a %F' -- "$@" 2>/dev/null) || :
+  while IFS=' ' read -r fl_u fl_m fl_t; do
+    if [ "$#" -eq 0 ] || [ -z "$fl_u" ]; then break; fi
+    fl_n=$1
+    shift
+    case $fl_t in
+      'symbolic link')
+        if [ "$fl_u" != 0 ]; then fl_fail "$fl_n is a symbolic link owned by uid $fl_u: refusing to follow it"; fi ;;
+      directory)
+        if [ "$fl_u" != 0 ] || { [ $((0$fl_m & 022)) -ne 0 ] && [ $((0$fl_m & 01000)) -eq 0 ]; }; then
+          fl_unsafe=1
+          fl_unsafe_dir=$fl_n
+        fi ;;
+      *) fl_fail "$fl_n is not a directory" ;;
+    esac
+  done <<EOF
+$fl_lines
+EOF
+}
+fl_ids() {
+  if ! fl_uid=$(id -u -- "$1") || ! fl_gid=$(id -g -- "$1"); then fl_fail "no such user: $1"; fi
+}
+fl_as() {
+  fl_ids "$1"
+  shift
+  if [ "$fl_uid" = 0 ]; then fl_fail "refusing to act as root in $fl_unsafe_dir, which users other than root can change (a link planted there could redirect it): make the directories root's, or give a non-root owner"; fi
+  setpriv --reuid="$fl_uid" --regid="$fl_gid" --init-groups -- "$@"
+}
+fl_writer='d=$${''}{1%/*}; d=$${''}{d:-/}; t=$(mktemp "$d/.forklift.XXXXXX") || exit 1
+if cat >"$t" && chmod "$2" "$t" && mv -fT "$t" "$1"; then exit 0; fi
+rm -f "$t"; exit 1'
+fl_write() {
+  if [ -L "$2" ]; then
+    if [ "$6" != 1 ]; then fl_fail "$2 is a symbolic link: refusing to write through it (replaceSymlink: true replaces the link itself)"; fi
+  elif [ -e "$2" ] && [ ! -f "$2" ]; then
+    fl_fail "$2 exists and is not a regular file"
+  fi
+  fl_chain "$2"
+  fl_o=$3
+  fl_g=$4
+  fl_mo=$5
+  if [ -f "$2" ] && [ ! -L "$2" ] && { [ -z "$fl_o" ] || [ -z "$fl_g" ] || [ -z "$fl_mo" ]; }; then
+    fl_have=$(stat -c '%u %g %a' -- "$2")
+    fl_rest=$${''}{fl_have#* }
+    : "$${''}{fl_o:=$${''}{fl_have%% *}}" "$${''}{fl_g:=$${''}{fl_rest%% *}}" "$${''}{fl_mo:=$${''}{fl_rest#* }}"
+  fi
+  : "$${''}{fl_o:=0}" "$${''}{fl_g:=0}" "$${''}{fl_mo:=644}"
+  if [ "$fl_unsafe" = 0 ]; then
+    fl_dirname "$2"
+    fl_t=$(mktemp "$fl_dir/.forklift.XXXXXX")
+    if cat "$1" >"$fl_t" && chown -h "$fl_o:$fl_g" "$fl_t" && chmod "$fl_mo" "$fl_t" && mv -fT "$fl_t" "$2"; then return 0; fi
+    rm -f "$fl_t"
+    fl_fail "could not write $2"
+  fi
+  fl_as "$fl_o" sh -c "$fl_writer" fl-write "$2" "$fl_mo" <"$1" || fl_fail "could not write $2 as $fl_o"
+  chown -h "$fl_o:$fl_g" "$2"
+}
+fl_run_at() {
+  fl_chain "$1"
+  shift
+  if [ "$fl_unsafe" = 0 ]; then "$@"; return; fi
+  fl_as "$(stat -c %u -- "$fl_unsafe_dir")" "$@"
+}
+fl_read() {
+  fl_chain "$1"
+  if [ "$fl_unsafe" = 0 ]; then cat -- "$1"; return; fi
+  fl_as "$(stat -c %u -- "$1")" cat -- "$1"
+}
+fl_meta() {
+  if [ -L "$1" ]; then fl_fail "$1 is a symbolic link: refusing to change owner or mode through it"; fi
+  fl_have=$(stat -c '%U %u %G %g %a' -- "$1" 2>/dev/null) || fl_have='- - - - -'
+  # shellcheck disable=SC2086 # the five stat fields, split on purpose
+  set -- "$1" "$2" "$3" "$4" $fl_have
+  fl_chown=
+  if [ -n "$2" ]; then
+    case $2 in *[!0-9]*) fl_h=$5 ;; *) fl_h=$6 ;; esac
+    if [ "$fl_h" != "$2" ]; then fl_changed; fl_diff_value "$1" owner "$${''}{fl_h#-}" "$2"; fl_chown=$2; fi
+  fi
+  if [ -n "$3" ]; then
+    case $3 in *[!0-9]*) fl_h=$7 ;; *) fl_h=$8 ;; esac
+    if [ "$fl_h" != "$3" ]; then fl_changed; fl_diff_value "$1" group "$${''}{fl_h#-}" "$3"; fl_chown="$fl_chown:$3"; fi
+  fi
+  fl_chmod=
+  if [ -n "$4" ] && [ "$9" != "$4" ]; then fl_changed; fl_diff_value "$1" mode "$${''}{9#-}" "$4"; fl_chmod=$4; fi
+  if [ -z "$fl_chown$fl_chmod" ] || ! fl_apply || [ ! -e "$1" ]; then return 0; fi
+  if [ -n "$fl_chown" ]; then chown -h -- "$fl_chown" "$1"; fi
+  if [ -n "$fl_chmod" ]; then
+    fl_chain "$1"
+    if [ "$fl_unsafe" = 0 ]; then
+      chmod -- "$fl_chmod" "$1"
+    else
+      fl_as "$(stat -c %u -- "$1")" chmod -- "$fl_chmod" "$1"
+    fi
+  fi
 }
 `;

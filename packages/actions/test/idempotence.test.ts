@@ -132,7 +132,7 @@ async function bootNode(tt: Teardown): Promise<Node> {
   return {
     run(script, shell = 'sh') {
       const nonce = randomBytes(12).toString('hex');
-      const result = enter([shell, '-s'], scriptPreamble({ nonce }) + script);
+      const result = enter([shell, '-s'], scriptPreamble({ nonce, up: '/run/fl-test-up' }) + script);
       if (result.error) throw result.error;
       return { statuses: parseMarkers(result.stdout, nonce), stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
     },
@@ -148,13 +148,17 @@ const facts = factsFromOs({ family: 'debian', release: '12' });
 
 function render(actions: Array<{ id: string; action: string; args: unknown }>, files: ReadonlyMap<string, Uint8Array>, plan = false) {
   const instances: ActionInstance[] = actions.map(({ id, action, args }) => ({ id, action, args: validateArgs(action, args, id) }));
-  return renderPhaseScript(instances, { phase: 'configure', facts, plan, files, node: 'idempotence' });
+  // uploads: secrets/<name> stands for a file the test puts into the node's /run/fl-test-up/u1... (run() says where)
+  const resolveUpload = (path: string) => ({ source: `/controller/${path}`, bytes: UPLOADS[path]!.length });
+  return renderPhaseScript(instances, { phase: 'configure', facts, plan, files, node: 'idempotence', resolveUpload });
 }
 
 const CREDENTIAL_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh0c3RjcmVkZW50aWFsa2V5Zm9yZm9ya2xpZnR0ZXN0 credential@host';
 const DEPLOY_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl deploy@ci';
 // A sha512-crypt hash of "forklift" (only a test value).
 const HASH = '$6$forklift$ZS6kmEg2mTGfldnhKlX1qAX1zaEJMAwv6WJ5DxqfT1xnCLXEKn/jW/CEYN/bRl5ZwqMtGGSnjNZ9EvVdlfdER/';
+/** Controller files of the test's sensitive uploads, placed in the node's /run/fl-test-up as u1, u2 ... in this order. */
+const UPLOADS: Record<string, string> = { 'secrets/deploy.hash': `${HASH}\n` };
 
 function archiveBytes(scratch: string): Uint8Array {
   const source = join(scratch, 'app');
@@ -181,6 +185,9 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
       "printf '# forklift:stale\\n* * * * * root true\\n' >/etc/cron.d/forklift-stale && mkdir -p /srv/old && touch /srv/old/junk && printf 'old\\n' >/etc/forklift-old",
   );
 
+  // the sensitive uploads, where run-actions would put them for the run
+  node.sh('mkdir -p -m 0700 /run/fl-test-up && cat >/run/fl-test-up/u1', UPLOADS['secrets/deploy.hash']);
+
   // A real repository key, ASCII-armored (the Debian archive keys the node already trusts), for signed-by.
   const archiveKey = node.sh('gpg --batch --quiet --no-default-keyring --keyring /usr/share/keyrings/debian-archive-keyring.gpg --export --armor 2>/dev/null');
   t.match(archiveKey, /^-----BEGIN PGP PUBLIC KEY BLOCK-----/, 'the archive key exported armored');
@@ -191,7 +198,7 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     {
       id: 'user-deploy',
       action: 'user',
-      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app) `touch /tmp/pwned`; *", password: HASH, authorizedKeys: [DEPLOY_KEY] },
+      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app) `touch /tmp/pwned`; *", passwordFrom: 'secrets/deploy.hash', authorizedKeys: [DEPLOY_KEY] },
     },
     { id: 'user-ops', action: 'user', args: { name: 'ops', system: true, shell: '/usr/sbin/nologin', locked: true } },
     { id: 'user-root-keys', action: 'user', args: { name: 'root', authorizedKeys: [DEPLOY_KEY] } },
@@ -316,7 +323,7 @@ t.test('service restartOn - a run that dies between the change and the restart s
   // A failing action is data: its block reports failed with one clear line, and the script stops there.
   const unlock = node.run(render([{ id: 'no-hash', action: 'user', args: { name: 'nohash', locked: false } }, watched], none).script);
   t.equal(unlock.statuses.get('no-hash'), 'failed', 'unlocking an account without a hash fails');
-  t.match(unlock.stderr, /forklift: user nohash: cannot unlock an account without a password hash \(give password\)/, 'with a clear message');
+  t.match(unlock.stderr, /forklift: user nohash: cannot unlock an account without a password hash \(give passwordFrom\)/, 'with a clear message');
   t.notOk(unlock.statuses.has('watched-conf'), 'the actions after it do not run');
 });
 

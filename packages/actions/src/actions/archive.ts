@@ -54,7 +54,9 @@ export const archiveAction = defineAction({
   doc:
     'The sha256 of the last unpacked archive is remembered in `/var/lib/forklift/archive<path>.sha256`; the archive is ' +
     'unpacked when that differs or the directory is missing (files are added and overwritten, never deleted). ' +
-    'zip needs `unzip` on the node.',
+    'zip needs `unzip` on the node. The target is never a symbolic link; below (or in) a directory other users than root can ' +
+    'change, the archive is unpacked by the target\'s owner (`owner`, or who owns the directory), never by root; `owner`/`group` ' +
+    'are applied with `chown -R -h` (links themselves, never what they point to).',
   schema: archiveSchema,
   label: (args) => `archive ${args.url ?? args.local ?? args.upload} -> ${args.path}`,
   localFiles: (args) => (args.local === undefined ? [] : [args.local]),
@@ -83,23 +85,39 @@ export const archiveAction = defineAction({
         sh`if [ "$fl_got" != ${want} ]; then fl_fail ${`checksum mismatch for ${args.url!}: expected ${want}, got`} "$fl_got"; fi\n`;
     }
     const stamp = `${ctx.stateDir}/archive${p}.sha256`;
-    const unpack =
+    // as root only where only root can change the target and the directories above it; elsewhere as the
+    // target's owner (the archive reaches that user on stdin: it cannot read forklift's private files)
+    const strip = args.stripComponents > 0 ? sh` --strip-components=${args.stripComponents}` : '';
+    const unzip = sh`command -v unzip >/dev/null 2>&1 || fl_fail 'unzip is not installed on the node (install the unzip package)'\n`;
+    const asRoot =
+      sh`  mkdir -p -- ${p}\n` +
+      (format === 'zip' ? `  unzip -o -q ${archive} -d ` + sh`${p}\n` : `  tar -x${TAR_FLAG[format]!}f ${archive} -C ` + sh`${p}` + strip + '\n');
+    const userScript =
       format === 'zip'
-        ? sh`command -v unzip >/dev/null 2>&1 || fl_fail 'unzip is not installed on the node (install the unzip package)'\n` + `unzip -o -q ${archive} -d ` + sh`${p}\n`
-        : `tar -x${TAR_FLAG[format]!}f ${archive} -C ` + sh`${p}` + (args.stripComponents > 0 ? sh` --strip-components=${args.stripComponents}` : '') + '\n';
+        ? 'mkdir -p -- "$1" && t=$(mktemp "$1/.forklift-archive.XXXXXX") && cat >"$t" && unzip -o -q "$t" -d "$1"; rc=$?; rm -f "$t"; exit "$rc"'
+        : `mkdir -p -- "$1" && tar -x${TAR_FLAG[format]!}f - -C "$1"${strip}`;
+    const asOwner =
+      sh`  if [ -d ${p} ]; then fl_by=$(stat -c %u -- ${p}); else fl_by=${args.owner ?? '0'}; fi\n` +
+      sh`  fl_as "$fl_by" sh -c ${userScript} fl-unpack ${p} <` + `${archive}\n`;
     const chown =
-      (args.owner !== undefined ? sh`chown -R ${args.owner} ${p}\n` : '') + (args.group !== undefined ? sh`chgrp -R ${args.group} ${p}\n` : '');
+      (args.owner !== undefined ? sh`chown -R -h -- ${args.owner} ${p}\n` : '') + (args.group !== undefined ? sh`chgrp -R -h -- ${args.group} ${p}\n` : '');
     return (
+      sh`if [ -L ${p} ]; then fl_fail ${`${p} is a symbolic link: refusing to unpack through it`}; fi\n` +
       sh`if [ -e ${p} ] && [ ! -d ${p} ]; then fl_fail ${`${p} exists and is not a directory`}; fi\n` +
       'fl_have=\n' +
-      sh`if [ -d ${p} ] && [ -f ${stamp} ]; then fl_have=$(cat ${stamp}); fi\n` +
+      sh`if [ -d ${p} ] && [ -f ${stamp} ]; then IFS= read -r fl_have <${stamp} || :; fi\n` +
       sh`if [ "$fl_have" = ${want} ]; then exit 0; fi\n` +
       'fl_changed\n' +
       sh`fl_diff_value ${p} archive "$fl_have" ${want}\n` +
       'if ! fl_apply; then exit 0; fi\n' +
+      (format === 'zip' ? unzip : '') +
       produce +
-      sh`mkdir -p ${p}\n` +
-      unpack +
+      sh`fl_chain ${`${p}/.`}\n` +
+      'if [ "$fl_unsafe" = 0 ]; then\n' +
+      asRoot +
+      'else\n' +
+      asOwner +
+      'fi\n' +
       chown +
       sh`mkdir -p ${parentDir(stamp)}\n` +
       sh`printf '%s\n' ${want} >${stamp}\n`

@@ -28,7 +28,10 @@ export type DirectoryArgs = z.output<typeof directorySchema>;
 export const directoryAction = defineAction({
   name: 'directory',
   summary: 'a directory with owner, group and mode (parents created), or removed with its content',
-  doc: 'Fails when something that is not a directory is in the way. `ensure: "absent"` removes the directory recursively.',
+  doc:
+    'Fails when something that is not a directory is in the way (a symbolic link too: it is never followed). `ensure: "absent"` ' +
+    'removes the directory recursively. Below a directory other users than root can change, the directory is created (and its ' +
+    'mode set) by its owner, never by root, so a link planted there cannot redirect it; without an owner that is refused.',
   schema: directorySchema,
   label: (args) => `directory ${args.path}${args.ensure === 'absent' ? ' (absent)' : ''}`,
   render(args) {
@@ -39,16 +42,22 @@ export const directoryAction = defineAction({
         sh`if [ -d ${p} ]; then\n` +
         '  fl_changed\n' +
         sh`  fl_diff_value ${p} directory present absent\n` +
-        sh`  if fl_apply; then rm -rf ${p}; fi\n` +
+        sh`  if fl_apply; then fl_run_at ${p} rm -rf -- ${p}; fi\n` +
         'fi\n'
       );
     }
+    // created by root only where only root can change the directories above it; elsewhere by its owner
+    const make = sh`mkdir ${args.parents ? ['-p', '--', p] : ['--', p]}`;
     return (
+      sh`if [ -L ${p} ]; then fl_fail ${`${p} is a symbolic link, not a directory: refusing to follow it`}; fi\n` +
       sh`if [ -e ${p} ] && [ ! -d ${p} ]; then fl_fail ${`${p} exists and is not a directory`}; fi\n` +
       sh`if [ ! -d ${p} ]; then\n` +
       '  fl_changed\n' +
       sh`  fl_diff_value ${p} directory absent present\n` +
-      (args.parents ? sh`  if fl_apply; then mkdir -p ${p}; fi\n` : sh`  if fl_apply; then mkdir ${p}; fi\n`) +
+      '  if fl_apply; then\n' +
+      sh`    fl_chain ${p}\n` +
+      `    if [ "$fl_unsafe" = 0 ]; then ${make}; else ` + sh`fl_as ${args.owner ?? '0'} ` + `${make}; fi\n` +
+      '  fi\n' +
       'fi\n' +
       renderMetadata(p, { owner: args.owner, group: args.group, mode: args.mode })
     );

@@ -2,7 +2,7 @@ import { InputError } from '@forklift/contract';
 import { z } from 'zod';
 import { renderMetadata } from '../meta.js';
 import { defineAction } from '../define.js';
-import { absolutePath, fileMode, httpUrl, noNul, parentDir, principal, sha256Hex } from '../schemas.js';
+import { absolutePath, fileMode, httpUrl, noNul, normalizeMode, parentDir, principal, sha256Hex } from '../schemas.js';
 import { sh } from '../sh.js';
 import { renderTemplate, type TemplateValues } from '../template.js';
 import type { RenderContext } from '../types.js';
@@ -31,6 +31,7 @@ export const fileSchema = z
     owner: principal.optional().describe('user name or uid'),
     group: principal.optional().describe('group name or gid'),
     mode: fileMode.optional().describe('octal mode, e.g. "0644"'),
+    replaceSymlink: z.boolean().optional().describe('a symbolic link at path is replaced by the file (default: the action fails naming the link; a link is never written through)'),
     backups: z.number().int().min(0).max(100).optional().describe('how many previous versions to keep under /var/lib/forklift/backup (default 5; 0 with contentFrom: old secrets are not kept)'),
   })
   .superRefine((args, ctx) => {
@@ -38,6 +39,9 @@ export const fileSchema = z
     if (sources.length > 1) ctx.addIssue({ code: 'custom', message: `give only one of ${SOURCES.join(', ')} (got ${sources.join(', ')})` });
     if (args.ensure === 'absent' && (sources.length > 0 || args.owner !== undefined || args.group !== undefined || args.mode !== undefined || args.sensitive !== undefined)) {
       ctx.addIssue({ code: 'custom', message: 'ensure "absent" takes no content, owner, group, mode or sensitive' });
+    }
+    if (args.ensure === 'absent' && args.replaceSymlink !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['replaceSymlink'], message: 'not valid with ensure "absent" (a link at the path is removed, never followed)' });
     }
     if (args.sensitive === true && (args.content !== undefined || args.template !== undefined || args.local !== undefined || args.url !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['sensitive'], message: `a secret must not travel inside the plan: put it in a controller file and use contentFrom instead of ${sources.join(', ')}` });
@@ -91,61 +95,63 @@ function backupCall(args: FileArgs, ctx: RenderContext): string {
   return sh`fl_backup ${args.path} ${base} ${parentDir(base)} ${args.backups ?? (args.contentFrom !== undefined ? 0 : 5)}`;
 }
 
+/** sh writing the bytes at `source` (a raw sh word) to the path: a temp file beside it, owner and mode set, renamed over it. */
+function writeCall(args: FileArgs, source: string): string {
+  const mode = args.mode === undefined ? '' : normalizeMode(args.mode);
+  return `fl_write ${source} ` + sh`${args.path} ${args.owner ?? ''} ${args.group ?? ''} ${mode} ${args.replaceSymlink ? 1 : 0}`;
+}
+
 function renderAbsent(args: FileArgs, ctx: RenderContext): string {
   const p = args.path;
   return (
     sh`if [ -d ${p} ] && [ ! -L ${p} ]; then fl_fail ${`${p} is a directory, not a file`}; fi\n` +
     sh`if [ -e ${p} ] || [ -L ${p} ]; then\n` +
     '  fl_changed\n' +
-    sh`  if [ -f ${p} ]; then fl_diff_files ${p} /dev/null ${p}; fi\n` +
+    sh`  if [ -L ${p} ]; then fl_diff_value ${p} type 'symbolic link' absent; elif [ -f ${p} ]; then fl_diff_files ${p} /dev/null ${p}; fi\n` +
     `  if fl_apply; then\n` +
     `    ${backupCall(args, ctx)}\n` +
-    sh`    rm -f ${p}\n` +
+    sh`    fl_run_at ${p} rm -f -- ${p}\n` +
     '  fi\n' +
     'fi\n'
   );
 }
 
+/** sh ending in the changed branch (its body given) unless the path holds exactly the bytes of `source`. */
+function unlessSame(p: string, source: string, changed: string): string {
+  return sh`if [ ! -L ${p} ] && [ -f ${p} ] && cmp -s ` + `${source} ` + sh`${p}; then\n` + '  :\n' + 'else\n' + '  fl_changed\n' + changed + 'fi\n';
+}
+
+/** The diff of content changes (a link being replaced shows as a type change). */
+function contentDiff(p: string, source: string): string {
+  return sh`  if [ -L ${p} ]; then fl_diff_value ${p} type 'symbolic link' file; elif [ -f ${p} ]; then fl_diff_files ${p} ` + `${source} ` + sh`${p}; else fl_diff_files /dev/null ` + `${source} ` + sh`${p}; fi\n`;
+}
+
+function applyBlock(args: FileArgs, ctx: RenderContext, source: string, before = ''): string {
+  return '  if fl_apply; then\n' + before + `    ${backupCall(args, ctx)}\n` + `    ${writeCall(args, source)}\n` + '  fi\n';
+}
+
 function renderUrl(args: FileArgs, ctx: RenderContext): string {
   const p = args.path;
   const want = args.sha256!;
+  const fetch =
+    sh`    fl_fetch ${args.url!} ` + `${NEW}\n` +
+    `    fl_got=$(fl_sha256 ${NEW})\n` +
+    sh`    if [ "$fl_got" != ${want} ]; then fl_fail ${`checksum mismatch for ${args.url!}: expected ${want}, got`} "$fl_got"; fi\n`;
   return (
-    sh`if [ -f ${p} ] && [ "$(fl_sha256 ${p})" = ${want} ]; then\n` +
+    sh`if [ ! -L ${p} ] && [ -f ${p} ] && [ "$(fl_sha256 ${p})" = ${want} ]; then\n` +
     '  :\n' +
     'else\n' +
     '  fl_changed\n' +
-    '  if fl_apply; then\n' +
-    sh`    fl_fetch ${args.url!} ` + `${NEW}\n` +
-    `    fl_got=$(fl_sha256 ${NEW})\n` +
-    sh`    if [ "$fl_got" != ${want} ]; then fl_fail ${`checksum mismatch for ${args.url!}: expected ${want}, got`} "$fl_got"; fi\n` +
-    sh`    if [ -f ${p} ]; then fl_diff_files ${p} ` + `${NEW} ` + sh`${p}; else fl_diff_files /dev/null ` + `${NEW} ` + sh`${p}; fi\n` +
-    `    ${backupCall(args, ctx)}\n` +
-    `    cat ${NEW} >` + sh`${p}\n` +
-    `    rm -f ${NEW}\n` +
-    '  else\n' +
-    sh`    if [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` +
-    sh`    fl_diff_value ${p} sha256 "$fl_have" ${want}\n` +
-    '  fi\n' +
+    sh`  if [ ! -L ${p} ] && [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` +
+    sh`  fl_diff_value ${p} sha256 "$fl_have" ${want}\n` +
+    applyBlock(args, ctx, NEW, fetch) +
     'fi\n'
   );
 }
 
 function renderContent(args: FileArgs, ctx: RenderContext): string {
   const p = args.path;
-  return (
-    writeNew(args, ctx) +
-    sh`if [ -f ${p} ] && cmp -s ` + `${NEW} ` + sh`${p}; then\n` +
-    '  :\n' +
-    'else\n' +
-    '  fl_changed\n' +
-    sh`  if [ -f ${p} ]; then fl_diff_files ${p} ` + `${NEW} ` + sh`${p}; else fl_diff_files /dev/null ` + `${NEW} ` + sh`${p}; fi\n` +
-    '  if fl_apply; then\n' +
-    `    ${backupCall(args, ctx)}\n` +
-    `    cat ${NEW} >` + sh`${p}\n` +
-    '  fi\n' +
-    'fi\n' +
-    `rm -f ${NEW}\n`
-  );
+  return writeNew(args, ctx) + unlessSame(p, NEW, contentDiff(p, NEW) + applyBlock(args, ctx, NEW));
 }
 
 /** contentFrom (sensitive, per run) or upload (sha256 cache): the wanted bytes are already a file on the node. */
@@ -155,24 +161,19 @@ function renderUploaded(args: FileArgs, ctx: RenderContext): string {
   const source = sensitive ? ctx.upload(args.contentFrom!, { sensitive: true }) : ctx.upload(args.upload!);
   const diff = sensitive
     ? sh`  fl_diff_masked ${p}\n`
-    : sh`  if [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` + sh`  fl_diff_value ${p} sha256 "$fl_have" ` + `"$(fl_sha256 ${source})"\n`;
-  return (
-    sh`if [ -f ${p} ] && cmp -s ` + `${source} ` + sh`${p}; then\n` +
-    '  :\n' +
-    'else\n' +
-    '  fl_changed\n' +
-    diff +
-    '  if fl_apply; then\n' +
-    `    ${backupCall(args, ctx)}\n` +
-    `    cat ${source} >` + sh`${p}\n` +
-    '  fi\n' +
-    'fi\n'
-  );
+    : sh`  if [ ! -L ${p} ] && [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` + sh`  fl_diff_value ${p} sha256 "$fl_have" ` + `"$(fl_sha256 ${source})"\n`;
+  return unlessSame(p, source, diff + applyBlock(args, ctx, source));
 }
 
 function renderTouch(args: FileArgs): string {
   const p = args.path;
-  return sh`if [ ! -f ${p} ]; then\n` + '  fl_changed\n' + sh`  fl_diff_value ${p} file absent present\n` + sh`  if fl_apply; then : >${p}; fi\n` + 'fi\n';
+  return (
+    sh`if [ -L ${p} ] || [ ! -f ${p} ]; then\n` +
+    '  fl_changed\n' +
+    sh`  if [ -L ${p} ]; then fl_diff_value ${p} type 'symbolic link' file; else fl_diff_value ${p} file absent present; fi\n` +
+    `  if fl_apply; then ${writeCall(args, '/dev/null')}; fi\n` +
+    'fi\n'
+  );
 }
 
 /** `file`: a file's content (literal, template, local file or url + sha256), owner, group and mode; previous versions backed up. */
@@ -188,14 +189,26 @@ export const fileAction = defineAction({
     '`local` (at most 1 MiB) travels inside the plan script; `contentFrom` (a secret: its diff shows `***`, it is sent per run into a ' +
     'private directory and removed at exit) and `upload` (a large file: cached on the node by sha256, sent only when missing, its diff ' +
     'shows the sha256 change) are delivered by run-actions over the node\'s SSH connection, never inside a record. Controller paths ' +
-    'resolve against the spec\'s project and may not leave it.',
+    'resolve against the spec\'s project and may not leave it. ' +
+    'Writes never follow a symbolic link: the new content goes to a temporary file in the same directory (created 0600 by ' +
+    '`mktemp`), gets its owner, group and mode (given, else the old file\'s, else root:root 0644), and is renamed over the path; a ' +
+    'symbolic link at the path fails the action unless `replaceSymlink: true` (then the link itself is replaced), a link owned by ' +
+    'another user than root anywhere above the path always fails it, and below a directory other users can write the file is ' +
+    'written by its (non-root) owner, never by root.',
   schema: fileSchema,
   label: (args) => `file ${args.path}${args.ensure === 'absent' ? ' (absent)' : ''}`,
   localFiles: (args) => (args.local === undefined ? [] : [args.local]),
   render(args, ctx) {
     const p = args.path;
     if (args.ensure === 'absent') return renderAbsent(args, ctx);
-    const guard = sh`if [ -d ${p} ]; then fl_fail ${`${p} is a directory, not a file`}; fi\n`;
+    const guard =
+      sh`if [ -L ${p} ]; then\n` +
+      (args.replaceSymlink ? '  :\n' : sh`  fl_fail ${`${p} is a symbolic link: refusing to write through it (replaceSymlink: true replaces the link itself)`}\n`) +
+      sh`elif [ -d ${p} ]; then\n` +
+      sh`  fl_fail ${`${p} is a directory, not a file`}\n` +
+      'fi\n';
+    // owner, group and mode first: a file that keeps its content is fixed in place, a new version is written with them
+    const meta = renderMetadata(p, { owner: args.owner, group: args.group, mode: args.mode });
     const content =
       args.url !== undefined
         ? renderUrl(args, ctx)
@@ -204,6 +217,6 @@ export const fileAction = defineAction({
           : args.content !== undefined || args.template !== undefined || args.local !== undefined
             ? renderContent(args, ctx)
             : renderTouch(args);
-    return guard + content + renderMetadata(p, { owner: args.owner, group: args.group, mode: args.mode });
+    return guard + (meta && args.replaceSymlink ? sh`if [ ! -L ${p} ]; then\n` + meta + 'fi\n' : meta) + content;
   },
 });

@@ -12,6 +12,7 @@ export const lineInFileSchema = z
     ensure: z.enum(['present', 'absent']).default('present').describe('present (default) or absent'),
     create: z.boolean().default(false).describe('create the file when missing (otherwise a missing file is an error)'),
     backups: z.number().int().min(0).max(100).default(5).describe('versions kept under /var/lib/forklift/backup (default 5)'),
+    replaceSymlink: z.boolean().optional().describe('a symbolic link at path is replaced by a file with the line (default: the action fails naming the link; a link is never written through)'),
   })
   .superRefine((args, ctx) => {
     if (args.ensure === 'present' && args.line === undefined) ctx.addIssue({ code: 'custom', path: ['line'], message: 'missing (present needs the line)' });
@@ -35,34 +36,43 @@ export const lineInFileAction = defineAction({
   summary: 'a line present in a file (optionally replacing the last line matching a regex), or lines removed',
   doc:
     'Exact line comparison; `match` is an awk extended regex. A file whose last line lacks a newline gets one. ' +
-    'The old version is backed up like `file` does.',
+    'The old version is backed up like `file` does, and the new one is written like `file` writes (a temporary file in the same ' +
+    'directory with the old owner and mode, renamed over it; never through a symbolic link — a link at the path fails the action ' +
+    'unless `replaceSymlink: true`).',
   schema: lineInFileSchema,
   label: (args) => `line-in-file ${args.path}${args.ensure === 'absent' ? ' (absent)' : ''}`,
   render(args, ctx) {
     const p = args.path;
     const base = `${ctx.stateDir}/backup${p}`;
+    const link = args.replaceSymlink
+      ? sh`if [ -L ${p} ]; then fl_link=1; else fl_link=0; fi\n`
+      : sh`if [ -L ${p} ]; then fl_fail ${`${p} is a symbolic link: refusing to write through it (replaceSymlink: true replaces the link itself)`}; fi\n` + 'fl_link=0\n';
     const missing =
       args.ensure === 'absent'
-        ? sh`if [ ! -e ${p} ]; then exit 0; fi\n`
+        ? sh`if [ "$fl_link" = 0 ] && [ ! -e ${p} ]; then exit 0; fi\n`
         : args.create
-          ? sh`if [ ! -e ${p} ]; then fl_old=/dev/null; else fl_old=${p}; fi\n`
-          : sh`if [ ! -e ${p} ]; then fl_fail ${`${p} does not exist (set create to make it)`}; fi\n`;
+          ? ''
+          : sh`if [ "$fl_link" = 0 ] && [ ! -e ${p} ]; then fl_fail ${`${p} does not exist (set create to make it)`}; fi\n`;
+    const awk = (from: string): string => sh`FL_LINE=${args.line ?? ''} FL_MATCH=${args.match ?? ''} awk ${args.ensure === 'absent' ? ABSENT_AWK : PRESENT_AWK} ` + `${from} >"$fl_tmp/lif.new"\n`;
     return (
-      sh`if [ -e ${p} ] && [ ! -f ${p} ]; then fl_fail ${`${p} is not a regular file`}; fi\n` +
-      sh`fl_old=${p}\n` +
+      link +
+      sh`if [ "$fl_link" = 0 ] && [ -e ${p} ] && [ ! -f ${p} ]; then fl_fail ${`${p} is not a regular file`}; fi\n` +
       missing +
-      sh`FL_LINE=${args.line ?? ''} FL_MATCH=${args.match ?? ''} awk ${args.ensure === 'absent' ? ABSENT_AWK : PRESENT_AWK} "$fl_old" >"$fl_tmp/lif.new"\n` +
-      sh`if [ -f ${p} ] && cmp -s "$fl_tmp/lif.new" ${p}; then\n` +
+      sh`if [ "$fl_link" = 0 ] && [ -e ${p} ]; then fl_old=${p}; else fl_old=/dev/null; fi\n` +
+      awk('"$fl_old"') +
+      sh`if [ "$fl_link" = 0 ] && [ -f ${p} ] && cmp -s "$fl_tmp/lif.new" ${p}; then\n` +
       '  :\n' +
       'else\n' +
       '  fl_changed\n' +
-      sh`  fl_diff_files "$fl_old" "$fl_tmp/lif.new" ${p}\n` +
+      sh`  if [ "$fl_link" = 1 ]; then fl_diff_value ${p} type 'symbolic link' file; else fl_diff_files "$fl_old" "$fl_tmp/lif.new" ${p}; fi\n` +
       '  if fl_apply; then\n' +
+      // what is written is computed again from the file as its owner reads it when others than root can change the
+      // directories above it (root's read could have followed a link swapped in meanwhile)
+      sh`    if [ "$fl_old" != /dev/null ]; then fl_read ${p} >"$fl_tmp/lif.old"; ` + awk('"$fl_tmp/lif.old"').trimEnd() + '; fi\n' +
       sh`    fl_backup ${p} ${base} ${parentDir(base)} ${args.backups}\n` +
-      sh`    cat "$fl_tmp/lif.new" >${p}\n` +
+      sh`    fl_write "$fl_tmp/lif.new" ${p} '' '' '' ${args.replaceSymlink ? 1 : 0}\n` +
       '  fi\n' +
-      'fi\n' +
-      'rm -f "$fl_tmp/lif.new"\n'
+      'fi\n'
     );
   },
 });

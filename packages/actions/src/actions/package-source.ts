@@ -89,16 +89,12 @@ function renderFile(file: SourceFile): string {
   const dir = file.path.slice(0, file.path.lastIndexOf('/'));
   return (
     sh`printf '%s' ${file.content} >"$fl_tmp/source.new"\n` +
-    sh`if [ ! -f ${file.path} ] || ! cmp -s "$fl_tmp/source.new" ${file.path}; then\n` +
+    sh`if [ -L ${file.path} ] || [ ! -f ${file.path} ] || ! cmp -s "$fl_tmp/source.new" ${file.path}; then\n` +
     '  fl_changed\n' +
     sh`  if [ -f ${file.path} ]; then fl_diff_files ${file.path} "$fl_tmp/source.new" ${file.path}; else fl_diff_files /dev/null "$fl_tmp/source.new" ${file.path}; fi\n` +
-    sh`  if fl_apply; then mkdir -p ${dir} && cat "$fl_tmp/source.new" >${file.path}; fi\n` +
+    sh`  if fl_apply; then mkdir -p ${dir} && fl_write "$fl_tmp/source.new" ${file.path} 0 0 644 0; fi\n` +
     'fi\n' +
-    sh`if [ -f ${file.path} ] && [ "$(fl_stat %a ${file.path})" != 644 ]; then\n` +
-    '  fl_changed\n' +
-    sh`  fl_diff_value ${file.path} mode "$(fl_stat %a ${file.path})" 644\n` +
-    sh`  if fl_apply; then chmod 0644 ${file.path}; fi\n` +
-    'fi\n'
+    sh`if [ -f ${file.path} ]; then fl_meta ${file.path} '' '' 644; fi\n`
   );
 }
 

@@ -168,44 +168,84 @@ function renderPassword(args: UserArgs, ctx: RenderContext): string {
   return out;
 }
 
+// Run by the account itself where other users than root can change ~/.ssh or a directory above it (else by root):
+// a link planted in the home can then only reach what the account may write anyway. argv: SSH_DIR KEY...
+const KEYS_SCRIPT = `set -e
+umask 077
+s=$1
+shift
+k=$s/authorized_keys
+if [ -L "$s" ] || [ -L "$k" ]; then echo "forklift: $s or $k is a symbolic link: refusing to follow it" >&2; exit 1; fi
+[ -d "$s" ] || mkdir -- "$s"
+chmod 700 -- "$s"
+t=$(mktemp "$s/.authorized_keys.XXXXXX")
+trap 'rm -f "$t"' EXIT
+if [ -f "$k" ]; then
+  cat -- "$k" >"$t"
+  if [ -s "$t" ] && [ "$(tail -c 1 "$t" | wc -l)" -eq 0 ]; then printf '\\n' >>"$t"; fi
+fi
+for key in "$@"; do grep -qxF -e "$key" "$t" || printf '%s\\n' "$key" >>"$t"; done
+chmod 600 -- "$t"
+if [ -f "$k" ] && cmp -s "$t" "$k"; then exit 0; fi
+mv -fT -- "$t" "$k"`;
+
 function renderKeys(args: UserArgs): string {
   const keys = args.authorizedKeys;
   if (keys === undefined || keys.length === 0) return '';
   const label = `user ${args.name}`;
   let out =
-    sh`fl_home=$(getent passwd ${args.name} | cut -d: -f6)\n` +
-    sh`fl_group=$(id -gn ${args.name})\n` +
+    // one getent: home, uid and gid from the passwd line (fields 6, 3, 4)
+    sh`fl_entry=$(getent passwd ${args.name})\n` +
+    "IFS=: read -r _ _ fl_kuid fl_kgid _ fl_home _ <<EOF\n$fl_entry\nEOF\n" +
     'fl_ssh="$fl_home/.ssh"\n' +
     'fl_keys="$fl_ssh/authorized_keys"\n' +
+    'fl_keys_fix=0\n' +
+    sh`if [ -L "$fl_ssh" ]; then fl_fail "$fl_ssh is a symbolic link: refusing to follow it (${label})"; fi\n` +
+    sh`if [ -L "$fl_keys" ]; then fl_fail "$fl_keys is a symbolic link: refusing to follow it (${label})"; fi\n` +
+    sh`if [ -e "$fl_ssh" ] && [ ! -d "$fl_ssh" ]; then fl_fail "$fl_ssh is not a directory (${label})"; fi\n` +
     'if [ ! -d "$fl_ssh" ]; then\n' +
-    '  fl_changed\n' +
+    '  fl_keys_fix=1\n' +
     sh`  fl_diff_value "$fl_ssh" ${`directory (${label})`} absent present\n` +
-    '  if fl_apply; then mkdir -p "$fl_ssh"; fi\n' +
+    'fi\n' +
+    // the keys present, read with builtins (a file missing its final newline still counts its last line)
+    "fl_all='\n'\n" +
+    'if [ -f "$fl_keys" ]; then\n' +
+    "  while IFS= read -r fl_l || [ -n \"$fl_l\" ]; do fl_all=\"$fl_all$fl_l\n\"; done <\"$fl_keys\"\n" +
     'fi\n';
   for (const key of keys) {
-    // A file written without a final newline (nspawn's credential) gets one first, so keys never join on one line.
     out +=
-      sh`if [ ! -f "$fl_keys" ] || ! grep -qxF -e ${key} "$fl_keys"; then\n` +
-      '  fl_changed\n' +
-      sh`  fl_diff_value "$fl_keys" ${`authorized key (${label})`} '' ${key}\n` +
-      '  if fl_apply; then\n' +
-      '    if [ -s "$fl_keys" ] && [ "$(tail -c 1 "$fl_keys" | wc -l)" -eq 0 ]; then printf \'\\n\' >>"$fl_keys"; fi\n' +
-      sh`    printf '%s\\n' ${key} >>"$fl_keys"\n` +
-      '  fi\n' +
-      'fi\n';
+      "case $fl_all in\n" +
+      `  *"\n"${sh`${key}`}"\n"*) ;;\n` +
+      '  *)\n' +
+      '    fl_keys_fix=1\n' +
+      sh`    fl_diff_value "$fl_keys" ${`authorized key (${label})`} '' ${key} ;;\n` +
+      'esac\n';
   }
-  for (const [path, mode] of [['fl_ssh', '700'], ['fl_keys', '600']] as const) {
-    const owner = sh`${`${args.name}:`}` + '"$fl_group"';
-    out +=
-      `if [ -e "$${path}" ]; then\n` +
-      `  fl_have=$(fl_stat '%U:%G %a' "$${path}")\n` +
-      `  if [ "$fl_have" != ${owner}' ${mode}' ]; then\n` +
-      '    fl_changed\n' +
-      `    fl_diff_value "$${path}" ownership "$fl_have" ${owner}' ${mode}'\n` +
-      `    if fl_apply; then chown ${owner} "$${path}" && chmod ${mode} "$${path}"; fi\n` +
-      '  fi\n' +
-      'fi\n';
-  }
+  out +=
+    // ownership and modes of both in one stat
+    'for fl_p in "$fl_ssh" "$fl_keys"; do\n' +
+    '  if [ ! -e "$fl_p" ]; then continue; fi\n' +
+    '  if [ "$fl_p" = "$fl_ssh" ]; then fl_mode=700; else fl_mode=600; fi\n' +
+    "  fl_have=$(stat -c '%u:%g %a' -- \"$fl_p\")\n" +
+    '  if [ "$fl_have" != "$fl_kuid:$fl_kgid $fl_mode" ]; then\n' +
+    '    fl_keys_fix=1\n' +
+    '    fl_diff_value "$fl_p" ownership "$fl_have" "$fl_kuid:$fl_kgid $fl_mode"\n' +
+    '  fi\n' +
+    'done\n' +
+    'if [ "$fl_keys_fix" = 1 ]; then\n' +
+    '  fl_changed\n' +
+    '  if fl_apply; then\n' +
+    // ownership first, by root, never following a link (chown -h); then the keys, by the account where needed
+    '    for fl_p in "$fl_ssh" "$fl_keys"; do if [ -e "$fl_p" ]; then chown -h -- "$fl_kuid:$fl_kgid" "$fl_p"; fi; done\n' +
+    '    fl_chain "$fl_keys"\n' +
+    '    if [ "$fl_unsafe" = 0 ]; then\n' +
+    sh`      sh -c ${KEYS_SCRIPT} fl-keys "$fl_ssh" ${keys}\n` +
+    '      chown -h -- "$fl_kuid:$fl_kgid" "$fl_ssh" "$fl_keys"\n' +
+    '    else\n' +
+    sh`      fl_as "$fl_kuid" sh -c ${KEYS_SCRIPT} fl-keys "$fl_ssh" ${keys}\n` +
+    '    fi\n' +
+    '  fi\n' +
+    'fi\n';
   return out;
 }
 
@@ -257,7 +297,10 @@ export const userAction = defineAction({
     'and supplementary groups in one `usermod` call, sets the password hash from `passwordFrom` (a controller file delivered out of band per run) through `chpasswd --encrypted` on stdin (the hash ' +
     'never appears in a plan, a label, a diff, output or a command line: `***`), locks/unlocks with `usermod --lock/--unlock`, and makes sure each ' +
     'authorized key is a line of `~/.ssh/authorized_keys` (a file missing its final newline gets one before a key is ' +
-    'appended; other keys are kept; `.ssh` 0700 and the file 0600, owned by the user). `groups` is the exact set of ' +
+    'appended; other keys are kept; `.ssh` 0700 and the file 0600, owned by the user). A symbolic link at `~/.ssh` or ' +
+    '`authorized_keys` fails the action and is never followed; ownership is set with `chown -h`, and the keys file is written ' +
+    '(temporary file + rename) by the account itself when the account can change its home, so a link it planted reaches ' +
+    'nothing more than it may write already. `groups` is the exact set of ' +
     'supplementary groups. `ensure: "absent"` removes the user with `userdel` (`removeHome` adds `--remove`).',
   schema: userSchema,
   label: (args) => `user ${args.name}${args.ensure === 'absent' ? ' (absent)' : ''}`,
