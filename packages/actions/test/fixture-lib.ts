@@ -2,7 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { InputError } from '@forklift/contract';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { factsFromOs, PRELUDE, renderPhaseScript, validateArgs, type PhaseScript } from '../src/index.js';
 
@@ -67,6 +67,16 @@ export function renderCase(item: LoadedCase): PhaseScript {
       return sensitive ? { source: `/project/${path}`, bytes } : { source: `/project/${path}`, bytes, sha256: createHash('sha256').update(content).digest('hex') };
     },
   });
+}
+
+/**
+ * The snapshot a case's rendered blocks are compared with. Only `update` (npm run test:update-fixtures)
+ * writes it; in a normal run a missing snapshot gives undefined (the test fails) and nothing is written,
+ * so no test passes by accident.
+ */
+export function snapshotText(path: string, blocks: string, update: boolean): string | undefined {
+  if (update) writeFileSync(path, blocks);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
 /** The part of a script a snapshot keeps: the blocks after the prelude. */

@@ -1,10 +1,11 @@
 // The generic fixture runner: every test/fixtures/<action>/<case>.json renders to its snapshot (or its error),
-// and every rendered script passes shellcheck. FORKLIFT_UPDATE_FIXTURES=1 rewrites the snapshots.
+// and every rendered script passes shellcheck. Only `npm run test:update-fixtures` (FORKLIFT_UPDATE_FIXTURES=1)
+// writes snapshots; a normal run that finds one missing fails and writes nothing.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { blocksOf, loadCases, renderCase, requireShellcheck, shellcheckFiles } from './fixture-lib.js';
+import { blocksOf, loadCases, renderCase, requireShellcheck, shellcheckFiles, snapshotText } from './fixture-lib.js';
 import { listActions } from '../src/index.js';
 
 const update = process.env.FORKLIFT_UPDATE_FIXTURES === '1';
@@ -30,18 +31,15 @@ for (const item of cases) {
       return;
     }
     const plan = renderCase(item);
-    const snapshot = join(dirname(item.file), f.expected!);
-    const blocks = blocksOf(plan.script);
-    if (update || !existsSync(snapshot)) {
-      if (!update) t.fail(`snapshot ${snapshot} missing: run with FORKLIFT_UPDATE_FIXTURES=1 and review it`);
-      writeFileSync(snapshot, blocks);
-    }
-    t.equal(blocks, readFileSync(snapshot, 'utf8'), 'rendered blocks match the snapshot');
+    const path = join(dirname(item.file), f.expected!);
+    const snapshot = snapshotText(path, blocksOf(plan.script), update);
+    if (snapshot === undefined) return void t.fail(`snapshot ${path} missing: write it with \`npm run test:update-fixtures\` and review it`);
+    t.equal(blocksOf(plan.script), snapshot, 'rendered blocks match the snapshot');
     t.match(plan.script, /^set -eu\n/, 'script starts with set -eu');
     t.equal(plan.actions.length, 1, 'one action in the plan');
-    const path = join(scratch, `${item.action}-${item.name}.sh`);
-    writeFileSync(path, plan.script);
-    rendered.push({ title, path });
+    const scriptPath = join(scratch, `${item.action}-${item.name}.sh`);
+    writeFileSync(scriptPath, plan.script);
+    rendered.push({ title, path: scriptPath });
   });
 }
 
