@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The whole test suite: install the host packages the tests need, build every package, run tap over every package's tests (TAP output on
 // stdout), and close with the one line CI reads: `N passed, N failed` (`, N skipped` when any).
-// Counts are the tests of each file (its t.test blocks and top-level assertions); a file that
-// crashed or timed out without a failing test inside counts as one failure.
+// Counts are the tests of each file (its t.test blocks and top-level assertions), as scripts/tap-count.mjs
+// says: a test in which everything was skipped counts as skipped, a file that crashed or timed out
+// without a failing test inside counts as one failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { Parser } from 'tap-parser';
 import { ensurePrerequisites } from './prerequisites.mjs';
+import { countTap } from './tap-count.mjs';
 
 // The Debian packages the tests need (scripts/prerequisites.json): installed here when run as root,
 // otherwise the run stops at once with the exact apt-get command.
@@ -33,47 +35,21 @@ if (tapBuild.status !== 0) {
 const tapArgs = ['tap', '--reporter=tap', ...process.argv.slice(2)];
 const child = spawn('npx', tapArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
 const parser = new Parser();
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-const failures = [];
-
-// Per file: its t.test blocks and top-level assertions count one each; a file whose own result is
-// `not ok` (crash, timeout, bail-out, no tests, non-zero exit) with no failing test inside counts
-// as one failure.
-const failuresInFile = new Map();
-parser.on('child', (file) => {
-  failuresInFile.set(file.name, 0);
-  file.on('assert', (result) => {
-    if (result.skip || result.todo) skipped += 1;
-    else if (result.ok) passed += 1;
-    else {
-      failed += 1;
-      failuresInFile.set(file.name, failuresInFile.get(file.name) + 1);
-      failures.push(`${file.name} > ${result.name}`);
-    }
-  });
-});
-parser.on('assert', (result) => {
-  if (result.ok || failuresInFile.get(result.name)) return;
-  failed += 1;
-  failures.push(`${result.name} (crashed, timed out, had no tests or exited non-zero)`);
-});
-
+const count = countTap(parser);
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
   parser.write(chunk);
 });
 child.on('close', (code) => {
   parser.end();
-  if (failures.length) {
+  if (count.failures.length) {
     console.log('\nfailed:');
-    for (const line of failures) console.log(`  ${line}`);
+    for (const line of count.failures) console.log(`  ${line}`);
   }
-  if (code !== 0 && failed === 0) {
-    failed += 1;
+  if (code !== 0 && count.failed === 0) {
+    count.failed += 1;
     console.log(`tap exited with ${code}`);
   }
-  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(failed === 0 && code === 0 ? 0 : 1);
+  console.log(`\n${count.passed} passed, ${count.failed} failed${count.skipped ? `, ${count.skipped} skipped` : ''}`);
+  process.exit(count.failed === 0 && code === 0 ? 0 : 1);
 });
