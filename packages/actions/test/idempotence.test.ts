@@ -2,41 +2,29 @@
 // directory, symlink, line-in-file, exec, archive) applied twice reports `changed` then only `ok`, a plan run after
 // that reports zero changes, and a restartOn restart survives a run that died between the change and the restart.
 //
-// The node is a systemd-nspawn container booted with real systemd from a debootstrap'ed bookworm rootfs (built
-// once into $FORKLIFT_HOME/images/actions-test-bookworm, ~6 min) on an overlay, with the host network (apt
-// reaches deb.debian.org). Scripts run inside through nsenter with the marker protocol (`fl_nonce=NONCE` before the script on `sh -s`'s stdin).
+// The node is provision-node's own: a `local`-style nspawn service (real systemd, an overlay of the cached rootfs
+// with the packages the actions use baked in) on the home's bridge, reaching Debian's mirror only through the
+// home's apt proxy, exactly as users' nodes do. Scripts run inside through nsenter with the marker protocol
+// (`fl_nonce=NONCE` before the script on `sh -s`'s stdin), read back with run-actions' own marker parser.
 import t from 'tap';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureRootfs, provisionNodes } from '@forklift/provision-node';
+import { decodeMarkers } from '@forklift/run-actions';
 import { factsFromOs, listActions, renderPhaseScript, scriptPreamble, validateArgs, type ActionInstance } from '../src/index.js';
 
 const NODE_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const forkliftHome = process.env.FORKLIFT_HOME ?? join(homedir(), '.forklift');
-const rootfs = join(forkliftHome, 'images', 'actions-test-bookworm');
+/** The image cache provision-node's tests share (the rootfs is built once per machine). */
+const IMAGE_CACHE = process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images';
+/** Packages the actions under test use, baked into the node's rootfs (beside provision-node's base set). */
+const INCLUDE = ['cron', 'passwd', 'gnupg', 'unzip', 'xz-utils'];
 
 function need(tool: string, debianPackage: string): void {
   const probe = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`${tool} is not installed: apt-get install ${debianPackage} (required by the idempotence test)`);
-}
-
-/** Build the cached bookworm rootfs once (debootstrap minbase + systemd, cron and what the actions use). */
-function ensureRootfs(): void {
-  if (existsSync(join(rootfs, 'usr', 'lib', 'systemd', 'systemd'))) return;
-  const temp = `${rootfs}.tmp-${process.pid}`;
-  mkdirSync(join(forkliftHome, 'images'), { recursive: true });
-  try {
-    execFileSync(
-      'debootstrap',
-      ['--variant=minbase', '--include=systemd,systemd-sysv,dbus,cron,passwd,procps,ca-certificates,gnupg,unzip,xz-utils', 'bookworm', temp, 'http://deb.debian.org/debian'],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30 * 60_000 },
-    );
-    renameSync(temp, rootfs);
-  } finally {
-    rmSync(temp, { recursive: true, force: true });
-  }
 }
 
 /** A booted nspawn node: run scripts in it, tear it down. */
@@ -47,20 +35,6 @@ interface Node {
   sh(command: string, input?: string): string;
 }
 
-function parseMarkers(stdout: string, nonce: string): Map<string, string> {
-  const statuses = new Map<string, string>();
-  const prefix = `::forklift:${nonce}:`;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
-    const rest = line.slice(prefix.length);
-    const at = rest.lastIndexOf(':');
-    const id = rest.slice(0, at);
-    const status = rest.slice(at + 1);
-    if (['ok', 'changed', 'failed', 'skipped'].includes(status)) statuses.set(id, status);
-  }
-  return statuses;
-}
-
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -69,48 +43,27 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-function removeCgroup(path: string): void {
-  if (!existsSync(path)) return;
-  for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(join(path, entry.name));
-  spawnSync('rmdir', [path]);
-}
-
 /** What bootNode needs of a tap test: somewhere to register cleanup. */
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
+/** Provision one node with provision-node (its own home, the shared image cache), and enter it with nsenter. */
 async function bootNode(tt: Teardown): Promise<Node> {
-  const dir = mkdtempSync(join(tmpdir(), 'forklift-actions-node-'));
-  const merged = join(dir, 'merged');
-  for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
-  const cgroup = `forklift-actions-test-${process.pid}`;
-  let mounted = false;
-  let nspawn: ChildProcess | undefined;
+  const project = mkdtempSync(join(tmpdir(), 'forklift-actions-node-'));
+  const home = join(project, 'home');
+  const env = { ...process.env, FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: IMAGE_CACHE };
+  mkdirSync(join(project, 'services'));
+  writeFileSync(join(project, 'services', 'idem.json5'), JSON.stringify({ provider: 'nspawn', options: { include: INCLUDE } }));
+  const common = { service: 'idem', group: 'idem', home, cwd: project, env, log: (line: string) => t.comment(line) };
   tt.teardown(async () => {
-    if (nspawn?.pid !== undefined && nspawn.exitCode === null && nspawn.signalCode === null) {
-      const exited = new Promise<void>((resolve) => nspawn!.once('exit', () => resolve()));
-      nspawn.kill('SIGTERM'); // nspawn --boot: asks the node's systemd to power off
-      const timer = setTimeout(() => nspawn!.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (mounted) execFileSync('umount', [merged]);
-    for (const hierarchy of ['systemd', 'unified']) removeCgroup(`/sys/fs/cgroup/${hierarchy}/${cgroup}`);
-    rmSync(dir, { recursive: true, force: true });
+    await provisionNodes({ ...common, count: 0 });
+    rmSync(project, { recursive: true, force: true });
   });
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
-  mounted = true;
-  // Without a host systemd, --keep-unit leaves nspawn in our cgroup: give it its own (DESIGN §5).
-  const boot =
-    'for h in systemd unified; do if [ -d "/sys/fs/cgroup/$h" ]; then mkdir -p "/sys/fs/cgroup/$h/$1" && echo $$ >"/sys/fs/cgroup/$h/$1/cgroup.procs"; fi; done\n' +
-    'exec systemd-nspawn -q -D "$2" --boot --register=no --keep-unit --resolv-conf=copy-host -M "$3"';
-  const log: string[] = [];
-  nspawn = spawn('sh', ['-c', boot, 'boot', cgroup, merged, `fl-act-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nspawn.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  nspawn.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-
-  let leader = 0;
+  const [record] = await provisionNodes({ ...common, count: 1 });
+  const nspawnPid = Number(readFileSync(join(home, 'state', 'idem', 'nodes', record!.id, 'pid'), 'utf8'));
+  const leader = childrenOf(nspawnPid)[0];
+  if (!leader) throw new Error(`node ${record!.id}: no init process under systemd-nspawn ${nspawnPid}`);
   const enter = (args: string[], input?: string) =>
     spawnSync('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', 'env', '-i', NODE_PATH, 'HOME=/root', ...args], {
       input,
@@ -118,23 +71,15 @@ async function bootNode(tt: Teardown): Promise<Node> {
       maxBuffer: 64 << 20,
       timeout: 10 * 60_000,
     });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited (${nspawn.exitCode}) while booting the node: ${log.join('').slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`the node did not finish booting within 90 s: ${log.join('').slice(-2000)}`);
-    leader = childrenOf(nspawn.pid!)[0] ?? 0;
-    if (leader) {
-      const state = enter(['systemctl', 'is-system-running']).stdout?.trim();
-      if (state === 'running' || state === 'degraded') break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  t.match(enter(['cat', '/etc/apt/apt.conf.d/01forklift-proxy']).stdout, /^Acquire::http::Proxy "http:\/\/[\d.]+:3142";$/m, 'apt on the node goes through the home\'s apt proxy');
   return {
     run(script, shell = 'sh') {
       const nonce = randomBytes(12).toString('hex');
       const result = enter([shell, '-s'], scriptPreamble({ nonce, up: '/run/fl-test-up' }) + script);
       if (result.error) throw result.error;
-      return { statuses: parseMarkers(result.stdout, nonce), stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
+      // run-actions' own marker parser, as the runner reads them
+      const statuses = new Map(decodeMarkers(nonce, result.stdout, result.stderr, [], result.status).map((outcome) => [outcome.id, outcome.status]));
+      return { statuses, stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
     },
     sh(command, input) {
       const result = enter(['sh', '-c', command], input);
@@ -170,9 +115,8 @@ function archiveBytes(scratch: string): Uint8Array {
 }
 
 t.test('idempotence on a real Debian 12 node', async (t) => {
-  for (const [tool, pkg] of [['systemd-nspawn', 'systemd-container'], ['debootstrap', 'debootstrap'], ['nsenter', 'util-linux'], ['tar', 'tar']] as const) need(tool, pkg);
-  if (process.getuid?.() !== 0) throw new Error('the idempotence test needs root (mount, systemd-nspawn)');
-  ensureRootfs();
+  for (const [tool, pkg] of [['nsenter', 'util-linux'], ['tar', 'tar']] as const) need(tool, pkg);
+  if (process.getuid?.() !== 0) throw new Error('the idempotence test needs root (provision-node local nodes, nsenter)');
   const scratch = mkdtempSync(join(tmpdir(), 'forklift-actions-idem-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   const node = await bootNode(t);
@@ -329,7 +273,8 @@ t.test('service restartOn - a run that dies between the change and the restart s
 
 t.test('service action - without systemd the sysvinit fallback starts, stops, enables and disables via the init script', async (t) => {
   if (process.getuid?.() !== 0) throw new Error('the sysvinit test needs root (mount, chroot)');
-  ensureRootfs();
+  // the same cached rootfs the provisioned node is made of (provision-node builds it once per machine)
+  const rootfs = await ensureRootfs(IMAGE_CACHE, { include: INCLUDE }, (line) => t.comment(line));
   const dir = mkdtempSync(join(tmpdir(), 'forklift-actions-sysv-'));
   const merged = join(dir, 'merged');
   for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
@@ -358,7 +303,7 @@ t.test('service action - without systemd the sysvinit fallback starts, stops, en
     const nonce = randomBytes(12).toString('hex');
     const script = render([{ id: 'cron-sysv', action: 'service', args }], new Map()).script;
     const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s'], { input: scriptPreamble({ nonce }) + script, encoding: 'utf8', timeout: 60_000 });
-    return { status: parseMarkers(result.stdout, nonce).get('cron-sysv'), exitCode: result.status, stderr: result.stderr };
+    return { status: decodeMarkers(nonce, result.stdout, result.stderr, [], result.status).find((outcome) => outcome.id === 'cron-sysv')?.status, exitCode: result.status, stderr: result.stderr };
   };
   const inRoot = (command: string) => spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-c', command], { encoding: 'utf8' });
   t.notOk(existsSync(join(merged, 'run', 'systemd', 'system')), 'no systemd runs in the chroot');
