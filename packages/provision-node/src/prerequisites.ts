@@ -9,6 +9,13 @@ export interface HostCommand {
   package: string;
 }
 
+/** What every provider that builds a node from the cached Debian rootfs needs: debootstrap, host keys, the lock. */
+export const ROOTFS_TOOLS: readonly HostCommand[] = [
+  { command: 'debootstrap', package: 'debootstrap' },
+  { command: 'ssh-keygen', package: 'openssh-client' },
+  { command: 'flock', package: 'util-linux' },
+];
+
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Whether a command is on PATH (or in the usual sbin directories). */

@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta } from '../node-store.js';
-import { ensureHostCommands } from '../prerequisites.js';
+import { ensureHostCommands, ROOTFS_TOOLS } from '../prerequisites.js';
 import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
 import { waitForSsh } from '../ssh-wait.js';
@@ -135,10 +135,8 @@ export const provider: Provider = {
       [
         { command: 'podman', package: 'podman' },
         ...(runtime === 'runc' ? [{ command: 'runc', package: 'runc' }] : []),
-        { command: 'debootstrap', package: 'debootstrap' },
-        { command: 'ssh-keygen', package: 'openssh-client' },
         { command: 'tar', package: 'tar' },
-        { command: 'flock', package: 'util-linux' },
+        ...ROOTFS_TOOLS,
       ],
       ctx.log,
       'the podman provider',

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '@forklift/contract';
 import { macFor } from '../bridge.js';
 import { listedFromStored, machineName, markReady, osFactsOf, removeNodeDir, startNode, storedNodes, writeMeta, type NodeMeta } from '../node-store.js';
-import { ensureHostCommands } from '../prerequisites.js';
+import { ensureHostCommands, ROOTFS_TOOLS } from '../prerequisites.js';
 import { isAlive, stopProcess } from '../process.js';
 import type { ListedNode, CreateRequest, Provider, ProviderContext } from '../provider.js';
 import { run } from '../run.js';
@@ -180,10 +180,8 @@ export const provider: Provider = {
         { command: QEMU_BINARY, package: 'qemu-system-x86' },
         { command: 'qemu-img', package: 'qemu-utils' },
         { command: 'mkfs.ext4', package: 'e2fsprogs' },
-        { command: 'debootstrap', package: 'debootstrap' },
-        { command: 'ssh-keygen', package: 'openssh-client' },
         { command: 'ip', package: 'iproute2' },
-        { command: 'flock', package: 'util-linux' },
+        ...ROOTFS_TOOLS,
       ],
       ctx.log,
       'the qemu provider',

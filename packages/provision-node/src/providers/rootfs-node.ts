@@ -11,7 +11,7 @@ import { UnavailableError } from '@forklift/contract';
 import { unmountUnder } from '../mounts.js';
 import { beginNodes, prepareRoot, type BegunNode } from '../node-prep.js';
 import { listedFromStored, machineName, markReady, removeNodeDir, storedNodes, type StoredNode } from '../node-store.js';
-import { ensureHostCommands, type HostCommand } from '../prerequisites.js';
+import { ensureHostCommands, ROOTFS_TOOLS, type HostCommand } from '../prerequisites.js';
 import type { CreateRequest, ListedNode, Provider, ProviderContext } from '../provider.js';
 import { waitForSsh } from '../ssh-wait.js';
 import { parseRootfsOptions } from './nspawn-options.js';
@@ -48,11 +48,9 @@ export interface RootfsNodeKind {
 
 /** What every rootfs node needs on the host: the rootfs, the apt proxy, host keys, links and the lock. */
 const ROOTFS_HOST_COMMANDS: HostCommand[] = [
-  { command: 'debootstrap', package: 'debootstrap' },
   { command: 'apt-cacher-ng', package: 'apt-cacher-ng' },
-  { command: 'ssh-keygen', package: 'openssh-client' },
   { command: 'ip', package: 'iproute2' },
-  { command: 'flock', package: 'util-linux' },
+  ...ROOTFS_TOOLS,
 ];
 
 // the shell moves itself into the node's own cgroups, then becomes the main process (same pid)
