@@ -231,8 +231,7 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
 });
 
 t.test('service restartOn - a run that dies between the change and the restart still restarts on the next run', async (t) => {
-  if (process.getuid?.() !== 0) throw new Error('the restartOn test needs root (mount, systemd-nspawn)');
-  ensureRootfs();
+  if (process.getuid?.() !== 0) throw new Error('the restartOn test needs root (provision-node local nodes, nsenter)');
   const node = await bootNode(t);
   const none = new Map<string, Uint8Array>();
   const watched = { id: 'watched-conf', action: 'file', args: { path: '/etc/forklift-watched.conf', content: 'version 2\n' } };
