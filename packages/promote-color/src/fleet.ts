@@ -2,7 +2,7 @@
 // set weights on every one of them (runtime API first, then the state files) in parallel.
 import { hostname } from 'node:os';
 import { ForkliftError, InputError, type ColorWeight, type NodeRecord } from '@forklift/contract';
-import { sshTransport, type Transport } from '@forklift/run-actions';
+import { lbTransport, type LbTransport } from './ssh.js';
 import {
   fragmentPath,
   isColorName,
@@ -18,8 +18,8 @@ import { LbSession, noSuchApp, type HeldLock } from './lb.js';
 import { formatState, initialState, type PromoteState } from './state.js';
 import { appLayout, colorServers, type AppLayout, type StatTable } from './stats.js';
 
-/** Opens a transport to a node (default: run-actions' sshTransport: ssh2, pinned host key, TCP_NODELAY). */
-export type Connect = (node: NodeRecord, signal?: AbortSignal) => Promise<Transport>;
+/** Opens a transport to a node (default: lbTransport: ssh2, pinned host key, TCP_NODELAY, stream-local channels). */
+export type Connect = (node: NodeRecord, signal?: AbortSignal) => Promise<LbTransport>;
 
 /** What selects and reaches the LB nodes. */
 export interface FleetOptions {
@@ -92,7 +92,7 @@ export class Fleet {
   /** Select the LB nodes, connect to all, preflight all; errors close what was opened. */
   static async open(options: FleetOptions): Promise<Fleet> {
     const lbNodes = requireLbNodes(options.nodes, options.lbGroup);
-    const connect: Connect = options.connect ?? ((node, signal) => sshTransport(node, { env: options.env, signal }));
+    const connect: Connect = options.connect ?? ((node, signal) => lbTransport(node, { env: options.env, signal }));
     const sessions: LbSession[] = [];
     try {
       const opened = await Promise.allSettled(lbNodes.map(async (node) => new LbSession(node, await connect(node, options.signal))));

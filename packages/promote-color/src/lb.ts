@@ -1,9 +1,12 @@
 // One LB node as promote-color sees it: a transport (the node's SSH connection), the scripts of
 // remote.ts run through it as root, the app's lock, and HAProxy's stats.
 import { ForkliftError, InputError, UnavailableError, type NodeRecord } from '@forklift/contract';
-import type { Transport } from '@forklift/run-actions';
-import { ADMIN_SOCKET, lockPath, statePath } from './layout.js';
-import { applyScript, healthScript, lockScript, preflightScript, sections, type StateFiles } from './remote.js';
+import type { Duplex } from 'node:stream';
+import type { LbTransport } from './ssh.js';
+import { ADMIN_SOCKET, lockPath, PROMOTE_DIR, SERVER_STATE_FILE, statePath } from './layout.js';
+import { ensureDirectory, writeAtomically } from './sftp-files.js';
+import type { SFTPWrapper } from 'ssh2';
+import { healthScript, lockScript, persistScript, preflightScript, sections, type StateFiles } from './remote.js';
 import { parseStoredState, type PromoteState } from './state.js';
 import { parseShowStat, type StatTable } from './stats.js';
 
@@ -28,13 +31,18 @@ export interface HeldLock {
 /** An LB node with its open transport. */
 export class LbSession {
   readonly node: NodeRecord;
-  private readonly transport: Transport;
+  private readonly transport: LbTransport;
   private readonly sudo: string;
+  /** Whether the admin socket is reached through a stream-local channel (else `socat` on the node). */
+  private unix: boolean;
+  private sftpWorks = true;
 
-  constructor(node: NodeRecord, transport: Transport) {
+  constructor(node: NodeRecord, transport: LbTransport) {
     this.node = node;
     this.transport = transport;
     this.sudo = node.user === 'root' ? '' : 'sudo -n ';
+    // the socket belongs to root:haproxy (0660): other logins go through sudo and socat
+    this.unix = node.user === 'root' && transport.openUnix !== undefined;
   }
 
   get id(): string {
@@ -64,6 +72,8 @@ export class LbSession {
 
   /** Check socat and the admin socket, read the state file and `show stat`. */
   async preflight(app: string): Promise<Preflight> {
+    // open the SFTP session the state files are written through while the preflight runs
+    if (this.node.user === 'root') this.transport.sftp?.().catch(() => (this.sftpWorks = false));
     const ran = await this.sh(preflightScript(app));
     if (ran.code !== 0) throw this.failure('preflight', ran);
     const parts = sections(ran.stdout);
@@ -89,11 +99,20 @@ export class LbSession {
 
   /** `show stat`, parsed. */
   async stats(): Promise<StatTable> {
-    return (await this.api('show stat')).table;
+    return parseShowStat(await this.api('show stat')).table;
   }
 
-  /** One line of runtime API commands; returns the parsed `show stat` when the line ends with it. */
-  async api(line: string): Promise<{ table: StatTable; preamble: string }> {
+  /** One line of `;`-separated runtime API commands; HAProxy's answer. */
+  async api(line: string): Promise<string> {
+    if (this.unix) {
+      try {
+        return await this.unixRequest(line);
+      } catch (error) {
+        // stream-local forwarding refused (sshd's AllowStreamLocalForwarding): socat on the node from now on
+        if (!/administratively prohibited|open failed|prohibited/i.test(String((error as Error).message))) throw this.apiFailure(line, String((error as Error).message));
+        this.unix = false;
+      }
+    }
     let stdout = '';
     let stderr = '';
     const result = await this.transport.exec(`${this.sudo}socat -t 10 stdio unix-connect:${ADMIN_SOCKET}`, {
@@ -102,14 +121,72 @@ export class LbSession {
       onStderr: (chunk) => (stderr += chunk.toString('utf8')),
     });
     if (result.exitCode !== 0) throw this.failure(`runtime API "${line.slice(0, 60)}"`, { code: result.exitCode, stdout, stderr });
-    return parseShowStat(stdout);
+    return stdout;
   }
 
-  /** Set runtime state and persist the state files atomically; returns `show stat` afterwards. */
+  private apiFailure(line: string, message: string): ForkliftError {
+    return new ForkliftError('lb-failed', `${this.id}: runtime API "${line.slice(0, 60)}" failed: ${message}`, { exitCode: 1 });
+  }
+
+  private async unixRequest(line: string): Promise<string> {
+    const stream: Duplex = await this.transport.openUnix!(ADMIN_SOCKET);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`no answer from ${ADMIN_SOCKET} within 10 s`));
+      }, 10_000);
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.once('error', (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      // HAProxy answers one line of commands, then closes the connection
+      stream.once('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      stream.end(`${line}\n`);
+    });
+  }
+
+  /**
+   * Set runtime state (one line of commands; traffic moves now), then persist the state files and HAProxy's
+   * server state on the node; returns `show stat` taken right after the change.
+   */
   async apply(runtime: string, files: StateFiles): Promise<StatTable> {
-    const ran = await this.sh(applyScript(runtime, files));
-    if (ran.code !== 0) throw this.failure('setting weights', ran);
-    return parseShowStat(sections(ran.stdout).get('stat') ?? '').table;
+    const answer = await this.api(`${runtime ? `${runtime}; ` : ''}show servers state; show stat`);
+    const statAt = answer.indexOf('# pxname,');
+    const stateAt = answer.search(/^1\n# be_id/m);
+    const before = answer.slice(0, stateAt >= 0 ? stateAt : statAt >= 0 ? statAt : answer.length).trim();
+    if (before) throw new ForkliftError('lb-failed', `${this.id}: HAProxy refused "${runtime.slice(0, 80)}": ${before.split('\n')[0]}`, { exitCode: 1 });
+    if (statAt < 0 || stateAt < 0) throw new ForkliftError('lb-failed', `${this.id}: HAProxy's answer lacks its server state or stats: ${JSON.stringify(answer.slice(0, 200))}`, { exitCode: 1 });
+    const serverState = answer.slice(stateAt, statAt).trimEnd() + '\n';
+    await this.persist({ ...files, [SERVER_STATE_FILE]: serverState });
+    return parseShowStat(answer.slice(statAt)).table;
+  }
+
+  /** Write files atomically on the node: over SFTP for root logins (no process started), else a script through sudo. */
+  async persist(files: StateFiles): Promise<void> {
+    if (this.node.user === 'root' && this.transport.sftp && this.sftpWorks) {
+      let sftp: SFTPWrapper | undefined;
+      try {
+        sftp = await this.transport.sftp();
+      } catch {
+        this.sftpWorks = false; // no SFTP subsystem on this sshd: the script below
+      }
+      if (sftp) {
+        try {
+          await ensureDirectory(sftp, PROMOTE_DIR);
+          await Promise.all(Object.entries(files).map(([path, content]) => writeAtomically(sftp, path, content)));
+          return;
+        } catch (error) {
+          throw new ForkliftError('lb-failed', `${this.id}: saving the state files failed: ${(error as Error).message}`, { exitCode: 1 });
+        }
+      }
+    }
+    const ran = await this.sh(persistScript(files));
+    if (ran.code !== 0) throw this.failure('saving the state files', ran);
   }
 
   /** HTTP status of GET `path` on each `address:port`, asked from the LB node. */

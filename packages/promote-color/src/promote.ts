@@ -252,12 +252,16 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       ...(fields.reason ? { reason: fields.reason } : {}),
     });
 
+    // a passed stage's state (status, window, history) is written with the next change, not on its own
+    const queued: { update?: (state: PromoteState) => PromoteState } = {};
+    const withPending = (update: (state: PromoteState) => PromoteState) => (state: PromoteState): PromoteState => update(queued.update ? queued.update(state) : state);
+
     const rollback = async (stage: number, window: PromotionWindow, reason: string, failedAt: number): Promise<void> => {
       const shares = stageShares(fleet.colors, from, to, 0);
-      await fleet.applyShares(shares, to, (state) => promotionAt(state, stage, 'rolled-back', window, reason));
+      const fields = { ...record(stage, 'rolled-back', window, reason), weights: shares };
+      await fleet.applyShares(shares, to, withPending((state) => withHistory(promotionAt(state, stage, 'rolled-back', window, reason), historyOf(fields))));
+      queued.update = undefined;
       report.rollbackMs = Math.round(performance.now() - failedAt);
-      const fields = record(stage, 'rolled-back', window, reason);
-      await fleet.saveState((state) => withHistory(state, historyOf(fields)));
       log(`promote-color: ${app}: stage ${stage} failed: ${reason}`);
       log(`promote-color: ${app}: rolled back: all live traffic on ${from} in ${report.rollbackMs} ms after the failed gate`);
       await emit(fields);
@@ -267,10 +271,12 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       const shares = stageShares(fleet.colors, from, to, p);
       const applyStart = performance.now();
       try {
-        await fleet.applyShares(shares, to, (state) => {
-          const next = promotionAt(state, stage, 'shifted', EMPTY_WINDOW);
-          return withHistory(next, { at: iso(), from, to, stage, status: 'shifted', weights: shares, window: EMPTY_WINDOW });
-        });
+        await fleet.applyShares(
+          shares,
+          to,
+          withPending((state) => withHistory(promotionAt(state, stage, 'shifted', EMPTY_WINDOW), { at: iso(), from, to, stage, status: 'shifted', weights: shares, window: EMPTY_WINDOW })),
+        );
+        queued.update = undefined;
       } catch (error) {
         // an LB refused: put every LB back on `from` before reporting
         const reason = `setting the weights of stage ${stage} failed: ${(error as Error).message}`;
@@ -308,7 +314,8 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         report.interrupted = String(signal.reason);
         const reason = `interrupted (${report.interrupted}) during stage ${stage}: weights held at ${describe(p)} on every LB; run promote-color again to go on, or --rollback`;
         const fields = record(stage, 'held', window, reason);
-        await fleet.saveState((state) => withHistory(promotionAt(state, stage, 'held', window, reason), historyOf(fields)));
+        await fleet.saveState(withPending((state) => withHistory(promotionAt(state, stage, 'held', window, reason), historyOf(fields))));
+        queued.update = undefined;
         log(`promote-color: ${app}: ${reason}`);
         await emit(fields);
         return report;
@@ -323,9 +330,12 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       const fields = record(stage, status, window);
       if (status === 'done') {
         // the promoted color is live; the staging frontend now reaches the old one
-        await fleet.applyShares(shares, from, (state) => withHistory(promotionAt(state, stage, 'done', window), historyOf(fields)));
+        await fleet.applyShares(shares, from, withPending((state) => withHistory(promotionAt(state, stage, 'done', window), historyOf(fields))));
+        queued.update = undefined;
       } else {
-        await fleet.saveState((state) => withHistory(promotionAt(state, stage, status, window), historyOf(fields)));
+        const passed = queued.update as ((state: PromoteState) => PromoteState) | undefined;
+        const entry = historyOf(fields);
+        queued.update = (state) => withHistory(promotionAt(passed ? passed(state) : state, stage, status, window), entry);
       }
       timing.totalMs = Math.round(performance.now() - applyStart);
       log(`promote-color: ${app}: stage ${stage}/${stages.length} ${status}: ${to} saw ${window.requests} requests, ${window.errors} errors (${percent(window.errorRate)})`);

@@ -89,24 +89,25 @@ function heredoc(content: string, delimiter: string): string {
 }
 
 /**
- * Set runtime weights (and the staging map) through the admin socket, then persist: the state files
- * (atomically) and HAProxy's server-state-file; then print `show stat` after `::promote:stat`.
- * `runtime` is one line of `;`-separated runtime API commands (empty: persist only). The whole script is
- * parsed before anything runs (one function called on its last line), so a cut connection runs all or nothing.
+ * Write state files on the LB: each through a new temporary file in its directory (created with O_EXCL by
+ * the shell's noclobber, so never through a symlink; umask 022 gives 0644) renamed over the old name.
+ * The whole script is parsed before anything runs (one function called on its last line), so a cut
+ * connection writes all or nothing.
  */
-export function applyScript(runtime: string, files: StateFiles): string {
+export function persistScript(files: StateFiles): string {
   const delimiter = `PROMOTE_${randomBytes(9).toString('hex')}`;
-  let body = '';
-  if (runtime) {
-    body += `  answer=$(api ${heredoc(runtime, delimiter).trimEnd()}\n  )\n`;
-    body += `  if [ -n "$(printf '%s' "$answer" | tr -d '[:space:]')" ]; then fail "HAProxy refused: $answer"; fi\n`;
-  }
-  body += '  statedir\n';
-  for (const [path, content] of Object.entries(files)) body += `  put ${shellQuote(path)} ${heredoc(content, delimiter)}`;
-  body += `  echo "show servers state" | api | put ${shellQuote(SERVER_STATE_FILE)}\n`;
-  body += '  echo "::promote:stat"\n  echo "show stat" | api\n';
+  let body = '  statedir\n';
+  for (const [path, content] of Object.entries(files)) body += `  write ${shellQuote(path)} ${heredoc(content, delimiter)}`;
   return `${PRELUDE}
+# write PATH: stdin -> PATH.tmp.PID (exclusive create) -> PATH
+write() {
+  write_tmp="$1.tmp.$$"
+  rm -f "$write_tmp"
+  cat > "$write_tmp"
+  mv -f "$write_tmp" "$1"
+}
 main() {
+  set -C
 ${body}}
 main
 `;

@@ -222,3 +222,26 @@ t.test('promote-color - a green answering 500: the gate before the first stage h
   const stat = await haproxyApi(s.lb, 'show stat');
   t.match(stat, /shop,FRONTEND/);
 });
+
+t.test('promote-color - a non-root login with passwordless sudo: socat and the state files through sudo -n', async (t) => {
+  const s = system!;
+  await sh(
+    s.lb,
+    'apt-get install -y -q sudo >/dev/null 2>&1 && id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; ' +
+      'install -d -o deploy -m 0700 /home/deploy/.ssh && install -o deploy -m 0600 /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys && ' +
+      "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy",
+  );
+  const asDeploy = s.nodes.map((n) => JSON.stringify(n.id === s.lb.id ? { ...n, user: 'deploy' } : n)).join('\n') + '\n';
+  const run = await promote(['--to', 'green', '--stages', '100', '--hold', '1s'], asDeploy);
+  t.equal(run.exitCode, 0, run.stderr);
+  t.match(promotions(run.records), [{ stage: 1, status: 'done', to: 'green' }]);
+  t.same(await liveWeights(s), { blue: 0, green: 200 });
+  t.equal(await sh(s.lb, `stat -c '%U %a' /var/lib/forklift/promote/${APP}.json /var/lib/forklift/promote/${APP}.haproxy.cfg`), 'root 644\nroot 644\n', 'state files owned by root, 0644');
+  const back = await promote(['--rollback'], asDeploy);
+  t.equal(back.exitCode, 0, back.stderr);
+  t.same(await liveWeights(s), { blue: 200, green: 0 });
+  await sh(s.lb, "rm -f /etc/sudoers.d/deploy");
+  const noSudo = await promote(['--status'], asDeploy);
+  t.equal(noSudo.exitCode, 69);
+  t.match(noSudo.stderr, /^promote-color: lb-1: user deploy cannot run commands as root without a password \(sudo -n\)/);
+});
