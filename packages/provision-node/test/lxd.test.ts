@@ -244,6 +244,11 @@ t.test('lxd member cut off - the other member\'s nodes keep working, --list name
   t.equal(fresh && memberOf(fresh), 'm1', 'the new node is on the online member');
   t.equal(await sshRun(fresh!, 'hostname', home), 'ha-3\n', 'and answers SSH');
 
+  const shrunk = await provision(['cloud', '2', '--group', 'ha']);
+  t.equal(shrunk.exitCode, 69, 'shrinking to 2 picks the unreachable node first and cannot destroy it: exit 69');
+  t.match(shrunk.stderr, new RegExp(`cannot destroy what the cluster cannot reach — ${String(onM2.id)} is unreachable: its member m2 is offline.*bring the member back`));
+  t.same([...(await instances('fl-ha-')).keys()].length, 3, 'the reachable nodes are kept');
+
   await c.cut('m2', false);
   await c.waitForMember('m2', 'Online');
   const back = await provision(['cloud', '--list', '--group', 'ha'], 60_000);

@@ -99,8 +99,9 @@ export function listedFromInstance(ctx: ProviderContext, instance: LxdInstance, 
   if (!config || instance.status === 'Error' || offline) {
     return {
       node: { id, group: config?.[KEY.group] ?? id.replace(/-\d+$/, ''), service: ctx.service.name, provider: 'lxd', address: '0.0.0.0', port: 22, user: 'root', tags },
-      // unknown: an unreachable node is never the "newest" surplus while reachable ones can go first
-      createdMs: Number(config?.[KEY.created] ?? 0) || 0,
+      // when the group shrinks a node the cluster cannot reach goes first (its age is unknown here);
+      // destroying it fails with what to do until its member is back, and the group keeps its reachable nodes
+      createdMs: Number.MAX_SAFE_INTEGER,
       status: 'running',
       unreachable: `${id} is unreachable: ${offline ? `its member ${instance.location} is ${member!.status.toLowerCase()} (${member!.message})` : `the cluster could not reach its member ${instance.location || '?'}`}`,
       handle: { instance: instance.name, member: instance.location },

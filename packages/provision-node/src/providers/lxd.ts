@@ -100,7 +100,8 @@ async function checkNamedObjects(connection: Connection): Promise<void> {
 async function listed(ctx: ProviderContext, connection: Connection): Promise<ListedNode[]> {
   const { api, clustered } = connection;
   const memberMap = await members(api, clustered);
-  const instances = await api.get<LxdInstance[]>('/1.0/instances', { query: { recursion: '2' } });
+  // the cluster filters by name (a whole-name regular expression): only our instances come back, with their state
+  const instances = await api.get<LxdInstance[]>('/1.0/instances', { query: { recursion: '2', filter: `name eq fl-.*-${ownerTag(ctx)}` } });
   return instances.map((instance) => listedFromInstance(ctx, instance, memberMap)).filter((node): node is ListedNode => node !== undefined);
 }
 
@@ -337,7 +338,14 @@ export const provider: Provider = {
   },
   async destroy(ctx, nodes) {
     const { api } = await connect(ctx);
-    await destroyAll(api, nodes.map((node) => ({ id: node.node.id, instance: String(node.handle?.instance ?? instanceName(ctx, node.node.id)) })));
+    const reachable = nodes.filter((node) => node.unreachable === undefined);
+    await destroyAll(api, reachable.map((node) => ({ id: node.node.id, instance: String(node.handle?.instance ?? instanceName(ctx, node.node.id)) })));
+    const unreachable = nodes.filter((node) => node.unreachable !== undefined);
+    if (unreachable.length) {
+      throw new UnavailableError(
+        `cannot destroy what the cluster cannot reach — ${unreachable.map((node) => node.unreachable).join('; ')}: bring the member back (or remove it from the cluster: lxc cluster remove --force MEMBER) and run again`,
+      );
+    }
   },
   async cleanupIfUnused(ctx) {
     const connection = await connect(ctx);
