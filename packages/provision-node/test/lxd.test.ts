@@ -21,6 +21,7 @@ const execFileAsync = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const provisionBin = join(repo, 'packages/provision-node/bin/provision-node.js');
 const runActionsBin = join(repo, 'packages/run-actions/bin/run-actions.js');
+const expectRunBin = join(repo, 'packages/expect-run/bin/expect-run.js');
 
 // a fresh machine builds the Debian rootfs (and the LXD image from it) inside the first case
 t.setTimeout(40 * 60_000);
@@ -82,7 +83,7 @@ t.test('lxd cloud 4 --group web - nodes on both members, each record carries its
 });
 
 // the group spec groups/monitoring applies to group "monitoring" only: its server spec is what the web nodes get
-t.test('run-actions converges the monitoring example on the lxd nodes (provision-node cloud --list | run-actions .../servers/node-exporter)', async (t) => {
+t.test('run-actions converges the monitoring example on the lxd nodes, expect-run tests them (provision-node cloud --list | run-actions .../servers/node-exporter | expect-run)', async (t) => {
   const pipeline = (command: string) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn('bash', ['-o', 'pipefail', '-c', command], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,10 +108,15 @@ t.test('run-actions converges the monitoring example on the lxd nodes (provision
     t.equal(response.status, 200, `the node exporter answers on ${node.id}`);
     t.match(await response.text(), /node_uname_info/);
   }
-  const again = await pipeline(command);
-  t.equal(again.code, 0, 'converging again exits 0', { stderr: again.stderr.slice(-2000) });
-  const second = again.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.kind === 'result');
+  // lifted and tested the same way as on local: the whole pipe, expect-run at its end
+  const again = await pipeline(`${command} | node ${expectRunBin} ${join(repo, 'packages/provision-node/test/fixtures/lxd/web.expect.mjs')}`);
+  t.equal(again.code, 0, 'converging again and testing exits 0', { stderr: again.stderr.slice(-2000) });
+  const out = again.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const second = out.filter((record) => record.kind === 'result');
   t.ok(second.length === results.length && second.every((record) => record.status === 'ok'), 'the second run reports only ok');
+  const tests = out.filter((record) => record.kind === 'test');
+  t.equal(tests.length, 5, 'expect-run ran the count expectation and one test per node');
+  t.ok(tests.every((record) => record.status === 'passed'), 'expect-run: every test passed');
 });
 
 t.test('lxd cloud 1 --group web - destroys the three newest, keeps web-1', async (t) => {
