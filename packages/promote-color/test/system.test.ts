@@ -248,3 +248,16 @@ t.test('promote-color - a non-root login with passwordless sudo: socat and the s
   t.equal(noSudo.exitCode, 69);
   t.match(noSudo.stderr, /^promote-color: lb-1: user deploy cannot run commands as root without a password \(sudo -n\)/);
 });
+
+t.test('promote-color - drain: a request in flight on blue finishes when blue\'s weight drops to 0', async (t) => {
+  const s = system!;
+  t.same(await liveWeights(s), { blue: 200, green: 0 });
+  const inFlight = fetch(`http://${s.lb.address}/slow?ms=4000`, { signal: AbortSignal.timeout(20_000) }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const run = await promote(['--to', 'green', '--stages', '100', '--hold', '1s']);
+  t.equal(run.exitCode, 0, run.stderr);
+  t.same(await liveWeights(s), { blue: 0, green: 200 }, 'blue takes no new requests');
+  const answered = await inFlight;
+  t.same(answered, { status: 200, body: '{"color":"blue","path":"/slow?ms=4000"}\n' }, 'the request blue had in flight finished on blue');
+  t.match(await (await fetch(`http://${s.lb.address}/`)).text(), /"color":"green"/);
+});

@@ -136,3 +136,23 @@ t.test('cli - --help and --version', async (t) => {
   const version = await run(['--version'], '');
   t.match(version.stdout, /^promote-color \d+\.\d+\.\d+/);
 });
+
+t.test('remote scripts - every script run on an LB node passes shellcheck (POSIX sh)', async (t) => {
+  const { preflightScript, lockScript, persistScript, healthScript } = await import('../src/remote.js');
+  const { execFile } = await import('node:child_process');
+  const scripts = {
+    preflight: preflightScript('wine-cellar'),
+    lock: lockScript('wine-cellar', "promote-color pid 1 on it's host"),
+    persist: persistScript({ '/var/lib/forklift/promote/wine-cellar.json': '{"a": "EOF\\n$(rm -rf /)"}\n', '/var/lib/haproxy/server-state': '1\n# be_id\n' }),
+    health: healthScript(['10.0.0.3:80', '10.0.0.4:80'], '/healthz'),
+  };
+  for (const [name, script] of Object.entries(scripts)) {
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = execFile('shellcheck', ['-s', 'sh', '-'], (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, out: stdout + stderr }));
+      child.stdin!.end(script);
+    });
+    if (result.code === 127 || /ENOENT/.test(result.out)) throw new Error('shellcheck is missing: apt-get install shellcheck');
+    t.equal(result.code, 0, `${name}: ${result.out}`);
+  }
+  t.match(scripts.persist, /<<'PROMOTE_[0-9a-f]{18}'\n\{"a": "EOF\\n\$\(rm -rf \/\)"\}\nPROMOTE_[0-9a-f]{18}\n/, 'content goes through a quoted here-document with a random delimiter');
+});
