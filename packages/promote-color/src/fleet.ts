@@ -5,6 +5,7 @@ import { ForkliftError, InputError, type ColorWeight, type NodeRecord } from '@f
 import { lbTransport, type LbTransport } from './ssh.js';
 import {
   fragmentPath,
+  SERVER_STATE_FILE,
   isColorName,
   liveBackend,
   renderFragment,
@@ -167,13 +168,14 @@ export class Fleet {
   }
 
   /**
-   * Give each color its share (percent) of the live traffic on every LB at once: runtime API first (traffic
-   * moves now), then the weights fragment, staging map and state file (atomically), then the server state.
-   * `update` makes each LB's new state from its current one.
+   * Give each color its share (percent) of the live traffic on every LB at once through the runtime API
+   * (traffic moves now) and return; the weights fragment, staging map, state file and server state are
+   * then written on every LB (each atomically): `persisted` settles when they are. `update` makes each
+   * LB's new state from its current one. Await `persisted` before the next change.
    */
-  async applyShares(shares: readonly ColorWeight[], staged: string | null, update: (state: PromoteState) => PromoteState): Promise<void> {
+  async shiftShares(shares: readonly ColorWeight[], staged: string | null, update: (state: PromoteState) => PromoteState): Promise<{ persisted: Promise<void> }> {
     const app = this.app;
-    await Promise.all(
+    const writes = await Promise.all(
       this.views.map(async (view) => {
         const commands: string[] = [];
         const perServer: Record<string, number> = {};
@@ -187,11 +189,21 @@ export class Fleet {
         const files: Record<string, string> = { [fragmentPath(app)]: renderFragment(app, perServer) };
         if (next.staged) files[stagingMapPath(app)] = renderStagingMap(app, next.staged);
         files[statePath(app)] = formatState(next);
-        view.table = await view.session.apply(commands.join('; '), files);
+        const { table, serverState } = await view.session.setRuntime(commands.join('; '));
+        view.table = table;
         view.state = next;
         view.stored = true;
+        return () => view.session.persist({ ...files, [SERVER_STATE_FILE]: serverState });
       }),
     );
+    const persisted = Promise.all(writes.map((write) => write())).then(() => undefined);
+    persisted.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+    return { persisted };
+  }
+
+  /** shiftShares and wait until every LB has written its state. */
+  async applyShares(shares: readonly ColorWeight[], staged: string | null, update: (state: PromoteState) => PromoteState): Promise<void> {
+    await (await this.shiftShares(shares, staged, update)).persisted;
   }
 
   /** Write the state files only (no runtime change), e.g. a held or finished promotion. */

@@ -151,19 +151,24 @@ export class LbSession {
   }
 
   /**
-   * Set runtime state (one line of commands; traffic moves now), then persist the state files and HAProxy's
-   * server state on the node; returns `show stat` taken right after the change.
+   * Set runtime state (one line of commands; traffic moves now); returns `show stat` and `show servers state`
+   * taken right after the change, in the same exchange.
    */
-  async apply(runtime: string, files: StateFiles): Promise<StatTable> {
+  async setRuntime(runtime: string): Promise<{ table: StatTable; serverState: string }> {
     const answer = await this.api(`${runtime ? `${runtime}; ` : ''}show servers state; show stat`);
     const statAt = answer.indexOf('# pxname,');
     const stateAt = answer.search(/^1\n# be_id/m);
     const before = answer.slice(0, stateAt >= 0 ? stateAt : statAt >= 0 ? statAt : answer.length).trim();
     if (before) throw new ForkliftError('lb-failed', `${this.id}: HAProxy refused "${runtime.slice(0, 80)}": ${before.split('\n')[0]}`, { exitCode: 1 });
     if (statAt < 0 || stateAt < 0) throw new ForkliftError('lb-failed', `${this.id}: HAProxy's answer lacks its server state or stats: ${JSON.stringify(answer.slice(0, 200))}`, { exitCode: 1 });
-    const serverState = answer.slice(stateAt, statAt).trimEnd() + '\n';
+    return { table: parseShowStat(answer.slice(statAt)).table, serverState: answer.slice(stateAt, statAt).trimEnd() + '\n' };
+  }
+
+  /** setRuntime, then the state files and HAProxy's server-state-file written on the node. */
+  async apply(runtime: string, files: StateFiles): Promise<StatTable> {
+    const { table, serverState } = await this.setRuntime(runtime);
     await this.persist({ ...files, [SERVER_STATE_FILE]: serverState });
-    return parseShowStat(answer.slice(statAt)).table;
+    return table;
   }
 
   /** Write files atomically on the node: over SFTP for root logins (no process started), else a script through sudo. */

@@ -254,14 +254,19 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
 
     // a passed stage's state (status, window, history) is written with the next change, not on its own
     const queued: { update?: (state: PromoteState) => PromoteState } = {};
+    // the state files of the last change, written while the stage holds: awaited before the next change
+    let persisted: Promise<void> = Promise.resolve();
     const withPending = (update: (state: PromoteState) => PromoteState) => (state: PromoteState): PromoteState => update(queued.update ? queued.update(state) : state);
 
     const rollback = async (stage: number, window: PromotionWindow, reason: string, failedAt: number): Promise<void> => {
       const shares = stageShares(fleet.colors, from, to, 0);
       const fields = { ...record(stage, 'rolled-back', window, reason), weights: shares };
-      await fleet.applyShares(shares, to, withPending((state) => withHistory(promotionAt(state, stage, 'rolled-back', window, reason), historyOf(fields))));
+      await persisted.catch(() => undefined);
+      const shifted = await fleet.shiftShares(shares, to, withPending((state) => withHistory(promotionAt(state, stage, 'rolled-back', window, reason), historyOf(fields))));
       queued.update = undefined;
+      // every LB's runtime weights are on `from` now; the files follow
       report.rollbackMs = Math.round(performance.now() - failedAt);
+      await shifted.persisted;
       log(`promote-color: ${app}: stage ${stage} failed: ${reason}`);
       log(`promote-color: ${app}: rolled back: all live traffic on ${from} in ${report.rollbackMs} ms after the failed gate`);
       await emit(fields);
@@ -271,11 +276,12 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       const shares = stageShares(fleet.colors, from, to, p);
       const applyStart = performance.now();
       try {
-        await fleet.applyShares(
+        await persisted;
+        ({ persisted } = await fleet.shiftShares(
           shares,
           to,
           withPending((state) => withHistory(promotionAt(state, stage, 'shifted', EMPTY_WINDOW), { at: iso(), from, to, stage, status: 'shifted', weights: shares, window: EMPTY_WINDOW })),
-        );
+        ));
         queued.update = undefined;
       } catch (error) {
         // an LB refused: put every LB back on `from` before reporting
@@ -290,14 +296,18 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       let window: PromotionWindow = EMPTY_WINDOW;
       let failure: string | undefined;
       const deadline = applied + holdMs;
+      // the last look starts one look's duration before the deadline, so the gate decides when the hold ends
+      let lookMs = 0;
       while (!signal?.aborted) {
-        const left = deadline - performance.now();
+        const left = deadline - lookMs - performance.now();
         if (left > 0) await sleep(Math.min(pollMs, left), signal);
         if (signal?.aborted) break;
-        const final = performance.now() >= deadline;
+        const lookStart = performance.now();
+        const final = lookStart + lookMs >= deadline;
         let tables: StatTable[];
         try {
           tables = await fleet.poll();
+          lookMs = performance.now() - lookStart;
         } catch (error) {
           // an LB whose HAProxy restarts answers again in a moment: only the last look must succeed
           log(`promote-color: ${app}: reading HAProxy's stats failed: ${(error as Error).message}`);
@@ -310,6 +320,12 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         if (failure || final) break;
       }
       const decided = performance.now();
+      try {
+        await persisted;
+      } catch (error) {
+        failure ??= `saving the state of stage ${stage} on the LB failed: ${(error as Error).message}`;
+        persisted = Promise.resolve();
+      }
       if (signal?.aborted && !failure) {
         report.interrupted = String(signal.reason);
         const reason = `interrupted (${report.interrupted}) during stage ${stage}: weights held at ${describe(p)} on every LB; run promote-color again to go on, or --rollback`;
