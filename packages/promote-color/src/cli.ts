@@ -1,4 +1,4 @@
-import { runBin } from '@forklift/contract';
+import { runBin } from '@forklift/contract/lite';
 import { promoteColorTool } from './tool.js';
 
 await runBin(promoteColorTool);

@@ -1,6 +1,6 @@
 // One LB node as promote-color sees it: a transport (the node's SSH connection), the scripts of
 // remote.ts run through it as root, the app's lock, and HAProxy's stats.
-import { ForkliftError, InputError, UnavailableError, type NodeRecord } from '@forklift/contract';
+import { ForkliftError, InputError, UnavailableError, type NodeRecord } from '@forklift/contract/lite';
 import type { Duplex } from 'node:stream';
 import type { LbTransport } from './ssh.js';
 import { ADMIN_SOCKET, lockPath, PROMOTE_DIR, SERVER_STATE_FILE, statePath } from './layout.js';

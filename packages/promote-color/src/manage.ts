@@ -1,5 +1,5 @@
 // --status and --rollback: read the state on the LB nodes; return all traffic to the previous live color.
-import { InputError, type NodeRecord } from '@forklift/contract';
+import { InputError, type NodeRecord } from '@forklift/contract/lite';
 import { Fleet, shareOf, type Connect } from './fleet.js';
 import type { PromoteReport, PromotionFields } from './promote.js';
 import { stageShares } from './promote.js';

@@ -1,5 +1,5 @@
 // Parsing promote-color's flag values: stages, durations, rates, counts (UsageError, exit 64, on bad ones).
-import { UsageError } from '@forklift/contract';
+import { UsageError } from '@forklift/contract/lite';
 
 /** The default stages: percent of the live traffic the target color takes at each stage. */
 export const DEFAULT_STAGES: readonly number[] = [10, 50, 100];

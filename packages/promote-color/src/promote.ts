@@ -1,6 +1,6 @@
 // promoteColor: shift an app's live traffic from its live color to another in stages behind health
 // gates, rolling back automatically when a gate fails.
-import { InputError, type ColorWeight, type NodeRecord, type PromotionStatus, type PromotionWindow } from '@forklift/contract';
+import { InputError, type ColorWeight, type NodeRecord, type PromotionStatus, type PromotionWindow } from '@forklift/contract/lite';
 import { Fleet, requireLbNodes, shareOf, type Connect } from './fleet.js';
 import { DEFAULT_HOLD_MS, DEFAULT_MAX_ERROR_RATE, DEFAULT_MIN_REQUESTS, DEFAULT_STAGES, formatMs } from './options.js';
 import type { PromoteState } from './state.js';

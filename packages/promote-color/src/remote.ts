@@ -2,7 +2,7 @@
 // reach them as positional arguments (shellQuote) or inside quoted here-documents whose delimiter carries
 // a random nonce; every file is written through a temporary file in the same directory and renamed.
 import { randomBytes } from 'node:crypto';
-import { shellQuote } from '@forklift/contract';
+import { shellQuote } from '@forklift/contract/lite';
 import { ADMIN_SOCKET, PROMOTE_DIR, SERVER_STATE_FILE } from './layout.js';
 
 /** Helpers every script shares: fail, the runtime API call, the atomic write. */

@@ -2,8 +2,10 @@
 // Transport for commands, plus stream-local channels to unix sockets on the node — how promote-color
 // talks to HAProxy's admin socket without starting a process on the LB for every look at the stats.
 import type { Duplex } from 'node:stream';
-import type { NodeRecord } from '@forklift/contract';
-import { connectSsh, type ExecOptions, type ExecResult, type SshConnectOptions, type Transport } from '@forklift/run-actions';
+import type { NodeRecord } from '@forklift/contract/lite';
+import type { ExecOptions, ExecResult, Transport } from '@forklift/run-actions';
+// the SSH connection alone: run-actions' main entry would also load its runner (execa, p-queue ...)
+import { connectSsh, type SshConnectOptions } from '@forklift/run-actions/ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 
 /** A Transport that may also open a stream to a unix socket on the node. */

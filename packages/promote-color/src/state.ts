@@ -1,6 +1,6 @@
 // promote-color's state on each LB node (/var/lib/forklift/promote/APP.json): the live and staged
 // colors, the weights, the promotion under way or last run, and a bounded history with timestamps.
-import { InputError, type ColorWeight, type PromotionStatus, type PromotionWindow } from '@forklift/contract';
+import { InputError, type ColorWeight, type PromotionStatus, type PromotionWindow } from '@forklift/contract/lite';
 
 /** One event of the history: a stage shifted, held, passed, rolled back. */
 export interface HistoryEntry {

@@ -1,8 +1,7 @@
-import { UsageError, type ToolDefinition } from '@forklift/contract';
+import { UsageError, type ToolDefinition } from '@forklift/contract/lite';
 import { isAppName, isColorName } from './layout.js';
-import { promotionStatus, rollbackColor } from './manage.js';
 import { parseCount, parseDuration, parseRate, parseStages } from './options.js';
-import { promoteColor, type PromoteReport, type PromotionFields } from './promote.js';
+import type { PromoteReport, PromotionFields } from './promote.js';
 import { USAGE } from './usage.js';
 import { PROMOTE_COLOR_VERSION } from './version.js';
 
@@ -51,6 +50,8 @@ export const promoteColorTool: ToolDefinition = {
       log: (line: string) => ctx.log(line),
       onRecord: (record: PromotionFields) => ctx.emit('promotion', { ...record }),
     };
+    // loaded only for a run: SSH (ssh2) is most of the start-up time, --help and usage errors do without it
+    const [{ promoteColor }, { promotionStatus, rollbackColor }] = await Promise.all([import('./promote.js'), import('./manage.js')]);
     let report: PromoteReport;
     if (flags.status === true) report = await promotionStatus(common);
     else if (flags.rollback === true) report = await rollbackColor({ ...common, to });

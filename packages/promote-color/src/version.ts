@@ -1,4 +1,4 @@
-import { packageVersion } from '@forklift/contract';
+import { packageVersion } from '@forklift/contract/lite';
 
 /** The version of promote-color (its package.json's). */
 export const PROMOTE_COLOR_VERSION = packageVersion(import.meta.url);

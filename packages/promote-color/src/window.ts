@@ -1,6 +1,6 @@
 // A stage's window: what the target color's servers in the live backend saw between two `show stat`
 // snapshots, summed over every LB node.
-import type { PromotionWindow } from '@forklift/contract';
+import type { PromotionWindow } from '@forklift/contract/lite';
 import { colorServers, type StatTable } from './stats.js';
 
 /** Requests and errors of one color's servers in the live backend, per LB node, at one moment. */
