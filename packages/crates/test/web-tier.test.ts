@@ -181,7 +181,7 @@ t.test('a bad nginx configuration fails before the reload, and the reload stays 
   await onNode(web, "printf 'this is not nginx;\\n' > /etc/nginx/conf.d/zz-broken.conf && sed -i 's/keepalive 32;/keepalive 31;/' /etc/nginx/conf.d/hello.conf");
   const bad = await converge('web');
   t.equal(bad.code, 1);
-  t.match(results(bad).find((r) => r.status === 'failed'), { action: 'nginx-test', stderr: /zz-broken\.conf/ });
+  t.match(results(bad).find((r) => r.status === 'failed'), { id: 'nginx-test', action: 'exec', stderr: /zz-broken\.conf/ });
   t.equal((await fetchWeb('/hello')).status, 200, 'the running nginx still serves');
   await onNode(web, 'rm /etc/nginx/conf.d/zz-broken.conf');
   const fixed = await converge('web');
