@@ -307,7 +307,8 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   };
   const exitEntry = {
     kill(): void {
-      known.killAll();
+      // at exit: nothing may outlive this process, so wait for the kills to land (at most 3 s)
+      known.killAllAndWait(3000);
       removeProfile();
     },
   };

@@ -132,6 +132,23 @@ export class ProcessSet {
     }
     for (const pid of this.alive()) signalPid(pid, 'SIGKILL');
   }
+
+  /**
+   * killAll, then wait (synchronously, for an 'exit' handler) until none of the killed processes runs
+   * any more, at most `timeoutMs`: a process that ends without close() still leaves nothing behind.
+   * Returns the PIDs still alive.
+   */
+  killAllAndWait(timeoutMs: number): number[] {
+    this.killAll();
+    const deadline = Date.now() + timeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let alive = this.alive();
+    while (alive.length > 0 && Date.now() < deadline) {
+      Atomics.wait(pause, 0, 0, 10);
+      alive = alive.filter((pid) => this.isOurs(pid));
+    }
+    return alive;
+  }
 }
 
 /** Whether a process exists and is not a zombie. @example isAlive(1234) */

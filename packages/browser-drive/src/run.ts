@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { InputError, type NodeRecord, type RecordFields } from '@forklift/contract';
 import { AddressError, resolveUrlInput } from './address.js';
 import { browser as startBrowser, DEFAULT_TIMEOUT_MS, type Browser, type BrowserOptions } from './browser.js';
-import type { StepScript } from './script.js';
+import { stepLabel, type StepScript } from './script.js';
 import { describeStep, runStep } from './steps.js';
 
 /** Fields of one step record (without v and kind), plus an execute/alert `result` and a `pageSource` path. */
@@ -53,11 +53,11 @@ export function resolveAddresses(script: StepScript, nodes: readonly NodeRecord[
     try {
       url = resolveUrlInput(step.fields.open, nodes);
     } catch (error) {
-      if (error instanceof AddressError) throw new InputError(`${script.name}: step ${step.index} (open): field "open.${error.field}": ${error.message}`, { code: 'bad-script' });
+      if (error instanceof AddressError) throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open.${error.field}": ${error.message}`, { code: 'bad-script' });
       throw error;
     }
     if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) {
-      if (baseUrl === undefined) throw new InputError(`${script.name}: step ${step.index} (open): field "open": relative URL "${url}" needs --base-url or baseUrl`, { code: 'bad-script' });
+      if (baseUrl === undefined) throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open": relative URL "${url}" needs --base-url or baseUrl`, { code: 'bad-script' });
       url = new URL(url, baseUrl).href;
     }
     urls.set(step.index, url);
@@ -146,7 +146,7 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
           await emit({ script: script.name, index: step.index, step: name, status: 'failed', durationMs, error: why });
           continue;
         }
-        const snapshot = await b.snapshot(ensureDir(), `${scriptBase}-step${step.index}-failed`);
+        const snapshot = await b.snapshot(ensureDir(), `${scriptBase}-step${step.index + 1}-failed`);
         const saved = [
           snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined,
           snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined,
@@ -158,7 +158,7 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
           step: name,
           status: 'failed',
           durationMs,
-          error: `step ${step.index} (${name}) failed: ${why}; ${saved.join(', ')}`,
+          error: `${stepLabel(step.index, name)} failed: ${why}; ${saved.join(', ')}`,
           ...(snapshot.screenshot ? { screenshot: snapshot.screenshot } : {}),
           ...(snapshot.pageSource ? { pageSource: snapshot.pageSource } : {}),
         });

@@ -115,9 +115,18 @@ function camel(key: string): string {
   return key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-/** Validate one step (object or bare verb string); throws InputError naming the step index and field. */
+/**
+ * How messages name a step: by its number as the script's author counts (from 1), with its place in
+ * the `steps` list (from 0, as the step record's `index`) and its verb: `step 2 (steps[1], fill)`.
+ * @example stepLabel(1, 'fill') // 'step 2 (steps[1], fill)'
+ */
+export function stepLabel(index: number, what?: string): string {
+  return `step ${index + 1} (steps[${index}]${what ? `, ${what}` : ''})`;
+}
+
+/** Validate one step (object or bare verb string); throws InputError naming the step (counted from 1) and the field. */
 export function parseStep(raw: unknown, index: number, where: string): Step {
-  const at = `${where}: step ${index}`;
+  const at = `${where}: ${stepLabel(index)}`;
   let value = raw;
   if (typeof value === 'string') {
     const verb = camel(value);
@@ -138,7 +147,7 @@ export function parseStep(raw: unknown, index: number, where: string): Step {
   const verb = verbs[0];
   const parsed = STEP_SCHEMAS[verb].safeParse(object);
   if (!parsed.success) {
-    throw new InputError(issueLine(parsed.error, { where: `${at} (${verb})`, what: '', input: object, root: verb, unknownKey: `field for ${verb}` }), { code: 'bad-script' });
+    throw new InputError(issueLine(parsed.error, { where: `${where}: ${stepLabel(index, verb)}`, what: '', input: object, root: verb, unknownKey: `field for ${verb}` }), { code: 'bad-script' });
   }
   return { verb, index, fields: parsed.data } as Step;
 }

@@ -143,7 +143,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutput>
       return {};
     }
     case 'screenshot': {
-      const name = step.fields.screenshot === true ? `${ctx.scriptBase}-step${step.index}` : step.fields.screenshot.replace(/\.png$/, '');
+      const name = step.fields.screenshot === true ? `${ctx.scriptBase}-step${step.index + 1}` : step.fields.screenshot.replace(/\.png$/, '');
       const path = join(ctx.screenshotsDir(), `${name}.png`);
       await b.screenshot(path);
       return { screenshot: path };

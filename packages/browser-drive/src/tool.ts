@@ -1,6 +1,6 @@
 import { packageVersion, secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract';
 import { runScript } from './run.js';
-import { loadScript } from './script.js';
+import { loadScript, stepLabel } from './script.js';
 import { STEP_VERBS } from './script.js';
 
 /** The package version (its package.json's). */
@@ -28,7 +28,9 @@ Usage:
                                 [--base-url URL] [--timeout S] [--chromium PATH] [--chromedriver PATH]
 
 Reads node records on stdin when piped (addresses like { node: { group: 'web', index: 0 }, port: 80 }),
-passes them through, writes one step record per step, then a summary.
+passes them through, writes one step record per step, then a summary. On stderr: a failed step with
+its reason and snapshot, -v a line per step, and a closing count. Messages number steps from 1, as
+the script's author counts them ("step 2 (steps[1], fill)"); a step record's index counts from 0.
 
 Options:
   --browser chrome     the browser (only chrome/chromium)
@@ -56,8 +58,14 @@ Steps: ${STEP_VERBS.join(', ')}`,
       driverPath: ctx.flags.chromedriver as string | undefined,
       env: ctx.env,
       signal: ctx.signal,
-      onStep: (record) => ctx.emit('step', record),
+      onStep: async (record) => {
+        await ctx.emit('step', record);
+        const label = stepLabel(record.index, record.step);
+        if (record.status === 'failed') ctx.warn(ctx.colors.red(`browser-drive: ${record.error ?? `${label} failed`}`));
+        else ctx.detail(`browser-drive: ${label} ${record.status === 'passed' ? ctx.colors.green('passed') : ctx.colors.dim('skipped')} (${record.durationMs} ms)`);
+      },
     });
+    ctx.log(`browser-drive: ${script.name}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (of ${script.steps.length} steps)`);
     return { ok: result.ok, counts: { passed: result.passed, failed: result.failed, skipped: result.skipped } };
   },
 };

@@ -251,7 +251,7 @@ t.test('runScript - every step verb runs in the open browser, with results and s
   t.equal(failed, undefined, String(failed?.error ?? ''));
   t.match(result, { ok: true, passed: script.steps.length, failed: 0, skipped: 0 });
   t.equal(records.find((record) => record.step === 'acceptAlert {"text":"Your name?","answer":"Di"}')?.result, 'Your name?');
-  t.equal(records.find((record) => record.step === 'screenshot')?.screenshot, join(shots, 'verbs-step29.png'));
+  t.equal(records.find((record) => record.step === 'screenshot')?.screenshot, join(shots, 'verbs-step30.png'));
   t.equal(records.at(-2)?.step, 'in the other window');
   t.equal(await b.title(), 'Windows', 'left in the first window');
   t.equal(b.timeoutMs, 5000, 'the browser keeps its own timeout');

@@ -1,11 +1,15 @@
 import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../src/processes.js';
 import { PAGES_DIR, startPageServer, type PageServer } from './page-server.js';
 import { descendantPids } from '../src/processes.js';
 import { runCli, runInProcess, startCli } from './run-cli.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../bin/browser-drive.js', import.meta.url));
 
 const scripts = join(PAGES_DIR, 'scripts');
 let server: PageServer;
@@ -78,18 +82,55 @@ t.test('browser-drive - a failing step exits 1 with a PNG screenshot and page so
     ['passed', 'passed', 'failed', 'skipped', 'skipped'],
   );
   const failed = steps[2];
-  const screenshot = join(shots, 'failing-step2-failed.png');
-  const pageSource = join(shots, 'failing-step2-failed.html');
+  const screenshot = join(shots, 'failing-step3-failed.png');
+  const pageSource = join(shots, 'failing-step3-failed.html');
   t.equal(failed.screenshot, screenshot);
   t.equal(failed.pageSource, pageSource);
   t.equal(
     failed.error,
-    `step 2 (expectText "Hovercraft" in h1) failed: expected text "Hovercraft" in h1, found "Forklift shop"; screenshot ${screenshot}, page source ${pageSource}`,
+    `step 3 (steps[2], expectText "Hovercraft" in h1) failed: expected text "Hovercraft" in h1, found "Forklift shop"; screenshot ${screenshot}, page source ${pageSource}`,
   );
   assertPng(t, screenshot);
   t.match(readFileSync(pageSource, 'utf8'), /<h1>Forklift shop<\/h1>/);
   t.match(result.records.at(-1), { kind: 'summary', ok: false, counts: { passed: 2, failed: 1, skipped: 2 } });
   t.same(result.descendants.filter(isAlive), [], 'no chromium or chromedriver process left');
+  t.match(result.stderr, `browser-drive: ${failed.error}\n`, 'the failed step, numbered from 1, on stderr');
+  t.match(result.stderr, /browser-drive: failing: 2 passed, 1 failed, 2 skipped \(of 5 steps\)\n$/);
+});
+
+/** PIDs of the processes whose environment holds `marker` (every process a run started inherits it, reparented or not). */
+function processesWithMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+t.test('browser-drive - when it exits, every process it started is gone (renderers, zygotes, crash handlers included)', async (t) => {
+  for (let round = 1; round <= 3; round += 1) {
+    const marker = `FORKLIFT_BROWSER_DRIVE_TEST=${process.pid}-${round}`;
+    // the built binary (no tsx, whose esbuild helper would carry the marker too)
+    const child = spawn(process.execPath, [BIN, join(scripts, 'failing.json5'), '--base-url', server.url, '--screenshots', join(work, `shots-gone-${round}`), '--timeout', '3'], {
+      env: { ...process.env, NODE_OPTIONS: '', FORKLIFT_BROWSER_DRIVE_TEST: `${process.pid}-${round}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    let seenWhileRunning = 0;
+    const poll = setInterval(() => (seenWhileRunning = Math.max(seenWhileRunning, processesWithMarker(marker).length)), 100);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    const left = processesWithMarker(marker);
+    clearInterval(poll);
+    t.equal(code, 1, stderr);
+    t.ok(seenWhileRunning >= 3, `round ${round}: the marker finds the run's processes while it runs (${seenWhileRunning})`);
+    t.same(left, [], `round ${round}: nothing left at the moment it exited`);
+  }
 });
 
 t.test('browser-drive - script errors exit 65 naming step and field before any browser starts', async (t) => {
@@ -100,15 +141,15 @@ t.test('browser-drive - script errors exit 65 naming step and field before any b
   const env = { FORKLIFT_CHROMEDRIVER: fakeDriver };
   const bad = await runInProcess([join(scripts, 'bad.json5')], { env });
   t.equal(bad.code, 65);
-  t.equal(bad.stderr, `browser-drive: ${join(scripts, 'bad.json5')}: step 1: unknown step "clik" (steps: ${'open, click, fill, clear, select, check, uncheck, submit, press, waitFor, expectText, expectTitle, expectUrl, expectVisible, expectCount, screenshot, execute, back, forward, refresh, frame, window, setCookie, deleteCookie, deleteCookies, expectCookie, acceptAlert, dismissAlert'})\n`);
+  t.equal(bad.stderr, `browser-drive: ${join(scripts, 'bad.json5')}: step 2 (steps[1]): unknown step "clik" (steps: ${'open, click, fill, clear, select, check, uncheck, submit, press, waitFor, expectText, expectTitle, expectUrl, expectVisible, expectCount, screenshot, execute, back, forward, refresh, frame, window, setCookie, deleteCookie, deleteCookies, expectCookie, acceptAlert, dismissAlert'})\n`);
   const missing = join(work, 'missing-field.json5');
   writeFileSync(missing, "{ steps: [{ open: 'about:blank' }, { click: '#a' }, { fill: '#email' }] }");
   const noField = await runInProcess([missing], { env });
   t.equal(noField.code, 65);
-  t.equal(noField.stderr, `browser-drive: ${missing}: step 2 (fill): field "with": missing, expected the text to type (a string)\n`);
+  t.equal(noField.stderr, `browser-drive: ${missing}: step 3 (steps[2], fill): field "with": missing, expected the text to type (a string)\n`);
   const noNode = await runInProcess([join(scripts, 'node.json5')], { env });
   t.equal(noNode.code, 65);
-  t.match(noNode.stderr, /^browser-drive: node-web: step 0 \(open\): field "open\.node": no running node number 0 in group "web" in the input \(that group has 0\)\n$/);
+  t.match(noNode.stderr, /^browser-drive: node-web: step 1 \(steps\[0\], open\): field "open\.node": no running node number 0 in group "web" in the input \(that group has 0\)\n$/);
   t.notOk(existsSync(marker), 'the driver was never started');
   t.same(bad.records.map((record) => record.kind), ['error', 'summary']);
 });

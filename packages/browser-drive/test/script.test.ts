@@ -33,25 +33,25 @@ const node = (id: string, group: string, address: string, state: 'running' | 'de
 });
 
 t.test('parseScript - unknown step names its index and the verb', async (t) => {
-  t.match(scriptError([{ open: 'http://x/' }, { clik: '#a' }]), /^s\.json5: step 1: unknown step "clik" \(steps: open, click/);
+  t.match(scriptError([{ open: 'http://x/' }, { clik: '#a' }]), /^s\.json5: step 2 \(steps\[1\]\): unknown step "clik" \(steps: open, click/);
 });
 
 t.test('parseScript - missing field names the step, verb and field', async (t) => {
-  t.equal(scriptError([{ fill: '#email' }]), 's.json5: step 0 (fill): field "with": missing, expected the text to type (a string)');
-  t.equal(scriptError([{ expectCount: 'li' }]), 's.json5: step 0 (expectCount): field "count": missing, expected a number');
+  t.equal(scriptError([{ fill: '#email' }]), 's.json5: step 1 (steps[0], fill): field "with": missing, expected the text to type (a string)');
+  t.equal(scriptError([{ expectCount: 'li' }]), 's.json5: step 1 (steps[0], expectCount): field "count": missing, expected a number');
 });
 
 t.test('parseScript - a wrong selector is reported as the verb field', async (t) => {
-  t.match(scriptError([{ click: '' }]), /step 0 \(click\): field "click": must not be empty/);
-  t.match(scriptError([{ click: 42 }]), /step 0 \(click\): field "click": expected a finder: a CSS selector string/);
-  t.match(scriptError([{ click: {} }]), /step 0 \(click\): field "click": a finder map needs at least one/);
+  t.match(scriptError([{ click: '' }]), /step 1 \(steps\[0\], click\): field "click": must not be empty/);
+  t.match(scriptError([{ click: 42 }]), /step 1 \(steps\[0\], click\): field "click": expected a finder: a CSS selector string/);
+  t.match(scriptError([{ click: {} }]), /step 1 \(steps\[0\], click\): field "click": a finder map needs at least one/);
   t.match(scriptError([{ click: { css: 'a', tag: 'b' } }]), /field "click": css, xpath, link and button stand alone/);
-  t.match(scriptError(['click']), /step 0: step "click" needs an argument/);
+  t.match(scriptError(['click']), /step 1 \(steps\[0\]\): step "click" needs an argument/);
 });
 
 t.test('parseScript - unknown fields, two verbs, bad regex and empty scripts are rejected', async (t) => {
-  t.match(scriptError([{ click: '#a', extra: 1 }]), /step 0 \(click\): field "extra": unknown field for click/);
-  t.match(scriptError([{ click: '#a', fill: '#b', with: 'x' }]), /step 0: one verb per step, found click and fill/);
+  t.match(scriptError([{ click: '#a', extra: 1 }]), /step 1 \(steps\[0\], click\): field "extra": unknown field for click/);
+  t.match(scriptError([{ click: '#a', fill: '#b', with: 'x' }]), /step 1 \(steps\[0\]\): one verb per step, found click and fill/);
   t.match(scriptError([{ expectTitle: { matches: '(' } }]), /field "expectTitle": not a valid regular expression/);
   t.match(scriptError({ steps: [] }), /field "steps": the script has no steps/);
   t.match(scriptError({ steps: [{ back: true }], bogus: 1 }), /field "bogus": unknown field/);
@@ -73,9 +73,9 @@ t.test('parseScript - bare verbs, kebab-case verbs and common fields are accepte
   t.equal(script.steps[0].fields.timeout, 2);
 });
 
-t.test('loadScript - fixture scripts validate; a bad one fails naming step 1; a missing file is exit 65', async (t) => {
+t.test('loadScript - fixture scripts validate; a bad one fails naming its second step (step 2, steps[1]); a missing file is exit 65', async (t) => {
   t.equal(loadScript(join(PAGES_DIR, 'scripts', 'login.json5')).steps.length, 18);
-  t.throws(() => loadScript(join(PAGES_DIR, 'scripts', 'bad.json5')), { message: /step 1: unknown step "clik"/ });
+  t.throws(() => loadScript(join(PAGES_DIR, 'scripts', 'bad.json5')), { message: /step 2 \(steps\[1\]\): unknown step "clik"/ });
   t.throws(() => loadScript('/nonexistent/x.json5'), { message: /cannot read the script \(ENOENT\)/, exitCode: 65 });
 });
 
@@ -97,11 +97,11 @@ t.test('resolveAddresses - node addresses become URLs from running node records'
 t.test('resolveAddresses - a node that is not in the input is a script error naming the step and field', async (t) => {
   const script = parseScript([{ open: 'about:blank' }, { open: { node: { group: 'web', index: 2 }, port: 80 } }], 's.json5');
   t.throws(() => resolveAddresses(script, [node('web-1', 'web', '10.1.0.3')]), {
-    message: 's.json5: step 1 (open): field "open.node": no running node number 2 in group "web" in the input (that group has 1)',
+    message: 's.json5: step 2 (steps[1], open): field "open.node": no running node number 2 in group "web" in the input (that group has 1)',
     exitCode: 65,
   });
   const relative = parseScript([{ open: '/x' }], 's.json5');
-  t.throws(() => resolveAddresses(relative, []), { message: /step 0 \(open\): field "open": relative URL "\/x" needs --base-url/ });
+  t.throws(() => resolveAddresses(relative, []), { message: /step 1 \(steps\[0\], open\): field "open": relative URL "\/x" needs --base-url/ });
 });
 
 t.test('finders - taxi maps, link and button text become XPath', async (t) => {
