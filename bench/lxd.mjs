@@ -4,7 +4,7 @@
 // memory per node (PSS of the node's processes, and LXD's own cgroup figure), teardown of the 10.
 // Starts the two-member test cluster of packages/provision-node/test/lxd-cluster.ts and stops it.
 // Needs root. Run from the repository root after `npx tsc -b`:
-//   /work/team/heavy node --import tsx bench/lxd.mjs [--rounds N]
+//   node --import tsx bench/lxd.mjs [--rounds N]   (heavy: run it alone, nothing else heavy at the same time)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

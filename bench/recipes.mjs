@@ -5,7 +5,7 @@
 //                                          production brought up by the Makefile's `up` (torn down after)
 //   node bench/recipes.mjs --mini          the recipe machinery alone: the mini project on netns nodes
 //                                          (dev-qa, dev --once)
-// Run it through /work/team/heavy-like semaphores on shared machines; it prints the load average next to
+// On a shared machine run it when nothing else heavy runs; it prints the load average next to
 // the figures. Targets (issue 17, images cached): dev-qa < 2 min, production-release < 30 s.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -28,7 +28,7 @@ export function actionReferenceOf(action: AnyActionDefinition): string {
     const note = required.has(name) ? 'required' : property.default !== undefined ? `default ${JSON.stringify(property.default)}` : 'optional';
     return `| \`${name}\` | ${typeOf(property)} | ${note} | ${(property.description ?? '').replace(/\|/g, '\\|')} |`;
   });
-  return [`### ${action.name}`, '', action.summary, '', ...(action.doc ? [action.doc, ''] : []), '| option | type | | meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
+  return [`#### ${action.name}`, '', action.summary, '', ...(action.doc ? [action.doc, ''] : []), '| option | type | | meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
 }
 
 /**

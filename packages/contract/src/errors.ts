@@ -1,4 +1,4 @@
-/** Exit codes shared by every forklift binary (DESIGN §2). */
+/** Exit codes shared by every forklift binary (docs/cli.md). */
 export const ExitCode = {
   /** Everything succeeded. */
   ok: 0,

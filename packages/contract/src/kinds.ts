@@ -9,7 +9,7 @@ const KINDS = ['node', 'plan', 'result', 'phase', 'test', 'step', 'promotion', '
 /** A known record kind. */
 export type KnownKind = (typeof KINDS)[number];
 
-/** Every known record kind (DESIGN §2), in the order of the contract's table. */
+/** Every known record kind (docs/records.md), in the order of the contract's table. */
 export const KNOWN_KINDS: KnownKind[] = [...KINDS];
 
 const KIND_SET: ReadonlySet<string> = new Set(KINDS);

@@ -8,7 +8,7 @@ import { withHistory } from './state.js';
 import { colorServers, isOut, isUp, type StatTable } from './stats.js';
 import { countersOf, EMPTY_WINDOW, percent, windowBetween, type Counters } from './window.js';
 
-/** The fields of a promotion record (DESIGN §2). */
+/** The fields of a promotion record (docs/records.md). */
 export interface PromotionFields {
   app: string;
   from: string;

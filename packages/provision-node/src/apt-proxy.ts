@@ -1,5 +1,5 @@
 // The apt proxy on a home's bridge address: apt-cacher-ng with its own configuration, cache and pid file
-// under `<home>/network`, so nodes reach Debian's mirror without NAT (DESIGN §5). Callers hold the network lock.
+// under `<home>/network`, so nodes reach Debian's mirror without NAT (see its README). Callers hold the network lock.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@ import { InputError } from '@forklift/contract';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 
-/** Extensions tried, in order, for a spec reference without one (DESIGN §1). */
+/** Extensions tried, in order, for a spec reference without one (the spec references of packages/spec/README.md). */
 export const SPEC_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.json5', '.json'] as const;
 
 /**

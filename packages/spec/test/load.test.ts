@@ -16,7 +16,7 @@ async function project(t: typeof import('tap').default, files: Record<string, st
   return dir;
 }
 
-t.test('loadSpec - every extension of DESIGN §1, tried in order', async (t) => {
+t.test('loadSpec - every spec extension, tried in order', async (t) => {
   t.same([...SPEC_EXTENSIONS], ['.ts', '.mts', '.js', '.mjs', '.json5', '.json']);
   const dir = await project(t, {
     'package.json': '{ "type": "module" }',

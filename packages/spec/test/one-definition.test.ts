@@ -82,7 +82,7 @@ t.test('one definition - the check finds a second copy of each (it cannot pass b
     { path: 'packages/x/src/d.ts', text: 'const ID = /^[A-Za-z0-9_.-]+$/;' },
     { path: 'packages/x/src/e.ts', text: "export const X_VERSION = '0.1.0';" },
     { path: 'packages/x/src/f.ts', text: "if (issue.code === 'unrecognized_keys') return 'unknown';" },
-    { path: 'packages/x/src/g.ts', text: "/** @example crate({ version: '1.0.0' }) */\n// the list is ['.ts', '.mts', '.json5'] as DESIGN says\nexport const ok = 1;" },
+    { path: 'packages/x/src/g.ts', text: "/** @example crate({ version: '1.0.0' }) */\n// the list is ['.ts', '.mts', '.json5'] as the docs say\nexport const ok = 1;" },
   ];
   const found = secondDefinitions(copies);
   t.same(found.map((line) => line.split(':')[0]).sort(), copies.slice(0, -1).map((copy) => copy.path), 'each planted copy is reported, and comments are not definitions');
