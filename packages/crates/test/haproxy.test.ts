@@ -129,7 +129,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   t.equal(first.exitCode, 0, first.stderr.slice(-2000));
   const results = first.records.filter((r) => r.kind === 'result');
   t.ok(results.length >= 10 && results.every((r) => r.node === lb.id), 'only the LB node is converged');
-  t.ok(results.some((r) => r.action === 'haproxy-config' && r.status === 'changed'));
+  t.ok(results.some((r) => r.id === 'haproxy-config' && r.status === 'changed'));
 
   const again = await converge();
   t.equal(again.exitCode, 0, again.stderr.slice(-2000));
@@ -156,7 +156,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   await sh(lb, `printf 'global\\n    no-such-keyword\\n' > ${fragment}`);
   const broken = await converge(join(FIXTURES, 'groups', 'lb-slow'));
   t.equal(broken.exitCode, 1);
-  const check = broken.records.find((r) => r.action === 'haproxy-check');
+  const check = broken.records.find((r) => r.id === 'haproxy-check');
   t.equal(check?.status, 'failed', 'haproxy -c refuses the new configuration');
   t.match(String(check?.stderr), /no-such-keyword/, String(check?.stderr));
   t.equal(await sh(lb, 'sha256sum /etc/haproxy/haproxy.cfg'), before, 'haproxy.cfg is untouched');
@@ -169,7 +169,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   t.same(await get(`http://${lb.address}/`), { status: 200, body: 'green\n' });
   const reload = await converge(join(FIXTURES, 'groups', 'lb-slow'));
   t.equal(reload.exitCode, 0, reload.stderr.slice(-2000));
-  t.ok(reload.records.some((r) => r.action === 'haproxy-reload' && r.status === 'changed'), 'HAProxy was reloaded with the new configuration');
+  t.ok(reload.records.some((r) => r.id === 'haproxy-reload' && r.status === 'changed'), 'HAProxy was reloaded with the new configuration');
   for (let i = 0; i < 5; i++) t.same(await get(`http://${lb.address}/`), { status: 200, body: 'green\n' }, 'live traffic stays on green');
   t.same(await get(`http://${lb.address}:8080/`), { status: 200, body: 'blue\n' }, 'staging now reaches blue, the color that is not live');
   t.match(await sh(lb, 'echo "get weight shop/blue-web-1" | socat stdio unix-connect:/run/haproxy/admin.sock'), /^0 \(initial 0\)/);

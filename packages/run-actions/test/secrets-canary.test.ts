@@ -65,8 +65,8 @@ t.test('secrets canary - 0 occurrences in records, stderr and process listings a
   t.equal(apply.code, 0, apply.stderr);
   outputs.push(['apply stdout', apply.stdout], ['apply stderr', apply.stderr]);
   const applied = parseRecords(apply.stdout).filter((r) => r.kind === 'result');
-  t.same(applied.map((r) => [r.action, r.status]), [['user', 'changed'], ['dir', 'changed'], ['db', 'changed'], ['use-env', 'changed'], ['plain-env', 'changed']]);
-  t.equal(applied.find((r) => r.action === 'use-env')!.label, 'exec ***');
+  t.same(applied.map((r) => [r.id, r.status]), [['user', 'changed'], ['dir', 'changed'], ['db', 'changed'], ['use-env', 'changed'], ['plain-env', 'changed']]);
+  t.equal(applied.find((r) => r.id === 'use-env')!.label, 'exec ***');
 
   const spec = await runBin(runActionsBin, ['groups/canary'], { stdin: nodeLines, env, cwd: project });
   t.equal(spec.code, 0, spec.stderr);
@@ -78,15 +78,15 @@ t.test('secrets canary - 0 occurrences in records, stderr and process listings a
   t.equal(plan.code, 0, plan.stderr);
   outputs.push(['--plan stdout', plan.stdout], ['--plan stderr', plan.stderr]);
   const planned = parseRecords(plan.stdout).filter((r) => r.kind === 'result');
-  t.same(planned.filter((r) => r.status === 'changed').map((r) => r.action), ['user', 'db', 'use-env', 'plain-env'], 'rotated secrets would change');
-  t.match(planned.find((r) => r.action === 'db')!.diff, /\*\*\*/, 'the secret file diff is masked');
-  t.match(planned.find((r) => r.action === 'user')!.diff, /password\b.*\n.*\*\*\*/s, 'the password diff is masked');
+  t.same(planned.filter((r) => r.status === 'changed').map((r) => r.id), ['user', 'db', 'use-env', 'plain-env'], 'rotated secrets would change');
+  t.match(planned.find((r) => r.id === 'db')!.diff, /\*\*\*/, 'the secret file diff is masked');
+  t.match(planned.find((r) => r.id === 'user')!.diff, /password\b.*\n.*\*\*\*/s, 'the password diff is masked');
 
   const failed = await runBin(runActionsBin, ['servers/fail'], { stdin: nodeLines, env, cwd: project });
   t.equal(failed.code, 1, 'the failure run exits 1');
   outputs.push(['failure stdout', failed.stdout], ['failure stderr', failed.stderr]);
   const failure = parseRecords(failed.stdout).filter((r) => r.kind === 'result');
-  t.same(failure.map((r) => [r.action, r.status, r.exitCode]), [['fails', 'failed', 3], ['never', 'skipped', 0]]);
+  t.same(failure.map((r) => [r.id, r.status, r.exitCode]), [['fails', 'failed', 3], ['never', 'skipped', 0]]);
   t.match(failure[0]!.stderr, /output hidden: sensitive/);
 
   await onNode(node, `kill ${samplerPid}`);

@@ -54,7 +54,7 @@ t.test('user.authorizedKeys - ~/.ssh planted as a link to a root directory: refu
   await mallory(`rm -rf ~/.ssh && ln -s ${VICTIM_DIR} ~/.ssh`);
   const run = await apply(`{ action: 'user', id: 'keys', name: 'mallory', authorizedKeys: ['${KEY}'] }`);
   t.equal(run.code, 1);
-  t.match(run.results[0], { action: 'keys', status: 'failed', stderr: /\/home\/mallory\/\.ssh is a symbolic link: refusing to follow it/ });
+  t.match(run.results[0], { id: 'keys', action: 'user', status: 'failed', stderr: /\/home\/mallory\/\.ssh is a symbolic link: refusing to follow it/ });
   await victimsUntouched(t);
   await mallory('rm -f ~/.ssh');
 });

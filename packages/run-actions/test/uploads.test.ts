@@ -66,7 +66,7 @@ t.test('uploads - cached by sha256 once, secrets per run only, nothing secret in
   const commands: string[] = [];
   const first = await run([sshd.node], plans, blobDir, commands);
   t.ok(first.report.ok, JSON.stringify(first.records.filter((r) => r.kind === 'error')));
-  t.same(first.records.filter((r) => r.kind === 'result').map((r) => [r.fields.action, (r.fields as { status: string }).status]), [['runtime', 'changed'], ['pw', 'changed'], ['use-env', 'changed']]);
+  t.same(first.records.filter((r) => r.kind === 'result').map((r) => [(r.fields as { id: string }).id, (r.fields as { status: string }).status]), [['runtime', 'changed'], ['pw', 'changed'], ['use-env', 'changed']]);
   t.ok(readFileSync(join(target, 'runtime.bin')).equals(big), 'the large file arrived intact');
   t.equal(readFileSync(join(target, 'db-password'), 'utf8'), `${SECRET}\n`);
   t.equal(statSync(join(target, 'db-password')).mode & 0o777, 0o600);
