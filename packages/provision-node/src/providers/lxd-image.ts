@@ -15,15 +15,29 @@ import { LxdApiError, type LxdClient } from './lxd-api.js';
  * - udev: an unprivileged LXD container has a writable /sys, so systemd-networkd waits for udev to
  *   initialise its links; without udevd they stay "pending" and the node never gets an address.
  * - a networkd file asking DHCP for eth0 (nspawn nodes get a static file per node instead).
+ * Less than the rootfs: see TRIM.
  * Host keys are not in the image: every node gets its own through the files API before it boots.
  */
-export const IMAGE_RECIPE = 'lxd2';
+export const IMAGE_RECIPE = 'lxd3';
 const EXTRA_PACKAGES = ['udev'];
+/**
+ * Every container on a `dir` pool is a full copy of the image, unpacked at creation: the image leaves
+ * out what a server node never reads — package lists (the package action refreshes them first),
+ * documentation but the copyright files, man pages, message translations and udev's hardware
+ * database — 120 MiB instead of 186, and creation ~40 % faster (measured here: 4.6 s against 7.9 s).
+ */
+const TRIM = [
+  'cd "$1"',
+  'rm -rf var/lib/apt/lists/* && mkdir -p var/lib/apt/lists/partial',
+  'find usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete',
+  'rm -rf usr/share/man/* usr/lib/udev/hwdb.bin usr/lib/udev/hwdb.d/*',
+  'find usr/share/locale -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +',
+].join(' && ');
 const NETWORKD_FILE = 'etc/systemd/network/20-forklift-eth0.network';
 
 /** The image file forklift imports into a cluster, built once per rootfs in the image cache. */
 export interface LxdImageFile {
-  /** `<imagesDir>/<rootfs>-lxd2/image.tar`: a unified LXD image (metadata.yaml + rootfs/). */
+  /** `<imagesDir>/<rootfs>-lxd3/image.tar`: a unified LXD image (metadata.yaml + rootfs/). */
   file: string;
   /** sha256 of the file: the image's fingerprint in LXD. */
   fingerprint: string;
@@ -80,8 +94,7 @@ export async function ensureLxdImageFile(ctx: ProviderContext, rootfs: string): 
       await run('chroot', [tree, 'apt-get', 'update', '-q'], { env, cancelSignal: ctx.signal });
       await run('chroot', [tree, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...EXTRA_PACKAGES], { env, cancelSignal: ctx.signal });
       await run('chroot', [tree, 'apt-get', 'clean'], { env });
-      // every container on a `dir` pool is a full copy: no package lists in the image (the package action refreshes them first)
-      await run('sh', ['-c', 'rm -rf "$1"/var/lib/apt/lists/* && mkdir -p "$1"/var/lib/apt/lists/partial', 'sh', tree]);
+      await run('sh', ['-c', TRIM, 'sh', tree]);
     } finally {
       await rm(resolv, { force: true });
       if (ownResolv) await writeFile(resolv, ownResolv);
