@@ -67,7 +67,7 @@ export function nodeIdOf(ctx: ProviderContext, name: string): string | undefined
 }
 
 /** The node's IPv4 address on its first interface that has a global one. */
-export function addressOf(instance: LxdInstance): string | undefined {
+export function addressOf(instance: Pick<LxdInstance, 'state'>): string | undefined {
   for (const [name, nic] of Object.entries(instance.state?.network ?? {})) {
     if (name === 'lo') continue;
     const inet = nic.addresses?.find((address) => address.family === 'inet' && address.scope === 'global');

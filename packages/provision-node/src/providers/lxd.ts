@@ -209,24 +209,23 @@ async function makeNode(ctx: ProviderContext, made: CreateContext, spec: CreateR
     throw error;
   }
   const deadline = Date.now() + (options.bootTimeoutMs ?? 120_000);
-  let instance: LxdInstance;
+  let address: string | undefined;
   for (;;) {
-    instance = await api.get<LxdInstance>(`/1.0/instances/${name}`, { query: { recursion: '1' } });
-    const state = await api.get<LxdInstance['state']>(`/1.0/instances/${name}/state`);
-    instance.state = state;
-    if (addressOf(instance)) break;
-    if (instance.status !== 'Running') throw new Error(`instance ${name} of node ${spec.id} stopped while booting (status ${instance.status}); see \`lxc info --show-log ${name}\``);
-    if (Date.now() > deadline) throw new Error(`node ${spec.id} (instance ${name} on ${instance.location}) got no IPv4 address within ${Math.round((options.bootTimeoutMs ?? 120_000) / 1000)} s: is its network's DHCP reachable?`);
+    const state = await api.get<NonNullable<LxdInstance['state']> & { status: string }>(`/1.0/instances/${name}/state`);
+    address = addressOf({ state });
+    if (address) break;
+    if (state.status !== 'Running') throw new Error(`instance ${name} of node ${spec.id} stopped while booting (status ${state.status}); see \`lxc info --show-log ${name}\``);
+    if (Date.now() > deadline) throw new Error(`node ${spec.id} (instance ${name}) got no IPv4 address within ${Math.round((options.bootTimeoutMs ?? 120_000) / 1000)} s: is its network's DHCP reachable?`);
     if (ctx.signal.aborted) throw new Error(`creating ${spec.id}: aborted`);
     await sleep(200);
   }
-  const address = addressOf(instance)!;
   await waitForSsh(
     { address, port: 22, user: 'root', privateKeyPath: made.privateKeyPath, hostKey: hostKey.publicKey },
     { timeoutMs: Math.max(10_000, deadline - Date.now()), signal: ctx.signal },
   );
   await api.call('PATCH', `/1.0/instances/${name}`, { body: { config: { [KEY.ready]: '1' } } });
-  instance.config = { ...(instance.config ?? {}), [KEY.ready]: '1' };
+  const instance = await api.get<LxdInstance>(`/1.0/instances/${name}`, { query: { recursion: '1' } });
+  instance.state = await api.get<LxdInstance['state']>(`/1.0/instances/${name}/state`);
   const node = listedFromInstance(ctx, instance, new Map());
   if (!node || node.status !== 'running') throw new Error(`node ${spec.id} (instance ${name}) answered SSH but does not list as running`);
   return node;
