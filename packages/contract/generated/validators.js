@@ -2579,7 +2579,7 @@ return errors === 0;
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const summary = validate28;
-const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"integer","minimum":0,"maximum":9007199254740991}},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{},"allOf":[{"if":{"properties":{"tool":{"const":"forklift-cat"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"render-crate"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"plans":{"type":"integer","minimum":0,"maximum":9007199254740991},"actions":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"run-actions"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991},"failedNodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"provision-node"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"created":{"type":"integer","minimum":0,"maximum":9007199254740991},"destroyed":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"expect-run"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"files":{"type":"integer","minimum":0,"maximum":9007199254740991},"tests":{"type":"integer","minimum":0,"maximum":9007199254740991},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"runs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"browser-drive"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}}]};
+const schema39 = {"$id":"https://forklift.dev/schema/summary.schema.json","title":"forklift summary record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"summary"},"tool":{"type":"string","minLength":1},"ok":{"type":"boolean"},"counts":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"integer","minimum":0,"maximum":9007199254740991}},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","tool","ok","counts","durationMs"],"additionalProperties":{},"allOf":[{"if":{"properties":{"tool":{"const":"forklift-cat"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"render-crate"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"plans":{"type":"integer","minimum":0,"maximum":9007199254740991},"actions":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"run-actions"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"ok":{"type":"integer","minimum":0,"maximum":9007199254740991},"changed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991},"failedNodes":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"provision-node"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"nodes":{"type":"integer","minimum":0,"maximum":9007199254740991},"created":{"type":"integer","minimum":0,"maximum":9007199254740991},"destroyed":{"type":"integer","minimum":0,"maximum":9007199254740991},"unreachable":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"expect-run"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"files":{"type":"integer","minimum":0,"maximum":9007199254740991},"tests":{"type":"integer","minimum":0,"maximum":9007199254740991},"assertions":{"type":"integer","minimum":0,"maximum":9007199254740991},"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"errors":{"type":"integer","minimum":0,"maximum":9007199254740991},"runs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"browser-drive"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"passed":{"type":"integer","minimum":0,"maximum":9007199254740991},"failed":{"type":"integer","minimum":0,"maximum":9007199254740991},"skipped":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}},{"if":{"properties":{"tool":{"const":"promote-color"}},"required":["tool"]},"then":{"properties":{"counts":{"type":"object","properties":{"lbs":{"type":"integer","minimum":0,"maximum":9007199254740991},"stages":{"type":"integer","minimum":0,"maximum":9007199254740991},"rolledBack":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}}}}]};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/summary.schema.json" */;
@@ -3883,6 +3883,187 @@ props0 = props0 || {};
 Object.assign(props0, props5);
 }
 }
+const _errs101 = errors;
+const _errs102 = errors;
+let valid25 = true;
+const _errs103 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing6;
+if((data.tool === undefined) && (missing6 = "tool")){
+const err18 = {};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+else {
+if(data.tool !== undefined){
+if("promote-color" !== data.tool){
+const err19 = {};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+}
+var _valid6 = _errs103 === errors;
+errors = _errs102;
+if(vErrors !== null){
+if(_errs102){
+vErrors.length = _errs102;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid6){
+const _errs105 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.counts !== undefined){
+let data39 = data.counts;
+const _errs106 = errors;
+if(errors === _errs106){
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+const _errs108 = errors;
+for(const key6 in data39){
+if(!(((key6 === "lbs") || (key6 === "stages")) || (key6 === "rolledBack"))){
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/6/then/properties/counts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs108 === errors){
+if(data39.lbs !== undefined){
+let data40 = data39.lbs;
+const _errs109 = errors;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+validate28.errors = [{instancePath:instancePath+"/counts/lbs",schemaPath:"#/allOf/6/then/properties/counts/properties/lbs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs109){
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 9007199254740991 || isNaN(data40)){
+validate28.errors = [{instancePath:instancePath+"/counts/lbs",schemaPath:"#/allOf/6/then/properties/counts/properties/lbs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data40 < 0 || isNaN(data40)){
+validate28.errors = [{instancePath:instancePath+"/counts/lbs",schemaPath:"#/allOf/6/then/properties/counts/properties/lbs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid28 = _errs109 === errors;
+}
+else {
+var valid28 = true;
+}
+if(valid28){
+if(data39.stages !== undefined){
+let data41 = data39.stages;
+const _errs111 = errors;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+validate28.errors = [{instancePath:instancePath+"/counts/stages",schemaPath:"#/allOf/6/then/properties/counts/properties/stages/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs111){
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 9007199254740991 || isNaN(data41)){
+validate28.errors = [{instancePath:instancePath+"/counts/stages",schemaPath:"#/allOf/6/then/properties/counts/properties/stages/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data41 < 0 || isNaN(data41)){
+validate28.errors = [{instancePath:instancePath+"/counts/stages",schemaPath:"#/allOf/6/then/properties/counts/properties/stages/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid28 = _errs111 === errors;
+}
+else {
+var valid28 = true;
+}
+if(valid28){
+if(data39.rolledBack !== undefined){
+let data42 = data39.rolledBack;
+const _errs113 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+validate28.errors = [{instancePath:instancePath+"/counts/rolledBack",schemaPath:"#/allOf/6/then/properties/counts/properties/rolledBack/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs113){
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 9007199254740991 || isNaN(data42)){
+validate28.errors = [{instancePath:instancePath+"/counts/rolledBack",schemaPath:"#/allOf/6/then/properties/counts/properties/rolledBack/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data42 < 0 || isNaN(data42)){
+validate28.errors = [{instancePath:instancePath+"/counts/rolledBack",schemaPath:"#/allOf/6/then/properties/counts/properties/rolledBack/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid28 = _errs113 === errors;
+}
+else {
+var valid28 = true;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/allOf/6/then/properties/counts/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+}
+}
+var _valid6 = _errs105 === errors;
+valid25 = _valid6;
+if(valid25){
+var props6 = {};
+props6.counts = true;
+props6.tool = true;
+}
+}
+if(!valid25){
+const err20 = {instancePath,schemaPath:"#/allOf/6/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid0 = _errs101 === errors;
+if(valid0){
+if(props0 !== true && props6 !== undefined){
+if(props6 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props6);
+}
+}
+}
 }
 }
 }
@@ -3891,52 +4072,52 @@ Object.assign(props0, props5);
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
-let missing6;
-if(((((((data.v === undefined) && (missing6 = "v")) || ((data.kind === undefined) && (missing6 = "kind"))) || ((data.tool === undefined) && (missing6 = "tool"))) || ((data.ok === undefined) && (missing6 = "ok"))) || ((data.counts === undefined) && (missing6 = "counts"))) || ((data.durationMs === undefined) && (missing6 = "durationMs"))){
-validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+let missing7;
+if(((((((data.v === undefined) && (missing7 = "v")) || ((data.kind === undefined) && (missing7 = "kind"))) || ((data.tool === undefined) && (missing7 = "tool"))) || ((data.ok === undefined) && (missing7 = "ok"))) || ((data.counts === undefined) && (missing7 = "counts"))) || ((data.durationMs === undefined) && (missing7 = "durationMs"))){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
 return false;
 }
 else {
 if(data.v !== undefined){
-let data38 = data.v;
-const _errs102 = errors;
-if(!((typeof data38 == "number") && (isFinite(data38)))){
+let data43 = data.v;
+const _errs116 = errors;
+if(!((typeof data43 == "number") && (isFinite(data43)))){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-if(1 !== data38){
+if(1 !== data43){
 validate28.errors = [{instancePath:instancePath+"/v",schemaPath:"#/properties/v/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"}];
 return false;
 }
-var valid25 = _errs102 === errors;
+var valid29 = _errs116 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
-if(valid25){
+if(valid29){
 if(data.kind !== undefined){
-let data39 = data.kind;
-const _errs104 = errors;
-if(typeof data39 !== "string"){
+let data44 = data.kind;
+const _errs118 = errors;
+if(typeof data44 !== "string"){
 validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("summary" !== data39){
+if("summary" !== data44){
 validate28.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "summary"},message:"must be equal to constant"}];
 return false;
 }
-var valid25 = _errs104 === errors;
+var valid29 = _errs118 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
-if(valid25){
+if(valid29){
 if(data.tool !== undefined){
-let data40 = data.tool;
-const _errs106 = errors;
-if(errors === _errs106){
-if(typeof data40 === "string"){
-if(data40.length < 1){
+let data45 = data.tool;
+const _errs120 = errors;
+if(errors === _errs120){
+if(typeof data45 === "string"){
+if(data45.length < 1){
 validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties/tool/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -3946,49 +4127,49 @@ validate28.errors = [{instancePath:instancePath+"/tool",schemaPath:"#/properties
 return false;
 }
 }
-var valid25 = _errs106 === errors;
+var valid29 = _errs120 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
-if(valid25){
+if(valid29){
 if(data.ok !== undefined){
-const _errs108 = errors;
+const _errs122 = errors;
 if(typeof data.ok !== "boolean"){
 validate28.errors = [{instancePath:instancePath+"/ok",schemaPath:"#/properties/ok/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid25 = _errs108 === errors;
+var valid29 = _errs122 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
-if(valid25){
+if(valid29){
 if(data.counts !== undefined){
-let data42 = data.counts;
-const _errs110 = errors;
-if(errors === _errs110){
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-for(const key6 in data42){
-const _errs112 = errors;
-if(typeof key6 !== "string"){
-const err18 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key6};
+let data47 = data.counts;
+const _errs124 = errors;
+if(errors === _errs124){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+for(const key7 in data47){
+const _errs126 = errors;
+if(typeof key7 !== "string"){
+const err21 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key7};
 if(vErrors === null){
-vErrors = [err18];
+vErrors = [err21];
 }
 else {
-vErrors.push(err18);
+vErrors.push(err21);
 }
 errors++;
 }
-var valid26 = _errs112 === errors;
-if(!valid26){
-const err19 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid"};
+var valid30 = _errs126 === errors;
+if(!valid30){
+const err22 = {instancePath:instancePath+"/counts",schemaPath:"#/properties/counts/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid"};
 if(vErrors === null){
-vErrors = [err19];
+vErrors = [err22];
 }
 else {
-vErrors.push(err19);
+vErrors.push(err22);
 }
 errors++;
 validate28.errors = vErrors;
@@ -3996,30 +4177,30 @@ return false;
 break;
 }
 }
-if(valid26){
-for(const key7 in data42){
-let data43 = data42[key7];
-const _errs115 = errors;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(valid30){
+for(const key8 in data47){
+let data48 = data47[key8];
+const _errs129 = errors;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs115){
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 9007199254740991 || isNaN(data43)){
-validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+if(errors === _errs129){
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 9007199254740991 || isNaN(data48)){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data43 < 0 || isNaN(data43)){
-validate28.errors = [{instancePath:instancePath+"/counts/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(data48 < 0 || isNaN(data48)){
+validate28.errors = [{instancePath:instancePath+"/counts/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/counts/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid27 = _errs115 === errors;
-if(!valid27){
+var valid31 = _errs129 === errors;
+if(!valid31){
 break;
 }
 }
@@ -4030,37 +4211,37 @@ validate28.errors = [{instancePath:instancePath+"/counts",schemaPath:"#/properti
 return false;
 }
 }
-var valid25 = _errs110 === errors;
+var valid29 = _errs124 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
-if(valid25){
+if(valid29){
 if(data.durationMs !== undefined){
-let data44 = data.durationMs;
-const _errs117 = errors;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+let data49 = data.durationMs;
+const _errs131 = errors;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs117){
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 9007199254740991 || isNaN(data44)){
+if(errors === _errs131){
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 9007199254740991 || isNaN(data49)){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data44 < 0 || isNaN(data44)){
+if(data49 < 0 || isNaN(data49)){
 validate28.errors = [{instancePath:instancePath+"/durationMs",schemaPath:"#/properties/durationMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid25 = _errs117 === errors;
+var valid29 = _errs131 === errors;
 }
 else {
-var valid25 = true;
+var valid29 = true;
 }
 }
 }

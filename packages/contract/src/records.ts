@@ -217,6 +217,7 @@ export const summaryCountsSchemas = {
   'provision-node': countsOf(['nodes', 'created', 'destroyed', 'unreachable']),
   'expect-run': countsOf(['files', 'tests', 'assertions', 'passed', 'failed', 'errors', 'runs']),
   'browser-drive': countsOf(['passed', 'failed', 'skipped']),
+  'promote-color': countsOf(['lbs', 'stages', 'rolledBack']),
 } as const;
 
 /** The last record of every tool's output. */

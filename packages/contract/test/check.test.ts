@@ -213,6 +213,8 @@ t.test('summary counts - the count names of each forklift tool are checked the s
     ['provision-node', { nodes: 2, created: 2, destroyed: 0 }, true],
     ['render-crate', { nodes: 1, plans: 2, actions: 9, skipped: 0 }, true],
     ['forklift-cat', { nodes: 1, records: 2 }, false],
+    ['promote-color', { lbs: 2, stages: 3, rolledBack: 0 }, true],
+    ['promote-color', { lbs: 2, shifted: 3 }, false],
     ['my-tool', { anything: 1 }, true],
     ['my-tool', { anything: -1 }, false],
   ];
