@@ -49,6 +49,7 @@ export function recordReporter(ctx: ToolContext, cwd: string, watch: boolean): R
     async result(result, run) {
       const file = relativeTo(cwd, result.file);
       if (result.failure) stderrFailure(ctx, `${result.status === 'failed' ? 'FAIL' : 'ERROR'} ${file} > ${result.name}`, result.failure);
+      else ctx.detail(`${ctx.colors.green('PASS')} ${file} > ${result.name} ${ctx.colors.dim(`(${Math.round(result.durationMs)} ms)`)}`);
       await ctx.emit('test', {
         file,
         name: result.name,

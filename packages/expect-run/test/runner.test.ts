@@ -239,3 +239,13 @@ t.test('runner - a test file that cannot import @forklift/expect-run says how to
   t.match(result.records.filter((record) => record.kind === 'error'), [{ code: 'load-failed', message: `a.expect.ts: ${hint}` }, { code: 'load-failed', message: `b.expect.js: ${hint}` }]);
   t.match(result.stderr, `ERROR a.expect.ts (loading)\n  ${hint}`);
 });
+
+t.test('runner - -v names every passing test on stderr, -q leaves only failures and the closing line', async (t) => {
+  const verbose = await run([`${FIXTURES}/pass`, '-v']);
+  t.equal(verbose.exitCode, 0);
+  t.match(verbose.stderr, new RegExp(`^PASS ${FIXTURES}/pass/values\\.expect\\.ts > async actual values are awaited \\(\\d+ ms\\)$`, 'm'));
+  const quiet = await run([`${FIXTURES}/multiline`, '-q']);
+  t.equal(quiet.exitCode, 1);
+  t.match(quiet.stderr, /^FAIL packages\/expect-run\/test\/fixtures\/multiline\/config\.expect\.ts > nginx config differs in two places$/m, 'failures are kept with -q');
+  t.notMatch(quiet.stderr, /^Ran /m, 'the closing line is not');
+});
