@@ -219,6 +219,24 @@ t.test('lxd two concurrent "provision-node cloud 2 --group g" - exactly two node
   t.equal(zero.exitCode, 0, { stderr: zero.stderr });
 });
 
+t.test('the dev-qa recipe runs unchanged on an lxd service (the recipes\' mini project: provision, converge, expect-run, merge, teardown)', async (t) => {
+  const { branchWith, git, makeRepo, removeDir, runRecipe } = await import('../../../recipes/test/helpers.js');
+  const repo = makeRepo();
+  t.teardown(() => removeDir(repo.dir));
+  // the recipe's own FORKLIFT_HOME (dev-qa: $FORKLIFT_HOME/envs/dev-qa) names the service
+  const devQaHome = join(repo.home, 'envs', 'dev-qa');
+  await mkdir(join(devQaHome, 'services'), { recursive: true });
+  await writeFile(join(devQaHome, 'services', 'cloud.json5'), JSON.stringify({ provider: 'lxd', options: { endpoint: `unix:${m1!.socket}`, network: c.network, aptProxy: c.aptProxy } }));
+  branchWith(repo, 'feature/cloud', { 'NOTES.md': 'tested on a cluster\n' }, 'feature: notes');
+  const before = git(repo.origin, 'rev-parse', 'develop');
+  const run = await runRecipe('dev-qa', ['feature/cloud', '--service', 'cloud'], { cwd: repo.work, env: repo.env, timeoutMs: 15 * 60_000 });
+  t.equal(run.code, 0, 'dev-qa --service cloud exits 0', { stderr: run.stderr.slice(-3000) });
+  t.match(run.stderr, /dev-qa: ✓ acceptance tests/);
+  t.match(run.stderr, /dev-qa: ✓ merge feature\/cloud into develop \(--no-ff\) and push/);
+  t.not(git(repo.origin, 'rev-parse', 'develop'), before, 'the tested branch is merged and pushed');
+  t.same([...(await instances()).keys()], [], 'the recipe tore its lxd nodes down');
+});
+
 t.test('lxd member cut off - the other member\'s nodes keep working, --list names the unreachable node without hanging, converge places new nodes on the online member', async (t) => {
   const made = await provision(['cloud', '2', '--group', 'ha']);
   t.equal(made.exitCode, 0, { stderr: made.stderr });
