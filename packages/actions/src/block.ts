@@ -26,9 +26,10 @@ export interface BlockInput {
 }
 
 /**
- * Wrap an action body in a labelled, checked block: begin marker, the body in a subshell under `set -e`
- * with stdin from /dev/null, exit and status markers; a failure stops the script.
- * The body is not re-indented: its quoted strings may span lines.
+ * Wrap an action body in a labelled, checked block: the begin marker, the body in a subshell under `set -e`
+ * without the nonce, stdin from /dev/null, its stdout, stderr and diffs (fd 3) into the run's temp files, then
+ * fl_end sends them framed (each line prefixed with `|`) before the exit and status markers; a failure stops
+ * the script. The body is not re-indented: its quoted strings may span lines.
  */
 export function renderBlock(block: BlockInput): string {
   assertActionId(block.id);
@@ -38,11 +39,12 @@ export function renderBlock(block: BlockInput): string {
     sh`fl_begin ${block.id}\n` +
     'set +e\n' +
     '(\n' +
+    '  unset fl_nonce\n' +
     '  set -e\n' +
     sh`  fl_id=${block.id}\n` +
     sh`  fl_notify=${block.notify.join(' ')}\n` +
     body +
-    ') </dev/null\n' +
+    ') </dev/null >"$fl_tmp/o" 2>"$fl_tmp/e" 3>"$fl_tmp/d"\n' +
     'fl_rc=$?\n' +
     'set -e\n' +
     sh`fl_end ${block.id} "$fl_rc"\n`

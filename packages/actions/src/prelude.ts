@@ -1,16 +1,23 @@
 /**
  * The sh functions every rendered script defines once, before its blocks (see FRAMEWORK.md).
  * Helpers read the block's `fl_id` and `fl_notify`, the script's `fl_nonce`, `fl_plan`, `fl_state` and `fl_tmp`.
+ * Only fl_begin/fl_end (run by the script itself, between blocks) print markers; a block's stdout, stderr and
+ * diffs (fd 3) go to files that fl_end sends framed: every line prefixed with `|`, so no output starts a marker line.
  */
 export const PRELUDE = String.raw`fl_mark() {
   printf '::forklift:%s:%s:%s\n' "$fl_nonce" "$1" "$2"
 }
 fl_begin() {
   fl_mark "$1" begin
-  fl_mark "$1" begin >&2
+}
+fl_emit() {
+  if [ -s "$3" ]; then
+    fl_mark "$1" "$2"
+    sed 's/^/|/' "$3"
+    printf '\n'
+  fi
 }
 fl_end() {
-  fl_mark "$1" "exit:$2"
   if [ "$2" -ne 0 ]; then
     fl_status=failed
   elif [ -e "$fl_tmp/changed.$1" ]; then
@@ -18,14 +25,19 @@ fl_end() {
   else
     fl_status=ok
   fi
+  fl_emit "$1" stdout "$fl_tmp/o"
+  fl_emit "$1" stderr "$fl_tmp/e"
+  fl_emit "$1" diff "$fl_tmp/d"
+  fl_mark "$1" "exit:$2"
   fl_mark "$1" "$fl_status"
-  fl_mark "$1" "$fl_status" >&2
   if [ "$2" -ne 0 ]; then exit "$2"; fi
 }
 fl_done_already() {
   for fl_each in "$@"; do
     fl_begin "$fl_each"
-    printf 'forklift: phase already ran once on this node (%s)\n' "$fl_once_flag"
+    printf 'forklift: phase already ran once on this node (%s)\n' "$fl_once_flag" >"$fl_tmp/o"
+    : >"$fl_tmp/e"
+    : >"$fl_tmp/d"
     fl_end "$fl_each" 0
   done
 }
@@ -62,30 +74,18 @@ fl_note() {
 fl_noted() {
   [ -e "$fl_tmp/note.$1" ]
 }
-fl_diff_begin() {
-  fl_mark "$fl_id" diff
-}
-fl_diff_end() {
-  fl_mark "$fl_id" enddiff
-}
 fl_diff_files() {
-  fl_diff_begin
   if command -v diff >/dev/null 2>&1; then
-    diff -a -u -L "$3" -L "$3" "$1" "$2" || [ "$?" -eq 1 ]
+    diff -a -u -L "$3" -L "$3" "$1" "$2" >&3 || [ "$?" -eq 1 ]
   else
-    printf -- '--- %s\n+++ %s\n@@ content @@\n(diff is not installed on the node)\n' "$3" "$3"
+    printf -- '--- %s\n+++ %s\n@@ content @@\n(diff is not installed on the node)\n' "$3" "$3" >&3
   fi
-  fl_diff_end
 }
 fl_diff_value() {
-  fl_diff_begin
-  printf -- '--- %s\n+++ %s\n@@ %s @@\n-%s\n+%s\n' "$1" "$1" "$2" "$3" "$4"
-  fl_diff_end
+  printf -- '--- %s\n+++ %s\n@@ %s @@\n-%s\n+%s\n' "$1" "$1" "$2" "$3" "$4" >&3
 }
 fl_diff_masked() {
-  fl_diff_begin
-  printf -- '--- %s\n+++ %s\n@@ content (sensitive) @@\n-***\n+***\n' "$1" "$1"
-  fl_diff_end
+  printf -- '--- %s\n+++ %s\n@@ content (sensitive) @@\n-***\n+***\n' "$1" "$1" >&3
 }
 fl_backup() {
   if [ "$4" -eq 0 ] || [ -L "$1" ] || [ ! -f "$1" ]; then return 0; fi

@@ -125,7 +125,8 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     `# forklift ${plan ? 'plan' : 'apply'} script: phase ${commentText(options.phase)}` +
     `, ${options.facts.family} ${commentText(options.facts.release)} (rendered by forklift; do not edit)\n` +
     '# usage: { echo fl_nonce=NONCE; cat SCRIPT; } | sh -s   (the nonce comes before the script on stdin, never on argv;\n' +
-    '# run-actions also sets fl_up and fl_blobs when the plan has uploads; the script is one { } group: a truncated script never runs)\n' +
+    '# run-actions also sets fl_tmp (its private run directory), and fl_up and fl_blobs when the plan has uploads;\n' +
+    '# the script is one { } group: a truncated script never runs)\n' +
     '{\n' +
     'case ${fl_nonce:-} in \'\' | *[!A-Za-z0-9_-]*) echo "forklift: no valid fl_nonce=NONCE line before the script on stdin" >&2; exit 64 ;; esac\n' +
     uploads.checks() +
@@ -134,8 +135,11 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     'fl_notify=\n' +
     sh`fl_state=${stateDir}\n` +
     sh`fl_once_flag=${options.once ? onceFlag : ''}\n` +
-    'fl_tmp=$(mktemp -d "${TMPDIR:-/tmp}/forklift.XXXXXX")\n' +
-    "trap 'rm -rf \"$fl_tmp\"' EXIT\n" +
+    // run-actions' wrapper gives the run's private directory (removed when it exits); by hand, make one
+    'if [ -z "${fl_tmp:-}" ]; then\n' +
+    '  fl_tmp=$(mktemp -d "${TMPDIR:-/tmp}/forklift.XXXXXX")\n' +
+    "  trap 'rm -rf \"$fl_tmp\"' EXIT\n" +
+    'fi\n' +
     "trap 'exit 130' INT\n" +
     "trap 'exit 143' TERM\n" +
     'umask 022\n' +

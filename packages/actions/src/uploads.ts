@@ -61,9 +61,10 @@ export function uploadRegistry(resolve: UploadResolver | undefined): UploadRegis
  * so they never appear on a command line or in the environment of the commands the script runs.
  * @example spawn('sh', ['-s'], { input: scriptPreamble({ nonce }) + script })
  */
-export function scriptPreamble(vars: { nonce: string; up?: string; blobs?: string }): string {
+export function scriptPreamble(vars: { nonce: string; tmp?: string; up?: string; blobs?: string }): string {
   if (!NONCE_PATTERN.test(vars.nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
   let out = `fl_nonce=${vars.nonce}\n`;
+  if (vars.tmp !== undefined) out += `fl_tmp=${shellQuote(vars.tmp)}\n`;
   if (vars.up !== undefined) out += `fl_up=${shellQuote(vars.up)}\n`;
   if (vars.blobs !== undefined) out += `fl_blobs=${shellQuote(vars.blobs)}\n`;
   return out;

@@ -121,7 +121,7 @@ t.test('file action - url content is checked against its sha256 on the node', as
   const bad = await runScriptAsync(renderActions([{ action: 'file', id: 'bad', args: { path: `${root}/other.conf`, url, sha256: '0'.repeat(64) } }], { stateDir }));
   t.equal(bad.statuses.bad, 'failed', 'mismatch fails the action');
   t.equal(bad.code, 1, 'script exits 1');
-  t.match(bad.stderr, 'checksum mismatch', 'says why');
+  t.match(bad.outputs.bad!.stderr, 'checksum mismatch', 'says why');
   t.notOk(existsSync(`${root}/other.conf`), 'nothing written');
 });
 

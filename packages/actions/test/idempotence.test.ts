@@ -33,6 +33,8 @@ interface Node {
   run(script: string, shell?: 'sh' | 'bash'): { statuses: Map<string, string>; stdout: string; stderr: string; exitCode: number };
   /** Run a shell command in the node; its stdout (throws on failure). */
   sh(command: string, input?: string): string;
+  /** How many processes running this phase script starts in the node (its own `sh` included). */
+  processes(script: string): number;
 }
 
 function childrenOf(pid: number): number[] {
@@ -64,8 +66,8 @@ async function bootNode(tt: Teardown): Promise<Node> {
   const nspawnPid = Number(readFileSync(join(home, 'state', 'idem', 'nodes', record!.id, 'pid'), 'utf8'));
   const leader = childrenOf(nspawnPid)[0];
   if (!leader) throw new Error(`node ${record!.id}: no init process under systemd-nspawn ${nspawnPid}`);
-  const enter = (args: string[], input?: string) =>
-    spawnSync('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', 'env', '-i', NODE_PATH, 'HOME=/root', ...args], {
+  const enter = (args: string[], input?: string, prefix: string[] = []) =>
+    spawnSync(prefix[0] ?? 'nsenter', [...prefix.slice(1), ...(prefix.length ? ['nsenter'] : []), '-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', 'env', '-i', NODE_PATH, 'HOME=/root', ...args], {
       input,
       encoding: 'utf8',
       maxBuffer: 64 << 20,
@@ -79,7 +81,19 @@ async function bootNode(tt: Teardown): Promise<Node> {
       if (result.error) throw result.error;
       // run-actions' own marker parser, as the runner reads them
       const statuses = new Map(decodeMarkers(nonce, result.stdout, result.stderr, [], result.status).map((outcome) => [outcome.id, outcome.status]));
-      return { statuses, stdout: result.stdout, stderr: result.stderr, exitCode: result.status ?? -1 };
+      // block output arrives framed (each line prefixed with |): unframe it for the text checks below
+      return { statuses, stdout: result.stdout.replace(/^\|/gm, ''), stderr: result.stderr, exitCode: result.status ?? -1 };
+    },
+    processes(script) {
+      // processes the script starts: every fork/clone that returned a child, traced from the host with strace -f
+      const nonce = randomBytes(12).toString('hex');
+      const trace = join(project, `trace-${nonce}`);
+      const result = enter(['sh', '-s'], scriptPreamble({ nonce, up: '/run/fl-test-up' }) + script, ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=clone,clone3,fork,vfork']);
+      if (result.status !== 0) throw new Error(`counting failed: ${result.stderr}`);
+      // (threads are not processes: CLONE_THREAD is left out; strace pads short calls like `vfork()   = N`)
+      const forks = readFileSync(trace, 'utf8').split('\n').filter((line) => /\b(clone3?|v?fork)\(.*\)\s*= [1-9][0-9]*$/.test(line) && !line.includes('CLONE_THREAD')).length;
+      rmSync(trace, { force: true });
+      return forks;
     },
     sh(command, input) {
       const result = enter(['sh', '-c', command], input);
@@ -115,7 +129,7 @@ function archiveBytes(scratch: string): Uint8Array {
 }
 
 t.test('idempotence on a real Debian 12 node', async (t) => {
-  for (const [tool, pkg] of [['nsenter', 'util-linux'], ['tar', 'tar']] as const) need(tool, pkg);
+  for (const [tool, pkg] of [['nsenter', 'util-linux'], ['tar', 'tar'], ['strace', 'strace']] as const) need(tool, pkg);
   if (process.getuid?.() !== 0) throw new Error('the idempotence test needs root (provision-node local nodes, nsenter)');
   const scratch = mkdtempSync(join(tmpdir(), 'forklift-actions-idem-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -195,6 +209,16 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   t.same([...plan.statuses.values()].filter((status) => status !== 'ok'), [], 'plan run after convergence reports zero changes');
   t.equal(plan.statuses.size, actions.length, 'plan run reports every action');
 
+  // Processes an unchanged check starts, per action (issue 14's budget): the script's own ones (sh, its temp
+  // directory) are measured with an empty script and taken off; the least of three runs (the node's own services
+  // may start something meanwhile).
+  const least = (script: string): number => Math.min(node.processes(script), node.processes(script), node.processes(script));
+  const baseline = least(render([], files).script);
+  const counts: Array<[string, number]> = actions.map(({ id, action, args }) => [`${action} (${id})`, least(render([{ id, action, args }], files).script) - baseline]);
+  t.comment(`processes an unchanged check starts (script baseline ${baseline}):\n${counts.map(([what, n]) => `  ${what}: ${n}`).join('\n')}`);
+  // package `latest` refreshes the index (apt-get update: its own fetch processes) on every apply run, by design
+  for (const [what, n] of counts) if (!what.includes('(pkg-latest)')) t.ok(n <= 6, `${what}: ${n} processes when nothing changes (at most 6)`);
+
   // What the actions did, seen from the node.
   t.equal(node.sh('cat /root/.ssh/authorized_keys'), `${CREDENTIAL_KEY}\n${DEPLOY_KEY}\n`, 'a key appended to a file without a final newline lands on its own line');
   t.match(node.sh('getent passwd deploy'), /^deploy:x:2001:\d+:Deploy 'the' \$\(app\) `touch \/tmp\/pwned`; \*:\/home\/deploy:\/bin\/bash\n$/, 'deploy has uid, comment, home and shell');
@@ -266,7 +290,7 @@ t.test('service restartOn - a run that dies between the change and the restart s
   // A failing action is data: its block reports failed with one clear line, and the script stops there.
   const unlock = node.run(render([{ id: 'no-hash', action: 'user', args: { name: 'nohash', locked: false } }, watched], none).script);
   t.equal(unlock.statuses.get('no-hash'), 'failed', 'unlocking an account without a hash fails');
-  t.match(unlock.stderr, /forklift: user nohash: cannot unlock an account without a password hash \(give passwordFrom\)/, 'with a clear message');
+  t.match(unlock.stdout, /forklift: user nohash: cannot unlock an account without a password hash \(give passwordFrom\)/, 'with a clear message');
   t.notOk(unlock.statuses.has('watched-conf'), 'the actions after it do not run');
 });
 

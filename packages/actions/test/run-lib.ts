@@ -11,6 +11,8 @@ export interface ScriptRun {
   statuses: Record<string, string>;
   /** Diff text per action id (all diff sections joined). */
   diffs: Record<string, string>;
+  /** The block's own stdout and stderr per action id (sent framed after the block). */
+  outputs: Record<string, { stdout: string; stderr: string }>;
 }
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: process.env.TMPDIR ?? '/tmp' };
@@ -40,11 +42,13 @@ function parseRun(code: number, stdout: string, stderr: string, nonce: string): 
   // run-actions' own marker parser: the tests read markers exactly as the runner does
   const statuses: Record<string, string> = {};
   const diffs: Record<string, string> = {};
+  const outputs: Record<string, { stdout: string; stderr: string }> = {};
   for (const outcome of decodeMarkers(nonce, stdout, stderr, [], code)) {
     if (outcome.status !== 'skipped') statuses[outcome.id] = outcome.status;
     if (outcome.diff !== undefined) diffs[outcome.id] = outcome.diff;
+    outputs[outcome.id] = { stdout: outcome.stdout, stderr: outcome.stderr };
   }
-  return { code, stdout, stderr, statuses, diffs };
+  return { code, stdout, stderr, statuses, diffs, outputs };
 }
 
 /** One action for `renderActions`: name, args and an optional id. */

@@ -921,7 +921,7 @@ return errors === 0;
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const result = validate22;
-const schema33 = {"$id":"https://forklift.dev/schema/result.schema.json","title":"forklift result record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"result"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"id":{"type":"string","minLength":1},"label":{"type":"string"},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"exitCode":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"stdout":{"type":"string"},"stderr":{"type":"string"},"diff":{"type":"string"},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["v","kind","node","phase","action","label","status","exitCode","stdout","stderr","durationMs"],"additionalProperties":{}};
+const schema33 = {"$id":"https://forklift.dev/schema/result.schema.json","title":"forklift result record","$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"v":{"type":"number","const":1},"kind":{"type":"string","const":"result"},"node":{"type":"string","minLength":1},"phase":{"type":"string","minLength":1},"action":{"type":"string","minLength":1},"id":{"type":"string","minLength":1},"label":{"type":"string"},"status":{"type":"string","enum":["changed","ok","failed","skipped"]},"exitCode":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"stdout":{"type":"string"},"stderr":{"type":"string"},"diff":{"type":"string"},"durationMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"truncated":{"type":"array","items":{"type":"string","enum":["stdout","stderr","diff"]}}},"required":["v","kind","node","phase","action","label","status","exitCode","stdout","stderr","durationMs"],"additionalProperties":{}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://forklift.dev/schema/result.schema.json" */;
@@ -1177,6 +1177,42 @@ var valid0 = _errs26 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.truncated !== undefined){
+let data13 = data.truncated;
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data13)){
+var valid1 = true;
+const len0 = data13.length;
+for(let i0=0; i0<len0; i0++){
+let data14 = data13[i0];
+const _errs30 = errors;
+if(typeof data14 !== "string"){
+validate22.errors = [{instancePath:instancePath+"/truncated/" + i0,schemaPath:"#/properties/truncated/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data14 === "stdout") || (data14 === "stderr")) || (data14 === "diff"))){
+validate22.errors = [{instancePath:instancePath+"/truncated/" + i0,schemaPath:"#/properties/truncated/items/enum",keyword:"enum",params:{allowedValues: schema33.properties.truncated.items.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid1 = _errs30 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/truncated",schemaPath:"#/properties/truncated/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs28 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

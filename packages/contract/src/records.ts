@@ -96,6 +96,8 @@ export const ResultRecordSchema = z.looseObject({
   stderr: z.string(),
   diff: z.string().optional(),
   durationMs,
+  /** Fields cut at run-actions' per-field limit (1 MiB): what followed was not kept. */
+  truncated: z.array(z.enum(['stdout', 'stderr', 'diff'])).optional(),
 });
 
 /** Counts of action statuses. */

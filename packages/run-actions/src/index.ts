@@ -4,7 +4,7 @@ export { sshTransport } from './ssh-transport.js';
 export { connectSsh, type SshConnectOptions } from './ssh-connect.js';
 export { localTransport } from './local-transport.js';
 export { runPhase, skipPhase, type PhaseRecordSink, type PhaseOutcome, type RunPhaseOptions } from './run-phase.js';
-export { MarkerParser, decodeMarkers, type ActionOutcome, type StrayOutput } from './markers.js';
+export { MarkerParser, decodeMarkers, FIELD_LIMIT_BYTES, type ActionOutcome, type StrayOutput } from './markers.js';
 export { WRAPPER, remoteCommand, wrapperInput, newNonce, type WrapperUpload } from './remote-command.js';
 export { deliverBlobs, readSensitiveUploads, DEFAULT_BLOB_DIR } from './uploads.js';
 export { preflight, PREFLIGHT_SCRIPT, osFactsFrom } from './facts.js';

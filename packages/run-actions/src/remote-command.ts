@@ -9,8 +9,9 @@ import { NONCE_PATTERN, shellQuote, UPLOAD_NAME_PATTERN } from '@forklift/contra
  * session (setsid) with `fl_nonce=`, `fl_up=` (the uploads) and `fl_blobs=` (the node's cache) assignments
  * written before the script on sh's stdin. It keeps reading stdin: when stdin ends before the script does
  * (the caller was interrupted, the channel or the connection closed) it kills the script's whole process
- * group, so nothing is left running on the node. Daemons the script starts leave the group and survive.
- * The private directory, with the uploads, is removed when the wrapper exits.
+ * group, so nothing is left running on the node, and sends the output the running action had so far (framed like
+ * fl_end does, for the action id `-`: the one running). Daemons the script starts leave the group and survive.
+ * The private directory (the script's fl_tmp), with the uploads, is removed when the wrapper exits.
  */
 export const WRAPPER = String.raw`umask 077
 IFS= read -r n || exit 125
@@ -44,6 +45,7 @@ fi
 exec 3<&0 </dev/null
 pre() {
   printf 'fl_nonce=%s\n' "$n"
+  printf "fl_tmp='%s'\n" "$d"
   if [ -d "$d/up" ]; then printf "fl_up='%s'\n" "$d/up"; fi
   if [ "$blobs" != - ]; then printf "fl_blobs='%s'\n" "$blobs"; fi
   cat "$d/script"
@@ -60,7 +62,14 @@ job=$!
   kill -TERM "-$job" "$job" 2>/dev/null
   sleep 1
   kill -KILL "-$job" "$job" 2>/dev/null
-) >/dev/null 2>&1 &
+  for f in o:stdout e:stderr; do
+    if [ -s "$d/${'$'}{f%%:*}" ]; then
+      printf '::forklift:%s:-:%s\n' "$n" "${'$'}{f#*:}"
+      sed 's/^/|/' "$d/${'$'}{f%%:*}"
+      printf '\n'
+    fi
+  done
+) 2>/dev/null &
 dog=$!
 exec 3<&-
 wait "$job"

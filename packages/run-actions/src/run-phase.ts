@@ -45,6 +45,7 @@ function resultFields(node: NodeRecord, phase: string, outcome: ActionOutcome): 
     stderr: outcome.stderr,
     ...(outcome.diff !== undefined ? { diff: outcome.diff } : {}),
     durationMs: outcome.durationMs,
+    ...(outcome.truncated ? { truncated: outcome.truncated } : {}),
   };
 }
 

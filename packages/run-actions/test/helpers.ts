@@ -9,31 +9,32 @@ export interface TestBlock {
 }
 
 /**
- * A phase script that follows the marker protocol of DEVELOPING.md (like render-crate's output,
- * written by hand so these tests control exactly what runs).
+ * A phase script that follows the marker protocol of DEVELOPING.md (like render-crate's output, written by
+ * hand so these tests control exactly what runs): each block's output captured and sent framed after it.
  */
 export function testScript(blocks: readonly TestBlock[]): string {
   const head = [
     'set -eu',
     ': "${fl_nonce:?the nonce comes before the script on stdin}"',
-    'fl_tmp=$(mktemp -d)',
-    "trap 'rm -rf \"$fl_tmp\"' EXIT",
+    'if [ -z "${fl_tmp:-}" ]; then fl_tmp=$(mktemp -d); trap \'rm -rf "$fl_tmp"\' EXIT; fi',
     "trap 'exit 143' TERM",
     "trap 'exit 130' INT",
     `fl_mark() { printf '::forklift:%s:%s:%s\\n' "$fl_nonce" "$1" "$2"; }`,
+    `fl_emit() { if [ -s "$fl_tmp/$2" ]; then fl_mark "$1" "$3"; sed 's/^/|/' "$fl_tmp/$2"; printf '\\n'; fi; }`,
   ];
   const body = blocks.map((block) =>
     [
-      `fl_mark ${block.id} begin; fl_mark ${block.id} begin >&2`,
+      `fl_mark ${block.id} begin`,
       'set +e',
-      `( set -e; changed() { : >"$fl_tmp/changed.${block.id}"; }`,
+      `( unset fl_nonce; set -e; changed() { : >"$fl_tmp/changed.${block.id}"; }`,
       block.body,
-      ') </dev/null',
+      ') </dev/null >"$fl_tmp/o" 2>"$fl_tmp/e"',
       'fl_rc=$?',
       'set -e',
+      `fl_emit ${block.id} o stdout; fl_emit ${block.id} e stderr`,
       `fl_mark ${block.id} exit:$fl_rc`,
       `if [ $fl_rc -ne 0 ]; then fl_s=failed; elif [ -e "$fl_tmp/changed.${block.id}" ]; then fl_s=changed; else fl_s=ok; fi`,
-      `fl_mark ${block.id} $fl_s; fl_mark ${block.id} $fl_s >&2`,
+      `fl_mark ${block.id} $fl_s`,
       'if [ $fl_rc -ne 0 ]; then exit $fl_rc; fi',
     ].join('\n'),
   );

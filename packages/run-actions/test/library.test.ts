@@ -35,11 +35,10 @@ function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Prom
         return { exitCode: 0 };
       }
       const nonce = call.stdin.split('\n')[0]!;
-      const ids = [...call.stdin.matchAll(/fl_mark (\S+) begin;/g)].map((match) => match[1]!);
+      const ids = [...call.stdin.matchAll(/fl_mark (\S+) begin\n/g)].map((match) => match[1]!);
       for (const id of ids) {
         const status = id.startsWith('fail') ? 'failed' : 'ok';
-        options.onStderr?.(Buffer.from(`::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:${status}\n`));
-        options.onStdout?.(Buffer.from(`::forklift:${nonce}:${id}:begin\nout ${id}\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`));
+        options.onStdout?.(Buffer.from(`::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:stdout\n|out ${id}\n\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`));
         if (status === 'failed') {
           call.endedAt = performance.now();
           return { exitCode: 1 };

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MarkerParser, type ActionOutcome } from '../src/index.js';
+import { decodeMarkers, FIELD_LIMIT_BYTES, MarkerParser, type ActionOutcome } from '../src/index.js';
 
 const nonce = 'n0nce';
 const actions = [
@@ -8,64 +8,106 @@ const actions = [
   { id: 'c', action: 'exec', label: 'third' },
 ];
 const m = (id: string, what: string): string => `::forklift:${nonce}:${id}:${what}\n`;
+/** A block's output as fl_end frames it: each line prefixed with `|`, then an empty line. */
+const frame = (id: string, what: string, text: string): string =>
+  text === '' ? '' : `${m(id, what)}${text.replace(/\n$/, '').split('\n').map((line) => `|${line}`).join('\n')}\n${text.endsWith('\n') ? '\n' : ''}`;
 
-function feedInPieces(parser: MarkerParser, stdout: string, stderr: string, size: number): void {
+function feedInPieces(parser: MarkerParser, stdout: string, size: number): void {
   const out = Buffer.from(stdout);
-  const err = Buffer.from(stderr);
-  for (let index = 0; index < Math.max(out.length, err.length); index += size) {
-    if (index < out.length) parser.pushStdout(out.subarray(index, index + size));
-    if (index < err.length) parser.pushStderr(err.subarray(index, index + size));
-  }
+  for (let index = 0; index < out.length; index += size) parser.pushStdout(out.subarray(index, index + size));
 }
 
-t.test('marker parser - outcomes with own output, diff and status, whatever the chunking', async (t) => {
-  const stdout = `pre\n${m('a', 'begin')}hello\n${m('a', 'exit:0')}${m('a', 'ok')}${m('b', 'begin')}no newline${m('b', 'diff')}--- f\n+++ f\n${m('b', 'enddiff')}${m('b', 'exit:0')}${m('b', 'changed')}`;
-  const stderr = `${m('a', 'begin')}warn a\n${m('a', 'ok')}${m('b', 'begin')}${m('b', 'changed')}`;
-  for (const size of [1, 3, 7, 4096]) {
+t.test('marker parser - outcomes with own framed output, diff and status, whatever the chunking', async (t) => {
+  const stdout =
+    m('a', 'begin') + frame('a', 'stdout', 'hello\n') + frame('a', 'stderr', 'warn a\n') + m('a', 'exit:0') + m('a', 'ok') +
+    m('b', 'begin') + frame('b', 'stdout', 'no newline') + frame('b', 'diff', '--- f\n+++ f\n') + m('b', 'exit:0') + m('b', 'changed');
+  for (const size of [1, 2, 3, 7, 4096]) {
     const seen: ActionOutcome[] = [];
     const parser = new MarkerParser(nonce, actions, (outcome) => seen.push(outcome));
-    feedInPieces(parser, stdout, stderr, size);
+    feedInPieces(parser, stdout, size);
     t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'changed']], `delivered while running (chunks of ${size})`);
     parser.finish(0);
     t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'changed'], ['c', 'skipped']]);
     t.equal(seen[0]!.stdout, 'hello\n');
     t.equal(seen[0]!.stderr, 'warn a\n');
     t.equal(seen[0]!.label, 'first');
-    t.equal(seen[1]!.stdout, 'no newline', 'text before a mid-line marker stays the action output');
+    t.equal(seen[1]!.stdout, 'no newline', 'output without a final newline keeps it that way');
     t.equal(seen[1]!.diff, '--- f\n+++ f\n');
-    t.equal(parser.stray.stdout, 'pre\n');
   }
 });
 
-t.test('marker parser - markers with another nonce are plain output', async (t) => {
-  const seen: ActionOutcome[] = [];
-  const parser = new MarkerParser(nonce, actions.slice(0, 1), (outcome) => seen.push(outcome));
-  parser.pushStdout(Buffer.from(`${m('a', 'begin')}::forklift:forged:a:changed\n${m('a', 'exit:0')}${m('a', 'ok')}`));
-  parser.pushStderr(Buffer.from(`${m('a', 'begin')}${m('a', 'ok')}`));
-  t.equal(seen.length, 1);
-  t.equal(seen[0]!.status, 'ok');
-  t.equal(seen[0]!.stdout, '::forklift:forged:a:changed\n');
+t.test('marker parser - framed text is data: blank lines, lines starting with | or ::forklift, NUL and UTF-8 split anywhere', async (t) => {
+  const text = `\n|pipe\n${m('a', 'changed')}::forklift:${nonce}:b:failed\n\u0000bin ü 💡\n\n`;
+  const stdout = m('a', 'begin') + frame('a', 'stdout', text) + m('a', 'exit:0') + m('a', 'ok');
+  for (const size of [1, 5, 4096]) {
+    const seen: ActionOutcome[] = [];
+    const parser = new MarkerParser(nonce, actions.slice(0, 2), (outcome) => seen.push(outcome));
+    feedInPieces(parser, stdout, size);
+    parser.finish(0);
+    t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'skipped']], `no forged status (chunks of ${size})`);
+    t.equal(seen[0]!.stdout, text, 'the text comes back byte for byte');
+  }
 });
 
-t.test('marker parser - an action left open when the script ends fails with the reason', async (t) => {
+t.test('marker parser - a marker is only a marker at the start of a line, with this nonce', async (t) => {
+  const stdout = `${m('a', 'begin')}stray ${m('a', 'failed').trimEnd()}\n::forklift:forged:a:failed\n ${m('a', 'failed')}${m('a', 'exit:0')}${m('a', 'ok')}`;
+  const [outcome] = decodeMarkers(nonce, stdout, '', actions.slice(0, 1));
+  t.same([outcome!.status, outcome!.exitCode], ['ok', 0]);
+});
+
+t.test('marker parser - the wrapper speaks for the running action (id -) after stopping a script', async (t) => {
   const seen: ActionOutcome[] = [];
   const parser = new MarkerParser(nonce, actions, (outcome) => seen.push(outcome));
-  parser.pushStdout(Buffer.from(`${m('a', 'begin')}${m('a', 'exit:0')}${m('a', 'ok')}${m('b', 'begin')}half`));
-  parser.pushStderr(Buffer.from(`${m('a', 'begin')}${m('a', 'ok')}${m('b', 'begin')}`));
+  parser.pushStdout(Buffer.from(`${m('a', 'begin')}${m('a', 'exit:0')}${m('a', 'ok')}${m('b', 'begin')}${frame('-', 'stdout', 'half way\n')}${frame('-', 'stderr', 'E: lock')}`));
   t.equal(parser.running, 'b');
   parser.finish(null, 'interrupted (SIGINT)');
   t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'failed'], ['c', 'skipped']]);
-  t.equal(seen[1]!.stdout, 'half');
-  t.match(seen[1]!.stderr, /interrupted \(SIGINT\) before this action finished/);
+  t.equal(seen[1]!.stdout, 'half way\n');
+  t.equal(seen[1]!.stderr, 'E: lock\nforklift: interrupted (SIGINT) before this action finished\n');
   t.equal(seen[1]!.exitCode, -1);
 });
 
 t.test('marker parser - a failed action carries its exit code', async (t) => {
+  const outcomes = decodeMarkers(nonce, `${m('a', 'begin')}${frame('a', 'stderr', 'boom\n')}${m('a', 'exit:3')}${m('a', 'failed')}`, '', actions, 3);
+  t.same(outcomes.map((o) => [o.id, o.status, o.exitCode]), [['a', 'failed', 3], ['b', 'skipped', 0], ['c', 'skipped', 0]]);
+  t.equal(outcomes[0]!.stderr, 'boom\n');
+});
+
+t.test('marker parser - each field keeps at most 1 MiB and says it was cut', async (t) => {
+  const big = 'x'.repeat(FIELD_LIMIT_BYTES + 12345);
+  const [outcome] = decodeMarkers(nonce, `${m('a', 'begin')}${frame('a', 'stdout', big)}${frame('a', 'diff', 'small\n')}${m('a', 'exit:0')}${m('a', 'ok')}`, '', actions.slice(0, 1));
+  t.same(outcome!.truncated, ['stdout']);
+  t.ok(outcome!.stdout.startsWith('x'.repeat(FIELD_LIMIT_BYTES)));
+  t.match(outcome!.stdout, /\[forklift: 12345 more bytes not kept: the field is limited to 1048576 bytes\]\n$/);
+  t.equal(outcome!.diff, 'small\n');
+});
+
+t.test('marker parser - bytes are scanned once: 8 MiB lines full of "::" parse in linear time', async (t) => {
+  // the old parser held a partial line after "::" and scanned it again on every chunk (quadratic)
+  const timeFor = (mib: number): number => {
+    const line = '::before '.repeat(Math.ceil((mib * 1024 * 1024) / 9));
+    const stray = Buffer.from(`${line}\n`);
+    const framed = Buffer.from(`${m('a', 'begin')}${frame('a', 'stdout', line)}`);
+    const parser = new MarkerParser(nonce, actions.slice(0, 1), () => undefined);
+    const started = performance.now();
+    for (const data of [stray, framed]) for (let at = 0; at < data.length; at += 16384) parser.pushStdout(data.subarray(at, at + 16384));
+    parser.finish(0);
+    return performance.now() - started;
+  };
+  timeFor(1); // warm up
+  const small = timeFor(2);
+  const large = timeFor(8);
+  t.ok(large < small * 4 * 3 + 50, `4x the bytes take about 4x the time (2 MiB ${small.toFixed(1)} ms, 8 MiB ${large.toFixed(1)} ms), not 16x`);
+});
+
+t.test('marker parser - stray text outside blocks and the script stderr are kept (bounded) for error messages', async (t) => {
   const seen: ActionOutcome[] = [];
-  const parser = new MarkerParser(nonce, actions, (outcome) => seen.push(outcome));
-  parser.pushStdout(Buffer.from(`${m('a', 'begin')}${m('a', 'exit:3')}${m('a', 'failed')}`));
-  parser.pushStderr(Buffer.from(`${m('a', 'begin')}boom\n${m('a', 'failed')}`));
-  parser.finish(3);
-  t.same(seen.map((o) => [o.id, o.status, o.exitCode]), [['a', 'failed', 3], ['b', 'skipped', 0], ['c', 'skipped', 0]]);
-  t.equal(seen[0]!.stderr, 'boom\n');
+  const parser = new MarkerParser(nonce, actions.slice(0, 1), (outcome) => seen.push(outcome));
+  parser.pushStdout(Buffer.from(`pre\n${'y'.repeat(200_000)}\n`));
+  parser.pushStderr(Buffer.from('sh: 1: syntax error\n'));
+  parser.finish(2);
+  t.match(parser.stray.stdout, /^pre\ny+\n\[forklift: \d+ more bytes not kept/);
+  t.ok(parser.stray.stdout.length < 70_000);
+  t.equal(parser.stray.stderr, 'sh: 1: syntax error\n');
+  t.same(seen.map((o) => o.status), ['skipped']);
 });

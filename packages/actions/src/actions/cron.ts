@@ -68,11 +68,12 @@ export const cronAction = defineAction({
       const temp = `/etc/cron.d/.${args.file}.forklift`;
       return (
         block +
-        sh`if [ -f ${path} ]; then cat ${path} >"$fl_tmp/cron.old"; else : >"$fl_tmp/cron.old"; fi\n` +
-        splice +
-        'if ! cmp -s "$fl_tmp/cron.old" "$fl_tmp/cron.new"; then\n' +
+        // the file itself is read (no copy): an unchanged entry costs awk and cmp
+        sh`if [ -f ${path} ]; then fl_old=${path}; else fl_old=/dev/null; fi\n` +
+        splice.replace('"$fl_tmp/cron.old"', '"$fl_old"') +
+        'if ! cmp -s "$fl_old" "$fl_tmp/cron.new"; then\n' +
         '  fl_changed\n' +
-        sh`  fl_diff_files "$fl_tmp/cron.old" "$fl_tmp/cron.new" ${path}\n` +
+        sh`  fl_diff_files "$fl_old" "$fl_tmp/cron.new" ${path}\n` +
         '  if fl_apply; then\n' +
         '    if [ -s "$fl_tmp/cron.new" ]; then\n' +
         sh`      mkdir -p /etc/cron.d && cat "$fl_tmp/cron.new" >${temp} && chmod 0644 ${temp} && chown 0:0 ${temp} && mv -f ${temp} ${path}\n` +
@@ -80,8 +81,7 @@ export const cronAction = defineAction({
         sh`      rm -f ${path}\n` +
         '    fi\n' +
         '  fi\n' +
-        'fi\n' +
-        'rm -f "$fl_tmp/cron.block" "$fl_tmp/cron.old" "$fl_tmp/cron.new"\n'
+        'fi\n'
       );
     }
     const label = `crontab of ${args.user}`;
@@ -100,8 +100,7 @@ export const cronAction = defineAction({
       sh`      crontab -u ${args.user} -r\n` +
       '    fi\n' +
       '  fi\n' +
-      'fi\n' +
-      'rm -f "$fl_tmp/cron.block" "$fl_tmp/cron.old" "$fl_tmp/cron.new"\n'
+      'fi\n'
     );
   },
 });

@@ -26,7 +26,9 @@ export type GroupArgs = z.output<typeof groupSchema>;
 function renderPresent(args: GroupArgs): string {
   const create = ['groupadd', ...(args.system ? ['--system'] : []), ...(args.gid !== undefined ? ['--gid', args.gid] : []), args.name];
   let out =
-    sh`if ! getent group ${args.name} >/dev/null; then\n` +
+    // one getent: whether the group exists and (field 3) its gid
+    sh`fl_entry=$(getent group ${args.name}) || fl_entry=''\n` +
+    'if [ -z "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`group ${args.name}`} group absent present\n` +
     sh`  if fl_apply; then ${create}; fi\n` +
@@ -34,7 +36,6 @@ function renderPresent(args: GroupArgs): string {
     'fi\n';
   if (args.gid !== undefined) {
     out +=
-      sh`fl_entry=$(getent group ${args.name})\n` +
       'fl_rest=${fl_entry#*:*:}\n' +
       'fl_have=${fl_rest%%:*}\n' +
       sh`if [ "$fl_have" != ${args.gid} ]; then\n` +

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../define.js';
 import { absolutePath, noNul } from '../schemas.js';
-import { sh } from '../sh.js';
+import { raw, sh } from '../sh.js';
 import type { RenderContext } from '../types.js';
 import { accountName } from './group.js';
 
@@ -58,6 +58,10 @@ function sortedNames(names: readonly string[]): string[] {
   return [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+// The account's passwd line, read once (fl_entry) and split with builtins: an unchanged check starts `getent`,
+// and `id -Gn` only when groups are managed.
+const READ_ENTRY = "# shellcheck disable=SC2034 # not every field is compared\nIFS=: read -r _ _ fl_have_uid fl_have_gid fl_have_comment fl_have_home fl_have_shell <<EOF\n$fl_entry\nEOF\n";
+
 function renderCreate(args: UserArgs): string {
   const createHome = args.createHome ?? !args.system;
   const command = [
@@ -73,46 +77,59 @@ function renderCreate(args: UserArgs): string {
     args.name,
   ];
   return (
-    sh`if ! getent passwd ${args.name} >/dev/null; then\n` +
+    sh`fl_entry=$(getent passwd ${args.name}) || fl_entry=''\n` +
+    'if [ -z "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`user ${args.name}`} user absent present\n` +
     '  if ! fl_apply; then exit 0; fi\n' +
     sh`  ${command}\n` +
-    'fi\n'
+    sh`  fl_entry=$(getent passwd ${args.name})\n` +
+    'fi\n' +
+    READ_ENTRY
   );
 }
 
 /** One passwd field compared with the wanted value; a difference adds usermod options to "$@". */
-function renderField(args: UserArgs, field: number, attribute: string, option: string, wanted: string | number | undefined): string {
+function renderField(args: UserArgs, variable: string, attribute: string, option: string, wanted: string | number | undefined): string {
   if (wanted === undefined) return '';
   return (
-    sh`fl_have=$(printf '%s\\n' "$fl_entry" | cut -d: -f${field})\n` +
-    sh`if [ "$fl_have" != ${wanted} ]; then\n` +
-    sh`  fl_diff_value ${`user ${args.name}`} ${attribute} "$fl_have" ${wanted}\n` +
+    sh`if [ "$${raw(variable)}" != ${wanted} ]; then\n` +
+    sh`  fl_diff_value ${`user ${args.name}`} ${attribute} "$${raw(variable)}" ${wanted}\n` +
     sh`  set -- "$@" ${option} ${wanted}\n` +
     'fi\n'
   );
 }
 
 function renderGroups(args: UserArgs): string {
-  let out = '';
+  if (args.group === undefined && args.groups === undefined) return '';
+  // id -Gn lists the primary group first, then the supplementary ones
+  let out = sh`fl_gids=$(id -Gn ${args.name})\n` + 'fl_primary=${fl_gids%% *}\n';
   if (args.group !== undefined) {
     out +=
-      sh`fl_have=$(id -gn ${args.name})\n` +
-      sh`if [ "$fl_have" != ${args.group} ]; then\n` +
-      sh`  fl_diff_value ${`user ${args.name}`} group "$fl_have" ${args.group}\n` +
+      sh`if [ "$fl_primary" != ${args.group} ]; then\n` +
+      sh`  fl_diff_value ${`user ${args.name}`} group "$fl_primary" ${args.group}\n` +
       sh`  set -- "$@" --gid ${args.group}\n` +
       'fi\n';
   }
   if (args.groups !== undefined) {
     const wanted = sortedNames(args.groups);
-    // Compare without the primary group: id -Gn lists it, and listing it in groups is harmless.
+    // Compared as sets, without the primary group (id -Gn lists it; listing it in groups is harmless); no sort process.
     out +=
-      sh`fl_primary=$(id -gn ${args.name})\n` +
-      sh`fl_have=$(id -Gn ${args.name} | tr ' ' '\\n' | grep -vxF -e "$fl_primary" | sort | tr '\\n' ' ')\n` +
-      (wanted.length > 0 ? sh`fl_want=$(printf '%s\\n' ${wanted} | grep -vxF -e "$fl_primary" | sort | tr '\\n' ' ')\n` : "fl_want=''\n") +
-      'if [ "$fl_have" != "$fl_want" ]; then\n' +
-      sh`  fl_diff_value ${`user ${args.name}`} groups "$fl_have" "$fl_want"\n` +
+      "fl_want=''\nfl_n=0\n" +
+      sh`for fl_g in ${wanted.length > 0 ? wanted : raw('')}; do\n` +
+      '  if [ "$fl_g" != "$fl_primary" ]; then fl_want="$fl_want $fl_g"; fl_n=$((fl_n + 1)); fi\n' +
+      'done\n' +
+      "fl_have=''\nfl_m=0\nfl_same=1\n" +
+      '# shellcheck disable=SC2086 # group names, split on purpose\n' +
+      'for fl_g in ${fl_gids#"$fl_primary"}; do\n' +
+      '  if [ "$fl_g" = "$fl_primary" ]; then continue; fi\n' +
+      '  fl_have="$fl_have $fl_g"\n' +
+      '  fl_m=$((fl_m + 1))\n' +
+      '  case "$fl_want " in *" $fl_g "*) ;; *) fl_same=0 ;; esac\n' +
+      'done\n' +
+      'if [ "$fl_m" != "$fl_n" ]; then fl_same=0; fi\n' +
+      'if [ "$fl_same" = 0 ]; then\n' +
+      sh`  fl_diff_value ${`user ${args.name}`} groups "$${raw('{fl_have# }')}" "$${raw('{fl_want# }')}"\n` +
       sh`  set -- "$@" --groups ${wanted.join(',')}\n` +
       'fi\n';
   }
@@ -121,7 +138,9 @@ function renderGroups(args: UserArgs): string {
 
 function renderPassword(args: UserArgs, ctx: RenderContext): string {
   let out = '';
-  if (args.passwordFrom !== undefined || args.locked !== undefined) out += sh`fl_hash=$(getent shadow ${args.name} | cut -d: -f2)\n`;
+  // one getent; the hash is the second field
+  const readHash = sh`fl_hash=$(getent shadow ${args.name}) || fl_hash=''\n` + 'fl_hash=${fl_hash#*:}\nfl_hash=${fl_hash%%:*}\n';
+  if (args.passwordFrom !== undefined || args.locked !== undefined) out += readHash;
   if (args.passwordFrom !== undefined) {
     // The hash comes from a file delivered out of band; it reaches chpasswd on stdin (printf is a builtin: never on argv).
     const word = ctx.upload(args.passwordFrom, { sensitive: true });
@@ -139,7 +158,7 @@ function renderPassword(args: UserArgs, ctx: RenderContext): string {
       sh`    printf '%s:%s\\n' ${args.name} "$fl_want" | chpasswd --encrypted\n` +
       // A locked account stays locked when its hash changes (chpasswd unlocks), unless locked: false says otherwise.
       (args.locked === false ? '' : '    case $fl_hash in !?*) ' + sh`usermod --lock ${args.name}` + ' ;; esac\n') +
-      sh`    fl_hash=$(getent shadow ${args.name} | cut -d: -f2)\n` +
+      readHash.replace(/^/gm, '    ') +
       '  fi\n' +
       'fi\n';
   }
@@ -194,15 +213,16 @@ function renderKeys(args: UserArgs): string {
   if (keys === undefined || keys.length === 0) return '';
   const label = `user ${args.name}`;
   let out =
-    // one getent: home, uid and gid from the passwd line (fields 6, 3, 4)
-    sh`fl_entry=$(getent passwd ${args.name})\n` +
-    "IFS=: read -r _ _ fl_kuid fl_kgid _ fl_home _ <<EOF\n$fl_entry\nEOF\n" +
-    'fl_ssh="$fl_home/.ssh"\n' +
+    // home, uid and gid from the passwd line read at the start of the block
+    'fl_kuid=$fl_have_uid\n' +
+    'fl_kgid=$fl_have_gid\n' +
+    'fl_ssh="$fl_have_home/.ssh"\n' +
     'fl_keys="$fl_ssh/authorized_keys"\n' +
     'fl_keys_fix=0\n' +
-    sh`if [ -L "$fl_ssh" ]; then fl_fail "$fl_ssh is a symbolic link: refusing to follow it (${label})"; fi\n` +
-    sh`if [ -L "$fl_keys" ]; then fl_fail "$fl_keys is a symbolic link: refusing to follow it (${label})"; fi\n` +
-    sh`if [ -e "$fl_ssh" ] && [ ! -d "$fl_ssh" ]; then fl_fail "$fl_ssh is not a directory (${label})"; fi\n` +
+    // (the label is `user NAME`, NAME a plain account name: safe inside double quotes)
+    `if [ -L "$fl_ssh" ]; then fl_fail "$fl_ssh is a symbolic link: refusing to follow it (${label})"; fi\n` +
+    `if [ -L "$fl_keys" ]; then fl_fail "$fl_keys is a symbolic link: refusing to follow it (${label})"; fi\n` +
+    `if [ -e "$fl_ssh" ] && [ ! -d "$fl_ssh" ]; then fl_fail "$fl_ssh is not a directory (${label})"; fi\n` +
     'if [ ! -d "$fl_ssh" ]; then\n' +
     '  fl_keys_fix=1\n' +
     sh`  fl_diff_value "$fl_ssh" ${`directory (${label})`} absent present\n` +
@@ -223,15 +243,18 @@ function renderKeys(args: UserArgs): string {
   }
   out +=
     // ownership and modes of both in one stat
-    'for fl_p in "$fl_ssh" "$fl_keys"; do\n' +
-    '  if [ ! -e "$fl_p" ]; then continue; fi\n' +
-    '  if [ "$fl_p" = "$fl_ssh" ]; then fl_mode=700; else fl_mode=600; fi\n' +
-    "  fl_have=$(stat -c '%u:%g %a' -- \"$fl_p\")\n" +
-    '  if [ "$fl_have" != "$fl_kuid:$fl_kgid $fl_mode" ]; then\n' +
-    '    fl_keys_fix=1\n' +
-    '    fl_diff_value "$fl_p" ownership "$fl_have" "$fl_kuid:$fl_kgid $fl_mode"\n' +
-    '  fi\n' +
-    'done\n' +
+    // ownership and modes of both with one stat
+    'if [ -e "$fl_keys" ]; then set -- "$fl_ssh" 700 "$fl_keys" 600; elif [ -e "$fl_ssh" ]; then set -- "$fl_ssh" 700; else set --; fi\n' +
+    'if [ "$#" -gt 0 ]; then\n' +
+    '  if [ "$#" -gt 2 ]; then fl_lines=$(stat -c \'%u:%g %a\' -- "$1" "$3"); else fl_lines=$(stat -c \'%u:%g %a\' -- "$1"); fi\n' +
+    '  while IFS= read -r fl_have; do\n' +
+    '    if [ "$fl_have" != "$fl_kuid:$fl_kgid $2" ]; then\n' +
+    '      fl_keys_fix=1\n' +
+    '      fl_diff_value "$1" ownership "$fl_have" "$fl_kuid:$fl_kgid $2"\n' +
+    '    fi\n' +
+    '    shift 2\n' +
+    '  done <<EOF\n$fl_lines\nEOF\n' +
+    'fi\n' +
     'if [ "$fl_keys_fix" = 1 ]; then\n' +
     '  fl_changed\n' +
     '  if fl_apply; then\n' +
@@ -251,28 +274,26 @@ function renderKeys(args: UserArgs): string {
 
 function renderPresent(args: UserArgs, ctx: RenderContext): string {
   const fields =
-    renderField(args, 3, 'uid', '--uid', args.uid) +
-    renderField(args, 5, 'comment', '--comment', args.comment) +
-    renderField(args, 6, 'home', '--home', args.home) +
-    renderField(args, 7, 'shell', '--shell', args.shell);
+    renderField(args, 'fl_have_uid', 'uid', '--uid', args.uid) +
+    renderField(args, 'fl_have_comment', 'comment', '--comment', args.comment) +
+    renderField(args, 'fl_have_home', 'home', '--home', args.home) +
+    renderField(args, 'fl_have_shell', 'shell', '--shell', args.shell);
   const groups = renderGroups(args);
   const modify =
     fields || groups
-      ? (fields ? sh`fl_entry=$(getent passwd ${args.name})\n` : '') +
-        'set --\n' +
+      ? 'set --\n' +
         fields +
         groups +
         'if [ "$#" -gt 0 ]; then\n' +
         '  fl_changed\n' +
-        sh`  if fl_apply; then usermod "$@" ${args.name}; fi\n` +
+        '  if fl_apply; then\n' +
+        sh`    usermod "$@" ${args.name}\n` +
+        sh`    fl_entry=$(getent passwd ${args.name})\n` +
+        READ_ENTRY +
+        '  fi\n' +
         'fi\n'
       : '';
-  return (
-    renderCreate(args) +
-    modify +
-    renderPassword(args, ctx) +
-    renderKeys(args)
-  );
+  return renderCreate(args) + modify + renderPassword(args, ctx) + renderKeys(args);
 }
 
 function renderAbsent(args: UserArgs): string {
