@@ -133,10 +133,10 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
 
   const again = await converge();
   t.equal(again.exitCode, 0, again.stderr.slice(-2000));
-  t.same(again.records.filter((r) => r.kind === 'result' && r.status !== 'ok').map((r) => r.action), [], 'converging again changes nothing');
+  t.same(again.records.filter((r) => r.kind === 'result' && r.status !== 'ok').map((r) => r.id), [], 'converging again changes nothing');
   const plan = await converge(spec, ['--plan']);
   t.equal(plan.exitCode, 0, plan.stderr.slice(-2000));
-  t.same(plan.records.filter((r) => r.kind === 'result' && r.status !== 'ok').map((r) => r.action), [], '--plan reports no change');
+  t.same(plan.records.filter((r) => r.kind === 'result' && r.status !== 'ok').map((r) => r.id), [], '--plan reports no change');
 
   // HAProxy's checks need rise (2) x inter (1 s) before a server is UP
   let live = { status: 0, body: '' };
