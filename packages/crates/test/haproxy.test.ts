@@ -4,15 +4,14 @@
 // converge after a promotion keeps the traffic where promote-color put it.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeRecord } from '@forklift/contract';
-import { provisionNodes } from '@forklift/provision-node';
 import { renderPlans, type SpecContext } from '@forklift/render-crate';
 import { sshTransport } from '@forklift/run-actions';
 import { runBinary } from '@forklift/testkit';
+import { testEnv, testNodes } from './helpers/nodes.js';
 import { haproxy, haproxyConfig, haproxyOptions, lbServers } from '../src/index.js';
 
 const execFileAsync = promisify(execFile);
@@ -72,20 +71,13 @@ t.test('haproxy - bad options are exit 65 naming the spec file, the crate and th
   }
 });
 
-// ---- real nodes ----
+// ---- real nodes (the crate tests' shared forklift home and apt cache: helpers/nodes.ts) ----
 
-const home = mkdtempSync(join(tmpdir(), 'crates-haproxy-'));
-const env = { FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
 const GROUPS = [
-  { group: 'lb', roles: ['lb'] },
-  { group: 'blue-web', color: 'blue', roles: ['web'] },
-  { group: 'green-web', color: 'green', roles: ['web'] },
+  { group: 'crate-haproxy-lb', count: 1, roles: ['lb'] },
+  { group: 'crate-haproxy-blue', count: 1, color: 'blue', roles: ['web'] },
+  { group: 'crate-haproxy-green', count: 1, color: 'green', roles: ['web'] },
 ];
-
-t.teardown(async () => {
-  for (const { group } of GROUPS) await provisionNodes({ service: 'local', count: 0, group, home, env, log: () => undefined }).catch(() => undefined);
-  rmSync(home, { recursive: true, force: true });
-});
 
 async function sh(target: NodeRecord, command: string, stdin?: string | Buffer): Promise<string> {
   const transport = await sshTransport(target);
@@ -110,9 +102,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
     throw new Error(`${BUSYBOX} is missing: apt-get install busybox-static`);
   });
   const nodes: NodeRecord[] = [];
-  for (const { group, color, roles } of GROUPS) {
-    nodes.push(...(await provisionNodes({ service: 'local', count: 1, group, color, roles, home, env, log: (line) => t.comment(line) })));
-  }
+  for (const group of GROUPS) nodes.push(...(await testNodes(t, group)));
   const [lb, blue, green] = nodes as [NodeRecord, NodeRecord, NodeRecord];
   t.equal(blue.color, 'blue');
   // a static web server on each web node: / names its color, /healthz answers 200
@@ -123,7 +113,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   }
   const stdin = nodes.map((n) => JSON.stringify(n)).join('\n') + '\n';
   const spec = join(FIXTURES, 'groups', 'lb');
-  const converge = (ref = spec, args: string[] = []) => runBinary('run-actions', [ref, ...args], { stdin, timeoutMs: 300_000 });
+  const converge = (ref = spec, args: string[] = []) => runBinary('run-actions', [ref, ...args], { stdin, env: testEnv, timeoutMs: 580_000 });
 
   const first = await converge();
   t.equal(first.exitCode, 0, first.stderr.slice(-2000));
@@ -164,7 +154,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   await sh(lb, `cat > ${fragment}`, saved);
 
   // promote-color moves all traffic to green; a converge that reloads HAProxy keeps it there
-  const promote = await runBinary('promote-color', ['shop', '--to', 'green', '--stages', '100', '--hold', '1s'], { stdin, timeoutMs: 60_000 });
+  const promote = await runBinary('promote-color', ['shop', '--to', 'green', '--stages', '100', '--hold', '1s'], { stdin, env: testEnv, timeoutMs: 60_000 });
   t.equal(promote.exitCode, 0, promote.stderr);
   t.same(await get(`http://${lb.address}/`), { status: 200, body: 'green\n' });
   const reload = await converge(join(FIXTURES, 'groups', 'lb-slow'));
