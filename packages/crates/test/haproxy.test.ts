@@ -154,7 +154,7 @@ t.test('haproxy - on real nodes: converge, again 0 changed, --plan 0 changes, HT
   await sh(lb, `cat > ${fragment}`, saved);
 
   // promote-color moves all traffic to green; a converge that reloads HAProxy keeps it there
-  const promote = await runBinary('promote-color', ['shop', '--to', 'green', '--stages', '100', '--hold', '1s'], { stdin, env: testEnv, timeoutMs: 60_000 });
+  const promote = await runBinary('promote-color', ['shop', '--to', 'green', '--stages', '100', '--hold', '1s', '--lb', 'crate-haproxy-lb'], { stdin, env: testEnv, timeoutMs: 60_000 });
   t.equal(promote.exitCode, 0, promote.stderr);
   t.same(await get(`http://${lb.address}/`), { status: 200, body: 'green\n' });
   const reload = await converge(join(FIXTURES, 'groups', 'lb-slow'));
