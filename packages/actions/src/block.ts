@@ -41,7 +41,8 @@ export function renderBlock(block: BlockInput): string {
     '(\n' +
     '  unset fl_nonce\n' +
     '  set -e\n' +
-    sh`  fl_id=${block.id}\n` +
+    // always quoted: an id like `ps` or `ls` unquoted reads as a command to shellcheck (SC2209)
+    `  fl_id='${block.id}'\n` +
     sh`  fl_notify=${block.notify.join(' ')}\n` +
     body +
     ') </dev/null >"$fl_tmp/o" 2>"$fl_tmp/e" 3>"$fl_tmp/d"\n' +

@@ -22,7 +22,9 @@ export const OS_FAMILIES: readonly OsFamily[] = ['debian', 'fedora', 'alpine'];
  * @example familyOf('ubuntu') // 'debian'
  */
 export function familyOf(distribution: string): OsFamily {
-  const family = FAMILY_OF[distribution.toLowerCase()];
+  // own properties only: `constructor` or `__proto__` are no OS family (they were a crash, exit 70)
+  const key = distribution.toLowerCase();
+  const family = Object.hasOwn(FAMILY_OF, key) ? FAMILY_OF[key] : undefined;
   if (!family) throw new InputError(`unsupported OS family "${distribution}" (known: ${Object.keys(FAMILY_OF).join(', ')})`, { code: 'unsupported-os' });
   return family;
 }

@@ -22,6 +22,27 @@ export interface ReadOptions {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Deepest nesting of arrays and objects a record may have (validators and pass-through walk records recursively). */
+export const MAX_RECORD_DEPTH = 128;
+
+/** Whether JSON text nests arrays/objects deeper than `limit` (one pass, strings skipped); parse errors are left to JSON.parse. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c /* \\ */) index += 1;
+      else if (code === 0x22 /* " */) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x5b /* [ */ || code === 0x7b /* { */) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (code === 0x5d /* ] */ || code === 0x7d /* } */) depth -= 1;
+  }
+  return false;
+}
+
 /** One NDJSON line parsed and its envelope (`v`, `kind`) checked; the fields of known kinds not yet validated. */
 export interface RecordEnvelope {
   kind: string;
@@ -35,6 +56,7 @@ export interface RecordEnvelope {
  */
 export function parseEnvelope(text: string, line: number, source = 'stdin'): RecordEnvelope {
   const where = `${source} line ${line}`;
+  if (nestsDeeperThan(text, MAX_RECORD_DEPTH)) throw new InputError(`${where}: nested deeper than ${MAX_RECORD_DEPTH} levels of arrays and objects`, { line });
   let value: unknown;
   try {
     value = JSON.parse(text);

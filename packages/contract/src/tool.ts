@@ -165,6 +165,20 @@ function parseFlags(tool: ToolDefinition, argv: string[]): { args: string[]; fla
   return { args, flags };
 }
 
+/**
+ * Why the input says an upstream tool failed: a `summary` with `ok: false` or an `error` record (undefined when
+ * none did). @example upstreamFailures(input) // 'upstream render-crate failed (its summary says ok:false)'
+ */
+export function upstreamFailures(input: readonly InputRecord[]): string | undefined {
+  const failed = input.filter((item) => item.kind === 'summary' && (item.record as { ok?: unknown }).ok === false).map((item) => String((item.record as { tool?: unknown }).tool ?? '?'));
+  const errors = input.filter((item) => item.kind === 'error').length;
+  if (failed.length === 0 && errors === 0) return undefined;
+  const parts = [];
+  if (failed.length > 0) parts.push(`upstream ${[...new Set(failed)].join(', ')} failed (its summary says ok:false)`);
+  if (errors > 0) parts.push(`${errors} error record${errors === 1 ? '' : 's'} upstream`);
+  return parts.join('; ');
+}
+
 function writeText(stream: Writable, text: string): void {
   try {
     stream.write(text.endsWith('\n') ? text : text + '\n');
@@ -238,6 +252,10 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     return fail(error);
   }
 
+  // An upstream tool that failed (its summary says ok:false, or it wrote an error record) makes this run fail too,
+  // after it did what it could: `a | b` never ends ok when `a` did not.
+  const upstream = upstreamFailures(input);
+
   const verbosity: Verbosity = parsed.flags.quiet ? 'quiet' : parsed.flags.verbose ? 'verbose' : 'normal';
   const consumes = new Set(tool.consumes ?? []);
   const nodes = input.filter((item) => item.kind === 'node').map((item) => item.record as NodeRecord);
@@ -308,12 +326,13 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     io.signal?.removeEventListener('abort', onAbort);
   }
   if (brokenPipe) return ExitCode.ok;
-  await writeSummary(outcome.ok, outcome.counts ?? {});
-  if (outcome.exitCode !== undefined) return outcome.exitCode;
+  if (upstream) writeText(io.stderr, `${tool.name}: ${upstream}: this run ends ok:false`);
+  await writeSummary(outcome.ok && !upstream, outcome.counts ?? {});
+  if (outcome.exitCode !== undefined && (outcome.exitCode !== ExitCode.ok || !upstream)) return outcome.exitCode;
   const reason = controller.signal.aborted ? controller.signal.reason : undefined;
   if (reason === 'SIGINT') return ExitCode.sigint;
   if (reason === 'SIGTERM') return ExitCode.sigterm;
-  if (!outcome.ok) return ExitCode.failed;
+  if (!outcome.ok || upstream) return ExitCode.failed;
   if (outcome.changed && parsed.flags['detailed-exitcode']) return ExitCode.changed;
   return ExitCode.ok;
 }

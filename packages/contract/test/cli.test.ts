@@ -168,3 +168,21 @@ t.test('main - --help and --version work without the required arguments', async 
   t.match(help.stdout, /^demo usage\n\nCommon options/);
   t.equal((await runTool(def, ['--version'])).stdout, 'demo 1.0.0\n');
 });
+
+t.test('upstream failure - a summary with ok:false or an error record upstream makes the tool end ok:false, exit 1', async (t) => {
+  const upstreamOk = '{"v":1,"kind":"summary","tool":"render-crate","ok":true,"counts":{},"durationMs":1}';
+  const upstreamFailed = '{"v":1,"kind":"summary","tool":"render-crate","ok":false,"counts":{},"durationMs":1}';
+  const upstreamError = '{"v":1,"kind":"error","code":"bad-spec","message":"groups/x.json5: nope"}';
+  for (const [what, lines, code, ok] of [
+    ['an ok summary', [nodeLine, upstreamOk], 0, true],
+    ['a failed summary', [nodeLine, upstreamFailed], 1, false],
+    ['an error record', [upstreamError, nodeLine], 1, false],
+  ] as const) {
+    const run = await runCat(`${lines.join('\n')}\n`);
+    t.equal(run.code, code, `${what}: exit ${code}`);
+    const out = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    t.match(out.at(-1), { kind: 'summary', tool: 'forklift-cat', ok }, `${what}: own summary ok:${ok}`);
+    t.equal(out.length, lines.length + 1, `${what}: everything passed through`);
+    if (!ok) t.match(run.stderr, /forklift-cat: (upstream render-crate failed \(its summary says ok:false\)|1 error record upstream): this run ends ok:false/, `${what}: says why on stderr`);
+  }
+});

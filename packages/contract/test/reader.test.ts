@@ -7,6 +7,12 @@ async function read(input: Buffer | string, maxLineBytes?: number) {
   return readAllRecords(Readable.from([typeof input === 'string' ? Buffer.from(input) : input]), { maxLineBytes });
 }
 
+t.test('reader - nesting up to 128 levels is fine, and brackets inside strings do not count', async (t) => {
+  const deep = `{"v":1,"kind":"zeta","x":${'['.repeat(127)}"]]]]\\\\\\"[[[{{{"${']'.repeat(127)}}\n`;
+  const [record] = await read(deep);
+  t.equal(record!.kind, 'zeta');
+});
+
 async function rejection(input: Buffer | string, maxLineBytes?: number): Promise<InputError> {
   try {
     await read(input, maxLineBytes);
@@ -20,6 +26,8 @@ async function rejection(input: Buffer | string, maxLineBytes?: number): Promise
 // Each bad-input case: the reader's message, and the real binary's exit code and single stderr line.
 const badCases: Array<{ name: string; input: Buffer | string; line: number; message: RegExp; maxLineBytes?: number }> = [
   { name: 'a non-JSON line', input: `${nodeLine}\nnot json\n`, line: 2, message: /^stdin line 2: not JSON/ },
+  { name: 'a 10 KB record nested 5,000 deep (was a stack overflow, exit 70)', input: `${nodeLine}\n{"v":1,"kind":"node","x":${'['.repeat(5000)}${']'.repeat(5000)}}\n`, line: 2, message: /^stdin line 2: nested deeper than 128 levels of arrays and objects$/ },
+  { name: 'an unknown kind nested 5,000 deep in objects', input: `{"v":1,"kind":"zeta","x":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}\n`, line: 1, message: /^stdin line 1: nested deeper than 128 levels/ },
   { name: 'a JSON array instead of an object', input: '[1,2]\n', line: 1, message: /^stdin line 1: expected a JSON object, got an array$/ },
   { name: 'a JSON scalar instead of an object', input: '42\n', line: 1, message: /^stdin line 1: expected a JSON object, got a number$/ },
   { name: 'a JSON string instead of an object', input: '"node"\n', line: 1, message: /^stdin line 1: expected a JSON object, got a string$/ },

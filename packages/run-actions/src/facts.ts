@@ -22,8 +22,8 @@ fi
 printf 'arch=%s\n' "$(uname -m)"
 if grep -qw nfs4 /proc/filesystems 2>/dev/null || [ -d "/lib/modules/$(uname -r)/kernel/fs/nfs" ]; then echo nfs=kernel; else echo nfs=none; fi
 if [ "${'$'}{FL_SUDO:-0}" = 1 ]; then
-  if sudo -n true 2>"${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$"; then echo sudo=ok; else echo sudo=no; cat "${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$" >&2; fi
-  rm -f "${'$'}{TMPDIR:-/tmp}/.forklift-sudo.$$"
+  # sudo's complaint is kept in a variable: no file with a name others can guess (and plant a link at)
+  if err=$(sudo -n true 2>&1 >/dev/null); then echo sudo=ok; else echo sudo=no; printf '%s\n' "$err" >&2; fi
 fi
 `;
 

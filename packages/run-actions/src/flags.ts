@@ -1,6 +1,13 @@
 import { parsePhaseFlags, positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract';
 import type { BatchSize } from './batches.js';
 
+/**
+ * The phase timeout when `--timeout` is not given: 30 minutes per phase script per node. Without one, a single
+ * hung node (a command waiting on a dead NFS mount, a package hook asking a question) held the phase barrier
+ * for every node forever. Long installs stay well inside it; give `--timeout S` for more (or less).
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 1800;
+
 /** run-actions' parsed command-line options. */
 export interface RunFlags {
   phases: string[];
@@ -34,6 +41,6 @@ export function parseRunFlags(flags: Record<string, unknown>): RunFlags {
     } else out.batch = { count: positiveIntegerFlag('batch', text)! };
   }
   if (flags['max-fail'] !== undefined) out.maxFailPercent = percent('max-fail', String(flags['max-fail']));
-  out.timeoutMs = secondsFlag('timeout', flags.timeout);
+  out.timeoutMs = secondsFlag('timeout', flags.timeout) ?? DEFAULT_TIMEOUT_SECONDS * 1000;
   return out;
 }

@@ -10,7 +10,7 @@ export { deliverBlobs, readSensitiveUploads, DEFAULT_BLOB_DIR } from './uploads.
 export { preflight, PREFLIGHT_SCRIPT, osFactsFrom } from './facts.js';
 export { hostKeysFromKnownHosts, parsePinnedKey, fingerprintOf, knownHostsName } from './host-keys.js';
 export { NodeError } from './node-errors.js';
-export { parseRunFlags, type RunFlags } from './flags.js';
+export { parseRunFlags, DEFAULT_TIMEOUT_SECONDS, type RunFlags } from './flags.js';
 export { splitBatches, type BatchSize } from './batches.js';
 export { recap } from './recap.js';
 export { runActionsTool } from './tool.js';

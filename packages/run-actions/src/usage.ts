@@ -15,7 +15,8 @@ Options:
   --concurrency N      at most N nodes at once (default: all, capped by the open-file limit)
   --batch N|N%         rolling batches of N nodes (or N% of them); each batch runs all phases
   --max-fail N%        start no new batch once more than N% of the nodes failed
-  --timeout S          end a phase's script on a node after S seconds (that node fails)
+  --timeout S          end a phase's script on a node after S seconds (that node fails;
+                       default 1800: one hung node never holds the others forever)
   --allow-files DIR    with SPEC: also allow controller files under DIR (default: only inside the
                        spec's project, symlinks resolved)
 

@@ -6,7 +6,11 @@ import { raw, sh } from '../sh.js';
 import type { AggregateItem, OsTable, RenderContext } from '../types.js';
 
 /** A package name as apt, dnf and apk spell them (architecture qualifier allowed: `libc6:amd64`). */
-const packageName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:@-]*$/, 'must be a package name (letters, digits, + . _ : @ -)');
+const packageName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9+._:@-]*$/, 'must be a package name (letters, digits, + . _ : @ -)')
+  // apt-get install NAME- removes NAME: a trailing - would turn an install into a removal
+  .refine((name) => !name.endsWith('-'), { message: 'must not end with "-" (apt would remove the package instead)' });
 
 /** Arguments of the `package` action. */
 export const packageSchema = z.strictObject({
@@ -123,7 +127,7 @@ function renderAggregate(items: ReadonlyArray<AggregateItem<PackageArgs>>, ctx: 
   // (service restartOn) are on the node even if the run dies during or right after it.
   for (const item of items) {
     if (item.notify.length === 0) continue;
-    out += sh`if fl_noted ${`pkg.${item.id}`}; then (fl_id=${item.id}; fl_notify=${item.notify.join(' ')}; fl_changed); fi\n`;
+    out += sh`if fl_noted ${`pkg.${item.id}`}; then (fl_id=` + `'${item.id}'` + sh`; fl_notify=${item.notify.join(' ')}; fl_changed); fi\n`;
   }
   out +=
     'if fl_apply && [ -n "$fl_pkg_add$fl_pkg_del" ]; then\n' +
