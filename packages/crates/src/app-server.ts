@@ -3,6 +3,7 @@ import { serverSpec } from '@forklift/spec';
 import { shellQuote } from '@forklift/contract';
 import { z } from 'zod';
 import { defineCrate } from './crate.js';
+import { daemonReload } from './systemd.js';
 
 /** Names the crate puts into paths, unit names and user names: lower-case letters, digits and dashes. */
 const appName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes, starting with a letter');
@@ -225,12 +226,7 @@ export const appServer = defineCrate({
       });
       actions.push(
         { action: 'file', id: id('unit'), path: unit, content: unitFile(o, user, node, configPath), owner: 'root', group: 'root', mode: '0644' },
-        {
-          action: 'exec',
-          id: id('daemon-reload'),
-          script: 'systemctl daemon-reload',
-          unless: `[ "$(systemctl show -p NeedDaemonReload --value ${q(`${o.name}.service`)})" != yes ]`,
-        },
+        daemonReload(id('daemon-reload'), `${o.name}.service`),
         { action: 'service', id: id('service'), name: o.name, state: 'started', enabled: true, restartOn: watched },
         {
           action: 'exec',

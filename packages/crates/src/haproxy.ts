@@ -19,6 +19,7 @@ import { LABEL_PATTERN, peers, serverSpec } from '@forklift/spec';
 import { z } from 'zod';
 import { COLORS, colorSchema, type Color } from './color.js';
 import { defineCrate } from './crate.js';
+import { daemonReload } from './systemd.js';
 
 /** Options of the haproxy crate. */
 export const haproxyOptions = z.strictObject({
@@ -223,16 +224,7 @@ export const haproxy = defineCrate({
         { action: 'file', id: 'haproxy-save-state', path: SAVE_STATE_HELPER, content: SAVE_STATE_SCRIPT, owner: 'root', group: 'root', mode: '0755' },
         { action: 'directory', id: 'haproxy-dropin-dir', path: '/etc/systemd/system/haproxy.service.d', owner: 'root', group: 'root', mode: '0755' },
         { action: 'file', id: 'haproxy-dropin', path: HAPROXY_DROPIN, content: haproxyDropin(o.app), owner: 'root', group: 'root', mode: '0644' },
-        {
-          action: 'exec',
-          id: 'haproxy-daemon-reload',
-          script: 'systemctl daemon-reload',
-          // a new drop-in is not "NeedDaemonReload" (systemd only watches the drop-ins it loaded): check both
-          unless:
-            '[ ! -d /run/systemd/system ] || { systemctl show -p DropInPaths --value haproxy.service | tr " " "\\n" | grep -qx ' +
-            shellQuote(HAPROXY_DROPIN) +
-            ' && [ "$(systemctl show -p NeedDaemonReload --value haproxy.service)" != yes ]; }',
-        },
+        daemonReload('haproxy-daemon-reload', 'haproxy.service', [HAPROXY_DROPIN]),
         {
           // the new configuration is checked with the weights fragment before it replaces the old one
           action: 'exec',

@@ -2,6 +2,7 @@ import { LABEL_PATTERN, serverSpec, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { crateError, defineCrate } from './crate.js';
 import { requirePeers } from './peers.js';
+import { daemonReload } from './systemd.js';
 
 const label = z.string().regex(LABEL_PATTERN, 'must be lowercase letters, digits, _ and - (at most 40)');
 /** Mount points become systemd unit names (`/mnt/files` -> `mnt-files.mount`): no `-` and no leading dots, so no escaping. */
@@ -121,7 +122,7 @@ export const nfsClient = defineCrate({
               mode: '0644',
               content: `# managed by forklift (crate nfs-client): ${method} (${why})\n[Unit]\nDescription=${options.mountPoint}: ${options.export} of ${server!.id} by ${method}\nWants=network-online.target\nAfter=network-online.target\n\n[Mount]\nWhat=${what}\nWhere=${options.mountPoint}\nType=${type}\nOptions=${mountOptions}\nTimeoutSec=60\n\n[Install]\nWantedBy=remote-fs.target\n`,
             },
-            { action: 'exec', id: 'nfs-client-daemon-reload', script: 'systemctl daemon-reload', onlyIf: `systemctl show -P NeedDaemonReload ${unit} | grep -qx yes` },
+            daemonReload('nfs-client-daemon-reload', unit),
             { action: 'service', id: 'nfs-client-mount', name: unit, state: 'started', enabled: true, restartOn: watched },
             {
               // the label says which way the share is mounted: `exec # /mnt/files: sshfs fallback (kernel has no NFS client)`

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { colorOf, colorSchema } from './color.js';
 import { crateError, defineCrate } from './crate.js';
 import { requirePeers } from './peers.js';
+import { daemonReload } from './systemd.js';
+
+const NGINX_RELOAD_DROPIN_PATH = '/etc/systemd/system/nginx.service.d/forklift-reload.conf';
 
 const safeAbsolute = z
   .string()
@@ -129,13 +132,8 @@ export const nginx = defineCrate({
         // Debian's default site also claims default_server on port 80
         { action: 'symlink', id: 'nginx-default-site', path: '/etc/nginx/sites-enabled/default', ensure: 'absent' },
         { action: 'directory', id: 'nginx-dropin-dir', path: '/etc/systemd/system/nginx.service.d', owner: 'root', group: 'root', mode: '0755' },
-        { action: 'file', id: 'nginx-reload-dropin', path: '/etc/systemd/system/nginx.service.d/forklift-reload.conf', content: NGINX_RELOAD_DROPIN, owner: 'root', group: 'root', mode: '0644' },
-        {
-          action: 'exec',
-          id: 'nginx-daemon-reload',
-          script: 'systemctl daemon-reload',
-          unless: '[ "$(systemctl show -p NeedDaemonReload --value nginx.service)" != yes ]',
-        },
+        { action: 'file', id: 'nginx-reload-dropin', path: NGINX_RELOAD_DROPIN_PATH, content: NGINX_RELOAD_DROPIN, owner: 'root', group: 'root', mode: '0644' },
+        daemonReload('nginx-daemon-reload', 'nginx.service', [NGINX_RELOAD_DROPIN_PATH]),
         { action: 'file', id: 'nginx-site', path: site, content: nginxSite(o, color, upstreams, appPort), owner: 'root', group: 'root', mode: '0644' },
         {
           // only while a reload is pending (a watched file changed in this run or a run that died): a bad

@@ -98,6 +98,10 @@ t.test('first converge - app servers then nginx, everything changes, nothing sec
   const webRun = await converge('web');
   t.equal(webRun.code, 0, webRun.stderr.slice(-3000));
   t.match(records(webRun.stdout).at(-1), { kind: 'summary', ok: true });
+  // systemd does not notice a new drop-in by itself: the first converge must have reloaded it, so every
+  // `systemctl reload nginx` from now on runs nginx -t first
+  const dropIns = await onNode(web, 'systemctl show -p DropInPaths --value nginx.service');
+  t.match(dropIns.stdout, /\/etc\/systemd\/system\/nginx\.service\.d\/forklift-reload\.conf/, 'the reload drop-in is loaded after the first converge');
 });
 
 t.test('through nginx - both app servers answer, keep-alive upstreams, gzip, /labels/ from the directory', async (t) => {
