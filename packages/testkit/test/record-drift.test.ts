@@ -101,7 +101,7 @@ t.test('every binary writes only declared fields, valid records and an integer d
   checkOutput(t, 'run-actions', checked.records);
 
   const cat = await runBinary(join(REPO_ROOT, 'packages', 'contract', 'bin', 'forklift-cat.js'), [], { stdin: applied.stdout });
-  t.equal(cat.exitCode, 0, cat.stderr);
+  t.equal(cat.exitCode, 1, 'forklift-cat reads the failed run-actions summary: it ends ok:false, exit 1 (an upstream failure is never masked)');
   checkOutput(t, 'forklift-cat', cat.records);
 
   // expect-run: passing, failing and erroring tests, and a file that does not load
