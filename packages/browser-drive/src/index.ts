@@ -1,6 +1,6 @@
 export { browser, closeAllBrowsers, Browser, DEFAULT_TIMEOUT_MS } from './browser.js';
 export type { BrowserOptions, SelectOption, WaitCondition, FrameTarget, WindowTarget, CookieInput, Snapshot } from './browser.js';
-export { launchChromium, resolveBinaries, CHROMIUM_FLAGS, CHROMIUM_LAUNCHER, DEFAULT_CHROMIUM, DEFAULT_CHROMEDRIVER } from './launch.js';
+export { launchChromium, resolveBinaries, CHROMIUM_FLAGS, CHROMIUM_LAUNCHER, DEFAULT_CHROMIUM, DEFAULT_CHROMEDRIVER, DEFAULT_BROWSER_UID } from './launch.js';
 export type { LaunchOptions, Session } from './launch.js';
 export { toLocator, describeFinder, attributeMapXpath, xpathLiteral, FinderSchema } from './finder.js';
 export type { Finder, AttributeMap } from './finder.js';

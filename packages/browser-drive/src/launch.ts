@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,29 @@ export interface LaunchOptions {
   args?: string[];
   /** The environment: where FORKLIFT_CHROMIUM/FORKLIFT_CHROMEDRIVER/DISPLAY are read, and what the browser and driver run with (default process.env). */
   env?: Record<string, string | undefined>;
+  /**
+   * When started as root, the unprivileged uid (and gid) chromium and chromedriver run as (default
+   * $FORKLIFT_BROWSER_UID, else 65534, nobody): their DevTools and WebDriver ports take no password, so any
+   * local user could drive them, and chromedriver can start any program as its browser.
+   */
+  runAsUid?: number;
+}
+
+/** The uid browser-drive drops to when started as root (nobody). */
+export const DEFAULT_BROWSER_UID = 65534;
+
+/**
+ * The command prefix that runs the browser and the driver unprivileged when this process is root
+ * (`setpriv --reuid --regid --clear-groups`), or none.
+ */
+function unprivilegedPrefix(options: LaunchOptions, env: Record<string, string | undefined>): { prefix: string[]; uid?: number } {
+  if (process.getuid?.() !== 0) return { prefix: [] };
+  const fromEnv = env.FORKLIFT_BROWSER_UID !== undefined && /^[1-9][0-9]*$/.test(env.FORKLIFT_BROWSER_UID) ? Number(env.FORKLIFT_BROWSER_UID) : undefined;
+  const uid = options.runAsUid ?? fromEnv ?? DEFAULT_BROWSER_UID;
+  if (uid === 0) return { prefix: [] };
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+  if (!setpriv) throw new UnavailableError(`browser-drive runs the browser as uid ${uid} when started as root, which needs setpriv: apt-get install util-linux`, { code: 'no-setpriv' });
+  return { prefix: [setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'], uid };
 }
 
 /** A running chromedriver + chromium pair with its WebDriver session. */
@@ -236,6 +259,16 @@ function newSession(port: number, alwaysMatch: Record<string, unknown>, agent: A
   });
 }
 
+/** chown a fresh profile directory (and what is in it) to the browser's uid. */
+function chownTree(dir: string, uid: number): void {
+  chownSync(dir, uid, uid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(path, uid);
+    else chownSync(path, uid, uid);
+  }
+}
+
 /** Spawn a child in its own process group (so everything it starts stays findable), not keeping this process alive. */
 function spawnDetached(path: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
@@ -267,11 +300,16 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
   writeFileSync(join(userDataDir, 'Default', 'Preferences'), JSON.stringify(PREFERENCES));
   writeFileSync(join(userDataDir, 'Local State'), JSON.stringify(LOCAL_STATE));
   // the injected environment is the whole environment (the CLI passes its own): nothing read past it
-  const env = options.env ?? process.env;
+  const given = options.env ?? process.env;
+  // as root: the browser and the driver run unprivileged (their ports take no password), with the profile as home
+  const { prefix, uid } = unprivilegedPrefix(options, given);
+  const env = uid === undefined ? given : { ...given, HOME: userDataDir, XDG_CONFIG_HOME: join(userDataDir, '.config'), XDG_CACHE_HOME: join(userDataDir, '.cache') };
+  if (uid !== undefined) chownTree(userDataDir, uid);
   const known = new ProcessSet();
   const children: ChildProcess[] = [];
   const start = (path: string, args: string[]): ChildProcess => {
-    const child = spawnDetached(path, args, env);
+    // setpriv execs the program: the pid (and process group) stay the same
+    const child = prefix.length ? spawnDetached(prefix[0]!, [...prefix.slice(1), path, ...args], env) : spawnDetached(path, args, env);
     children.push(child);
     if (child.pid !== undefined) {
       known.add(child.pid);

@@ -18,6 +18,8 @@ let work: string;
 t.before(async () => {
   server = await startPageServer();
   work = mkdtempSync(join(tmpdir(), 'browser-drive-cli-test-'));
+  // started as root, browser-drive runs the browser and the driver as nobody: the stand-ins written here must be reachable
+  chmodSync(work, 0o755);
 });
 t.teardown(async () => {
   await server?.close();
