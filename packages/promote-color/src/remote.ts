@@ -116,6 +116,8 @@ main
 /**
  * GET /healthz (or PATH) of each `address:port` from the LB node (so it works where the controller cannot
  * reach the servers): one line `ADDRESS STATUS` per server, STATUS the HTTP status or 000 when none came.
+ * `shut-none`: socat must not half-close the connection once the request is written — a proxy such as
+ * nginx takes the client's FIN for an abort and drops a proxied request without answering.
  */
 export function healthScript(targets: readonly string[], path: string): string {
   return `${PRELUDE}
@@ -125,7 +127,7 @@ main() {
   for target in "$@"; do
     host=\${target%:*}
     status=$(printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\nUser-Agent: promote-color\\r\\nConnection: close\\r\\n\\r\\n' "$path" "$host" |
-      timeout 10 socat -t 5 - "TCP:$target,connect-timeout=3" 2>/dev/null | head -n 1 | cut -d' ' -f2) || true
+      timeout 10 socat -t 5 - "TCP:$target,connect-timeout=3,shut-none" 2>/dev/null | head -n 1 | cut -d' ' -f2) || true
     case $status in
       [0-9][0-9][0-9]) ;;
       *) status=000 ;;

@@ -156,3 +156,41 @@ t.test('remote scripts - every script run on an LB node passes shellcheck (POSIX
   }
   t.match(scripts.persist, /<<'PROMOTE_[0-9a-f]{18}'\n\{"a": "EOF\\n\$\(rm -rf \/\)"\}\nPROMOTE_[0-9a-f]{18}\n/, 'content goes through a quoted here-document with a random delimiter');
 });
+
+t.test('health script - answers from a proxy that drops a request when the client half-closes (nginx)', async (t) => {
+  const { healthScript } = await import('../src/remote.js');
+  const { execFile } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  // like nginx in front of an app: the answer comes a moment after the request (the upstream's time);
+  // a client that shut its side down meanwhile is taken for an abort and gets no answer at all
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    let request = '';
+    let aborted = false;
+    socket.on('end', () => {
+      if (!request.includes('\r\n\r\n')) return;
+      aborted = true;
+      socket.destroy();
+    });
+    socket.on('data', (chunk) => {
+      request += String(chunk);
+      if (!request.includes('\r\n\r\n')) return;
+      setTimeout(() => {
+        if (aborted) return;
+        const status = request.startsWith('GET /healthz ') ? '200 OK' : '404 Not Found';
+        socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok`);
+      }, 50);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as { port: number };
+  const target = `127.0.0.1:${port}`;
+  const run = (path: string) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile('sh', ['-c', healthScript([target], path)], { timeout: 20_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    });
+  const which = await new Promise<boolean>((resolve) => execFile('sh', ['-c', 'command -v socat'], (error) => resolve(!error)));
+  if (!which) throw new Error('socat is missing: apt-get install socat');
+  t.same(await run('/healthz'), { code: 0, out: `${target} 200\n` }, 'the answer is read: the request is not cut short');
+  t.same(await run('/other'), { code: 0, out: `${target} 404\n` });
+});
