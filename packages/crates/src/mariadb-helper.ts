@@ -69,8 +69,17 @@ follow) # HOST PORT USER PWFILE GTID_MODE
   follow "$@" ;;
 promote) # stop following (after applying what was received) and be a primary
   if [ -n "$(status Master_Host)" ]; then
-    io_pos=$(status Gtid_IO_Pos)
-    if [ -n "$io_pos" ]; then printf "SELECT MASTER_GTID_WAIT('%s', 60);\n" "$io_pos" | sql >/dev/null; fi
+    # what was received, without the node's own domain: those transactions were written here (a node
+    # that was a primary before), so gtid_slave_pos, which MASTER_GTID_WAIT watches, never reaches them
+    own=$(printf 'SELECT @@gtid_domain_id;\n' | sql)
+    io_pos=$(status Gtid_IO_Pos | tr ',' '\n' | grep -v "^$own-" | paste -s -d, -)
+    if [ -n "$io_pos" ]; then
+      waited=$(printf "SELECT MASTER_GTID_WAIT('%s', 60);\n" "$io_pos" | sql)
+      if [ "$waited" != 0 ]; then
+        echo "mariadb: not promoted: the replica did not apply what it received ($io_pos) within 60 s: $(status Last_SQL_Error)" >&2
+        exit 1
+      fi
+    fi
     printf 'STOP SLAVE;\nRESET SLAVE ALL;\n' | sql
   fi
   set_role primary ;;
