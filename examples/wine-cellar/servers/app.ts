@@ -7,6 +7,19 @@ import { readRelease } from './release.js';
 
 const release = readRelease();
 
+/**
+ * How long a converge waits for an app server's /healthz to answer 200 (default 180 s: a first
+ * converge on a busy machine); WINE_CELLAR_READY_TIMEOUT_S changes it (a release candidate whose
+ * /healthz fails is stopped sooner).
+ */
+export function readyTimeoutS(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.WINE_CELLAR_READY_TIMEOUT_S;
+  if (text === undefined || text === '') return 180;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`WINE_CELLAR_READY_TIMEOUT_S must be a whole number of seconds, got ${JSON.stringify(text)}`);
+  return value;
+}
+
 /** The app's configuration file (CONTRACTS §4) for one app node. */
 export function wineCellarConfig(ctx: SpecContext): Record<string, unknown> {
   const color = colorOf(ctx);
@@ -37,7 +50,7 @@ export default serverSpec({
       configEnv: 'WINE_CELLAR_CONFIG',
       config: wineCellarConfig,
       secrets: [{ path: '/etc/wine-cellar/db-password', from: 'secrets/db-password' }],
-      readiness: { path: '/healthz', status: 200, timeoutS: 180 },
+      readiness: { path: '/healthz', status: 200, timeoutS: readyTimeoutS() },
     }),
   ],
 });
