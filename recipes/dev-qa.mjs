@@ -55,7 +55,7 @@ await runRecipe(
     r.finally('remove the worktree', () => repo.removeWorktrees());
     const checkout = await r.step(`check out ${branch} (${commit.slice(0, 10)})`, () => repo.worktree(commit, `dev-qa-${branch}`));
     const built = project.at(join(checkout, repo.projectPrefix));
-    await r.step('dependencies', () => prepareCheckout(r, project, repo, checkout, { withSecrets: false }));
+    await r.step('dependencies', () => prepareCheckout(r, project, repo, checkout, { withSecrets: 'if-present' }));
     await build(r, built);
 
     const color = built.config.firstColor ?? 'blue';

@@ -128,7 +128,9 @@ export function environment(r, name) {
  * Make a worktree of the project buildable the way the controller's checkout is: the installed
  * dependencies (node_modules, the seed's "local maven repository") are linked in when the
  * worktree's package-lock.json is the installed one, else installed afresh with `npm ci`; the
- * controller's secrets are copied when `withSecrets` (a release deploys to production).
+ * controller's secrets are copied when `withSecrets` (a release deploys to production: they must
+ * exist), or only when they exist with `withSecrets: 'if-present'` (dev-qa: nodes kept with --keep
+ * or converged again by a later run keep the same passwords).
  * Returns what was done, one phrase.
  */
 export async function prepareCheckout(r, sourceProject, repo, worktreeRepoDir, { withSecrets }) {
@@ -160,7 +162,10 @@ export async function prepareCheckout(r, sourceProject, repo, worktreeRepoDir, {
   if (withSecrets && sourceProject.config.secrets) {
     const from = join(sourceProject.dir, sourceProject.config.secrets);
     const to = join(worktreeRepoDir, relative(repo.dir, sourceProject.dir), sourceProject.config.secrets);
-    if (!existsSync(from)) throw unavailable(`${from} is missing: the release needs the secrets the live system was built with`);
+    if (!existsSync(from)) {
+      if (withSecrets === 'if-present') return [...done, 'no secrets to copy (the build makes its own)'].join(', ');
+      throw unavailable(`${from} is missing: the release needs the secrets the live system was built with`);
+    }
     await mkdir(dirname(to), { recursive: true });
     await cp(from, to, { recursive: true, preserveTimestamps: true, mode: 0 });
     done.push('secrets copied');
