@@ -33,8 +33,10 @@ converge its DB (a replica of the live DB), app and web tiers, then the LB (prov
 branch, push (atomically) · record the staged release.
 
 On failure nothing is merged or tagged, the release branch stays (a later run resumes it), the staged
-color's new nodes are torn down (groups that ran before, the old color on minimal resources, go back
-to their node count; its DB, the live DB's replica, is kept) and the LB converged again; exit 1. A VERSION whose tag exists is refused: the release is finished (65).
+color is torn down — every group this run created or deployed the candidate to (the old color's
+minimal web and app nodes too, once they run the candidate); a group it did not reach goes back to
+its node count; the color's DB, the live DB's replica, is kept — and the LB converged again; exit 1.
+A VERSION whose tag exists is refused: the release is finished (65).
 
 ${GIT_HELP}`;
 
@@ -99,22 +101,24 @@ await runRecipe(
     await build(r, built, version);
 
     // the staged color: groups that run already (the old color on minimal resources) are scaled back
-    // up by their specs; on failure only what this run added goes again
+    // up by their specs; on failure the new color is torn down
     const existed = countByGroup(before.filter((n) => built.colorGroups(staged).includes(n.group)));
     const db = built.dbGroup(staged);
+    const deployed = new Set();
     const undo = r.finally(`tear down the failed ${staged} release`, async () => {
-      // groups this run created go; groups that ran before (the old color on minimal resources) go
-      // back to their node count, and the DB that was already there (the live DB's replica) stays
-      const created = built.colorGroups(staged).filter((g) => !existed[g]);
-      await tearDown(r, env, built, created);
+      // every group of the color this run created, and every group it deployed the candidate to, goes;
+      // a group that ran before and was not reached goes back to its node count; the DB that was
+      // already there (the live DB's replica, its data) stays
+      const gone = built.colorGroups(staged).filter((g) => !existed[g] || (g !== db && deployed.has(g)));
+      await tearDown(r, env, built, gone);
       for (const [group, count] of Object.entries(existed)) {
-        if (group === db) continue;
+        if (group === db || gone.includes(group)) continue;
         await r.pipe(`scale ${group} back to ${count}`, r.with({ cwd: built.dir })`provision-node ${env.service} ${count} --group ${group}`);
       }
       if (built.config.lb) await convergeWaves(r, env, built, [[built.config.lb]]);
     });
     await provisionGroups(r, env, built, built.colorGroups(staged));
-    await convergeWaves(r, env, built, built.releaseWaves(staged));
+    await convergeWaves(r, env, built, built.releaseWaves(staged), { onStart: (group) => deployed.add(group) });
     const nodes = await listNodes(r, env, built, 'node records');
     const lb = nodes.find((n) => n.group === built.config.lb || (n.roles ?? []).includes('lb'));
     const stagingUrl = `http://${lb.address}:${built.config.stagingPort}`;

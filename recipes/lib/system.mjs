@@ -17,10 +17,12 @@ export async function provisionGroups(r, env, project, groups) {
 /**
  * Converge the waves: every group of a wave side by side, each as
  * `provision-node SERVICE --list | run-actions groups/G` (every node record goes in, so crates find
- * their peers; only G's nodes change). A wave starts when the one before it passed.
+ * their peers; only G's nodes change). A wave starts when the one before it passed. `onStart(group)`
+ * is told each group before its converge starts.
  */
-export async function convergeWaves(r, env, project, waves, { phase } = {}) {
+export async function convergeWaves(r, env, project, waves, { phase, onStart } = {}) {
   for (const wave of waves) {
+    for (const group of wave) onStart?.(group);
     const results = await Promise.allSettled(
       wave.map((group) =>
         r.pipe(
