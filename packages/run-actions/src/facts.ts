@@ -1,29 +1,16 @@
-import type { NodeRecord, OsFacts } from '@forklift/contract';
-import { isSudoRefusal, sudoMessage } from './remote-command.js';
+import type { NodeRecord, OsFacts } from '@forklift/contract/lite';
+import { FACTS_SCRIPT, isSudoRefusal, sudoMessage } from './remote-command.js';
 import { NodeError } from './node-errors.js';
 import type { Transport } from './transport.js';
 
 /**
- * One POSIX sh round trip before the first phase: OS facts (os-release, package manager, init
- * system, arch), whether the running kernel has an NFS client (`nfs=kernel|none`: containers share
- * the host's kernel, which may have none), and, for non-root users, whether `sudo -n` works.
- * Prints KEY=VALUE lines.
+ * The facts on their own round trip (when they cannot ride on the first phase's channel: `--batch`, or more nodes
+ * than `--concurrency`): FACTS_SCRIPT and, for non-root users, whether `sudo -n` works (sudo's own complaint goes
+ * to stderr). Prints KEY=VALUE lines.
  */
-export const PREFLIGHT_SCRIPT = String.raw`if [ -r /etc/os-release ]; then . /etc/os-release; elif [ -r /usr/lib/os-release ]; then . /usr/lib/os-release; fi
-printf 'id=%s\n' "${'$'}{ID:-}"
-printf 'version_id=%s\n' "${'$'}{VERSION_ID:-}"
-for pm in apt-get dnf yum apk zypper pacman; do
-  if command -v "$pm" >/dev/null 2>&1; then printf 'pm=%s\n' "$pm"; break; fi
-done
-if [ -d /run/systemd/system ]; then echo init=systemd
-elif command -v openrc >/dev/null 2>&1 || command -v rc-service >/dev/null 2>&1; then echo init=openrc
-else echo init=sysvinit
-fi
-printf 'arch=%s\n' "$(uname -m)"
-if grep -qw nfs4 /proc/filesystems 2>/dev/null || [ -d "/lib/modules/$(uname -r)/kernel/fs/nfs" ]; then echo nfs=kernel; else echo nfs=none; fi
-if [ "${'$'}{FL_SUDO:-0}" = 1 ]; then
-  # sudo's complaint is kept in a variable: no file with a name others can guess (and plant a link at)
-  if err=$(sudo -n true 2>&1 >/dev/null); then echo sudo=ok; else echo sudo=no; printf '%s\n' "$err" >&2; fi
+export const PREFLIGHT_SCRIPT = `${FACTS_SCRIPT}if [ "\${FL_SUDO:-0}" = 1 ]; then
+  # sudo's complaint goes straight to stderr: no file with a name others can guess (and plant a link at)
+  if sudo -n true; then echo sudo=ok; else echo sudo=no; fi
 fi
 `;
 
@@ -73,6 +60,15 @@ export async function preflight(node: NodeRecord, transport: Transport, signal?:
   if (sudo && values.sudo !== 'ok') {
     if (isSudoRefusal(stderr) || values.sudo === 'no') throw new NodeError('sudo-password', sudoMessage(node.id, node.user, stderr));
   }
+  return withFacts(node, values);
+}
+
+/**
+ * The node record with what its facts taught: `os` filled in when it had none, and `os.nfsClient` (`kernel` or
+ * `none`) always from the running node; the same object when nothing changed.
+ * @example node = withFacts(node, parsePreflight(stdout))
+ */
+export function withFacts(node: NodeRecord, values: Record<string, string>): NodeRecord {
   const os = node.os ?? osFactsFrom(values);
   if (!os) return node;
   // the kernel's NFS client is a fact of the running node, not of its image: always taken from the node

@@ -1,4 +1,4 @@
-import { parsePhaseFlags, positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract';
+import { parsePhaseFlags, positiveIntegerFlag, secondsFlag, UsageError } from '@forklift/contract/lite';
 import type { BatchSize } from './batches.js';
 
 /**

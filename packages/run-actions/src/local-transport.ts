@@ -1,4 +1,4 @@
-import { shellQuote } from '@forklift/contract';
+import { shellQuote } from '@forklift/contract/lite';
 import type { ExecResult, Transport } from './transport.js';
 
 const ABORT_GRACE_MS = 2000;

@@ -1,4 +1,4 @@
-import type { ActionStatus, PlanAction } from '@forklift/contract';
+import type { ActionStatus, PlanAction } from '@forklift/contract/lite';
 
 /** What the markers said about one action. */
 export interface ActionOutcome {

@@ -1,4 +1,4 @@
-import { ForkliftError, ExitCode } from '@forklift/contract';
+import { ForkliftError, ExitCode } from '@forklift/contract/lite';
 
 /**
  * An error that stops one node while the others go on; it becomes an `error` record with this code

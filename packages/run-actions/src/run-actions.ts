@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { InputError, UsageError, type ActionStatus, type NodeRecord, type PlanRecord, type RecordFields } from '@forklift/contract';
+import { InputError, UsageError, type ActionStatus, type NodeRecord, type PlanRecord, type RecordFields } from '@forklift/contract/lite';
 import PQueue from 'p-queue';
 import { splitBatches, type BatchSize } from './batches.js';
-import { preflight } from './facts.js';
+import { preflight, withFacts } from './facts.js';
 import { effectiveConcurrency } from './limits.js';
 import { localTransport } from './local-transport.js';
 import { NodeError } from './node-errors.js';
+import { openPhaseChannel, type PhaseChannel } from './phase-channel.js';
 import { runPhase, skipPhase, type PhaseRecordSink } from './run-phase.js';
 import { sshTransport } from './ssh-transport.js';
 import type { SshConnectOptions } from './ssh-connect.js';
@@ -140,8 +141,12 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
     write({ kind: 'error', fields: { code, message, node: node.id } });
   };
 
-  // 1. one connection per node, facts gathered on it before anything is written
+  // 1. one connection per node, facts gathered on it before anything is written. When every node starts its first
+  // phase at once (no --batch, concurrency for all), the facts ride on the channel that will run the first phase:
+  // the wrapper prints them, then waits for its script (sent once the plans are known).
+  const merged = !options.batch && concurrency >= planned.length;
   const transports = new Map<string, Transport>();
+  const channels = new Map<string, PhaseChannel>();
   const current = new Map<string, NodeRecord>();
   const connectErrors: Array<[NodeRecord, unknown]> = [];
   const queue = new PQueue({ concurrency });
@@ -152,14 +157,30 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
       planned.map((node) => async () => {
         if (signal.aborted) return;
         let transport: Transport | undefined;
+        let channel: PhaseChannel | undefined;
         try {
           transport = await open(node, signal);
           const timeout = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
-          const updated = await preflight(node, transport, timeout ? AbortSignal.any([signal, timeout]) : signal);
+          const factsSignal = timeout ? AbortSignal.any([signal, timeout]) : signal;
+          let updated: NodeRecord;
+          if (merged) {
+            channel = openPhaseChannel(node, transport, { facts: true, signal });
+            const stopFacts = (): void => channel!.abort();
+            factsSignal.addEventListener('abort', stopFacts, { once: true });
+            try {
+              updated = withFacts(node, await channel.facts);
+            } finally {
+              factsSignal.removeEventListener('abort', stopFacts);
+            }
+            channels.set(node.id, channel);
+          } else {
+            updated = await preflight(node, transport, factsSignal);
+          }
           transports.set(node.id, transport);
           current.set(node.id, updated);
           if (updated !== node) options.onNode?.(updated);
         } catch (error) {
+          channel?.abort();
           await transport?.close().catch(() => undefined);
           if (!signal.aborted) connectErrors.push([node, error]);
         } finally {
@@ -179,6 +200,14 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
     for (const plan of plans) {
       if (!plansOf.has(plan.node)) plansOf.set(plan.node, new Map());
       plansOf.get(plan.node)!.set(plan.phase, plan);
+    }
+
+    // channels opened for the facts of nodes that have nothing to run in the first phase: let them go
+    for (const [id, channel] of channels) {
+      if (phases.length === 0 || !plansOf.get(id)?.has(phases[0]!)) {
+        channel.skip();
+        channels.delete(id);
+      }
     }
 
     // 3. phases with a barrier, batch after batch
@@ -218,7 +247,9 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
                 skipPhase(node, plan, sink);
                 return;
               }
-              const outcome = await runPhase(node, plan, transports.get(node.id)!, sink, { signal, timeoutMs: options.timeoutMs, blobDir: options.blobDir });
+              const channel = channels.get(node.id);
+              channels.delete(node.id);
+              const outcome = await runPhase(node, plan, transports.get(node.id)!, sink, { signal, timeoutMs: options.timeoutMs, blobDir: options.blobDir, channel });
               if (!outcome.ok) failedNodes.add(node.id);
             } finally {
               done += 1;
@@ -230,6 +261,7 @@ export async function runActions(options: RunActionsOptions): Promise<RunReport>
       await Promise.all(batch.map((node) => transports.get(node.id)?.close().catch(() => undefined)));
     }
   } finally {
+    for (const channel of channels.values()) channel.abort();
     await Promise.all([...transports.values()].map((transport) => transport.close().catch(() => undefined)));
     await chain;
   }

@@ -1,7 +1,8 @@
-import { emptyCounts, type NodeRecord, type PlanRecord, type RecordFields, type StatusCounts } from '@forklift/contract';
+import { emptyCounts, type NodeRecord, type PlanRecord, type RecordFields, type StatusCounts } from '@forklift/contract/lite';
 import { MarkerParser, type ActionOutcome } from './markers.js';
 import { NodeError } from './node-errors.js';
-import { isSudoRefusal, newNonce, remoteCommand, sudoMessage, wrapperInput } from './remote-command.js';
+import { openPhaseChannel, type PhaseChannel } from './phase-channel.js';
+import { isSudoRefusal, newNonce, sudoMessage, wrapperInput } from './remote-command.js';
 import { DEFAULT_BLOB_DIR, deliverBlobs, readSensitiveUploads } from './uploads.js';
 import type { Transport } from './transport.js';
 
@@ -30,6 +31,8 @@ export interface RunPhaseOptions {
   nonce?: string;
   /** The node's cache of non-sensitive uploads (default /var/lib/forklift/blobs). */
   blobDir?: string;
+  /** A channel opened earlier (the one that gathered the node's facts); default: a fresh one. */
+  channel?: PhaseChannel;
 }
 
 function resultFields(node: NodeRecord, phase: string, outcome: ActionOutcome): RecordFields<'result'> {
@@ -77,7 +80,6 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
   if (options.signal?.aborted) onOuterAbort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const timer = options.timeoutMs ? setTimeout(() => stop('timeout'), options.timeoutMs) : undefined;
-  let rawStderr = '';
   let result: { exitCode: number | null; signal?: string };
   const script = Buffer.from(plan.script, 'utf8');
   const uploads = plan.uploads ?? [];
@@ -90,30 +92,26 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
   } catch (error) {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onOuterAbort);
+    options.channel?.skip();
     const code = error instanceof NodeError ? error.code : 'upload-failed';
     sink.error({ code, message: error instanceof Error ? error.message : String(error), node: node.id });
     const skipped = skipPhase(node, plan, sink, 'failed');
     return { ok: false, counts: skipped, stoppedBy: controller.signal.aborted ? String(controller.signal.reason) : undefined };
   }
+  // the run's signal and this phase's timeout end the channel (an earlier one too)
+  const channel = options.channel ?? openPhaseChannel(node, transport);
+  if (controller.signal.aborted) channel.abort();
+  else controller.signal.addEventListener('abort', () => channel.abort(), { once: true });
+  let rawStderr = '';
   try {
-    const command = remoteCommand(script.length, {
-      sudo: node.user !== 'root',
-      blobDir: uploads.some((upload) => !upload.sensitive) ? blobDir : undefined,
-      uploads: secrets.map((secret) => ({ name: secret.name, bytes: secret.bytes.length })),
-    });
-    result = await transport.exec(command, {
-      stdin: wrapperInput(nonce, script, secrets.map((secret) => secret.bytes)),
-      holdStdin: true,
-      signal: controller.signal,
+    channel.start(wrapperInput(nonce, script, { blobDir: uploads.some((upload) => !upload.sensitive) ? blobDir : undefined, uploads: secrets }), {
       onStdout: (chunk) => parser.pushStdout(chunk),
-      onStderr: (chunk) => {
-        if (rawStderr.length < 4096) rawStderr += chunk.toString();
-        parser.pushStderr(chunk);
-      },
+      onStderr: (chunk) => parser.pushStderr(chunk),
     });
-  } catch (error) {
-    result = { exitCode: null, signal: 'ERROR' };
-    parser.stray.stderr += `forklift: ${(error as Error).message}\n`;
+    const ended = await channel.done;
+    rawStderr = channel.rawStderr;
+    result = ended;
+    if (ended.error) parser.stray.stderr += `forklift: ${ended.error.message}\n`;
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onOuterAbort);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ExitCode, type NodeRecord } from '@forklift/contract';
+import { ExitCode, type NodeRecord } from '@forklift/contract/lite';
 import { Client, type ConnectConfig } from 'ssh2';
 import { defaultKnownHostsFiles, fingerprintOf, keyTypeOf, knownHostKeys, knownHostsName, matchesPinned, parsePinnedKey, type HostKey } from './host-keys.js';
 import { NodeError } from './node-errors.js';

@@ -1,4 +1,4 @@
-import { RECORD_VERSION, UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract';
+import { RECORD_VERSION, UsageError, type NodeRecord, type PlanRecord, type ToolDefinition } from '@forklift/contract/lite';
 import { parseRunFlags } from './flags.js';
 import { progressLine, RunNarrator } from './recap.js';
 import { assertPlanMode, runActions, type RunActionsOptions } from './run-actions.js';

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { shellQuote, type NodeRecord, type PlanUpload } from '@forklift/contract';
+import { shellQuote, type NodeRecord, type PlanUpload } from '@forklift/contract/lite';
 import { NodeError } from './node-errors.js';
 import type { Transport } from './transport.js';
 

@@ -19,23 +19,67 @@ interface Call {
   endedAt?: number;
 }
 
+const FACTS = 'id=debian\nversion_id=12\npm=apt-get\ninit=systemd\narch=x86_64\n';
+
+/** The bytes written to a command's stdin (and its stdinStream), read as they arrive. */
+function stdinOf(options: ExecOptions): { line(): Promise<string>; bytes(count: number): Promise<Buffer> } {
+  let buffered = Buffer.from(options.stdin ?? '');
+  let wake: (() => void) | undefined;
+  options.stdinStream?.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    wake?.();
+  });
+  options.signal?.addEventListener('abort', () => wake?.());
+  const until = async (ready: () => boolean): Promise<boolean> => {
+    while (!ready()) {
+      if (options.signal?.aborted) return false;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    return true;
+  };
+  return {
+    async line() {
+      if (!(await until(() => buffered.includes(10)))) return '';
+      const at = buffered.indexOf(10);
+      const line = buffered.subarray(0, at).toString();
+      buffered = buffered.subarray(at + 1);
+      return line;
+    },
+    async bytes(count) {
+      await until(() => buffered.length >= count);
+      const bytes = buffered.subarray(0, count);
+      buffered = buffered.subarray(count);
+      return bytes;
+    },
+  };
+}
+
 /**
- * A recording fake transport: answers the preflight with Debian facts, and a phase script with the
- * markers its actions ask for (an action whose id starts with "fail" fails), after `delayMs`.
+ * A recording fake transport: answers the facts (on their own or on the first phase's channel) with Debian facts,
+ * reads the wrapper's header and script from stdin, and answers with the markers its actions ask for (an action
+ * whose id starts with "fail" fails), after `delayMs`.
  */
 function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Promise<Transport> {
   return async (target) => ({
     async exec(command: string, options: ExecOptions = {}) {
-      const call: Call = { node: target.id, command, stdin: Buffer.from(options.stdin ?? '').toString(), holdStdin: Boolean(options.holdStdin), startedAt: performance.now() };
-      calls.push(call);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const input = stdinOf(options);
       if (!command.includes('forklift-run')) {
-        options.onStdout?.(Buffer.from('id=debian\nversion_id=12\npm=apt-get\ninit=systemd\narch=x86_64\nsudo=ok\n'));
+        const call: Call = { node: target.id, command, stdin: Buffer.from(options.stdin ?? '').toString(), holdStdin: Boolean(options.holdStdin), startedAt: performance.now() };
+        calls.push(call);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        options.onStdout?.(Buffer.from(`${FACTS}sudo=ok\n`));
         call.endedAt = performance.now();
         return { exitCode: 0 };
       }
-      const nonce = call.stdin.split('\n')[0]!;
-      const ids = [...call.stdin.matchAll(/fl_mark (\S+) begin\n/g)].map((match) => match[1]!);
+      if (command.endsWith(' facts')) options.onStdout?.(Buffer.from(`${FACTS}end-of-facts\n`));
+      const header = await input.line();
+      const [nonce, length] = header.split(' ');
+      if (!nonce || length === '0') return { exitCode: options.signal?.aborted ? null : 0 };
+      const script = (await input.bytes(Number(length))).toString();
+      const call: Call = { node: target.id, command, stdin: `${header}\n${script}`, holdStdin: Boolean(options.holdStdin), startedAt: performance.now() };
+      calls.push(call);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const ids = [...script.matchAll(/fl_mark (\S+) begin\n/g)].map((match) => match[1]!);
       for (const id of ids) {
         const status = id.startsWith('fail') ? 'failed' : 'ok';
         options.onStdout?.(Buffer.from(`::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:stdout\n|out ${id}\n\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`));
@@ -66,14 +110,17 @@ t.test('runActions - one exec per phase with the script on held stdin, sudo -n f
   const records: RunRecord[] = [];
   const report = await runActions({ nodes, plans, transport: fakeTransports(calls), onNode: (n) => updated.push(n), onRecord: (r) => void records.push(r) });
   t.ok(report.ok);
-  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [false, true, true], 'preflight, then one exec per phase');
+  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [true, true], 'one exec per phase, no preflight of its own');
+  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.endsWith(' forklift-run facts')), [true, false], 'the facts come on the first phase\'s channel');
   const phaseCalls = calls.filter((c) => c.command.includes('forklift-run'));
   t.ok(phaseCalls.every((c) => c.holdStdin), 'stdin held open while the script runs');
-  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.slice(c.stdin.indexOf('\n') + 1)), [plans[0]!.script, plans[1]!.script], 'the nonce line, then the plan script, byte for byte');
+  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.slice(c.stdin.indexOf('\n') + 1)), [plans[0]!.script, plans[1]!.script], 'the header line, then the plan script, byte for byte');
+  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.split('\n')[0]!.split(' ').slice(1)), [[String(Buffer.byteLength(plans[0]!.script)), '-'], [String(Buffer.byteLength(plans[1]!.script)), '-']], 'the header: nonce, script bytes, no blob directory');
   t.ok(phaseCalls.filter((c) => c.node === 'b').every((c) => c.command.startsWith('sudo -n sh -c ')));
   t.ok(phaseCalls.filter((c) => c.node === 'a').every((c) => c.command.startsWith('sh -c ')));
-  t.equal(new Set(phaseCalls.map((c) => c.stdin.split('\n')[0])).size, phaseCalls.length, 'a fresh nonce per script');
-  t.ok(phaseCalls.every((c) => !c.command.includes(c.stdin.split('\n')[0]!)), 'the nonce is never on the command line');
+  const nonceOf = (c: Call): string => c.stdin.split(' ')[0]!;
+  t.equal(new Set(phaseCalls.map(nonceOf)).size, phaseCalls.length, 'a fresh nonce per script');
+  t.ok(phaseCalls.every((c) => !c.command.includes(nonceOf(c))), 'the nonce is never on the command line');
   t.same(updated.map((n) => [n.id, n.os]), [['b', { family: 'debian', release: '12', packageManager: 'apt', init: 'systemd', arch: 'x86_64' }]], 'facts only for the node without them');
   const installEnd = Math.max(...phaseCalls.filter((c) => c.stdin.includes('one')).map((c) => c.endedAt!));
   const configureStart = Math.min(...phaseCalls.filter((c) => c.stdin.includes('three')).map((c) => c.startedAt));
@@ -115,6 +162,7 @@ t.test('runActions - --batch rolls, --max-fail stops starting new batches', asyn
   const rolling: Call[] = [];
   const ok = await collect({ nodes: nodes.map((n) => n), plans: nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }])), batch: { percent: 50 }, transport: fakeTransports(rolling) });
   t.ok(ok.report.ok);
+  t.same(rolling.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [false, true], 'with --batch the facts take a round trip of their own before the first batch');
   const phase = rolling.filter((c) => c.command.includes('forklift-run'));
   const firstEnd = Math.max(...phase.filter((c) => ['a', 'b'].includes(c.node)).map((c) => c.endedAt!));
   const secondStart = Math.min(...phase.filter((c) => ['c', 'd'].includes(c.node)).map((c) => c.startedAt));
