@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const project = fileURLToPath(new URL('..', import.meta.url));
-// a home of its own that outlives the run: its apt cache (network/apt-cache) serves the next run locally;
+// a home of its own that outlives the run: its apt cache (network/apt-proxy/cache) serves the next run locally;
 // the nodes, bridge and apt proxy go with `make down`
 const home = process.env.FORKLIFT_WINE_CELLAR_TEST_HOME || '/var/cache/forklift/wine-cellar-test-home';
 await mkdir(home, { recursive: true });

@@ -1,8 +1,10 @@
 // The apt proxy on a home's bridge address: apt-cacher-ng with its own configuration, cache and pid file
-// under `<home>/network`, so nodes reach Debian's mirror without NAT (see its README). Callers hold the network lock.
+// under `<home>/network/apt-proxy`, so nodes reach Debian's mirror without NAT (see its README). Callers hold the network lock.
+// It runs as its own account (apt-cacher-ng), never as root: it parses what nodes send it on the bridge.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { lchown, lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,25 +43,102 @@ export function aptProxyPid(dir: string): number | undefined {
   return pid !== undefined && isAlive(pid) && processCommandLine(pid)?.includes('apt-cacher-ng') ? pid : undefined;
 }
 
-/** Start apt-cacher-ng on `gateway` unless it runs; resolves once it listens. */
+/** The account apt-cacher-ng runs as (Debian's apt-cacher-ng package creates it). */
+export const APT_PROXY_USER = 'apt-cacher-ng';
+
+function accountIds(name: string): { uid: number; gid: number } | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const fields = line.split(':');
+      if (fields[0] === name && fields.length >= 4) return { uid: Number(fields[2]), gid: Number(fields[3]) };
+    }
+  } catch {
+    // no passwd: fall through
+  }
+  return undefined;
+}
+
+/** The real uid of a running process, or undefined when it is gone. */
+function processUid(pid: number): number | undefined {
+  try {
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return uid === undefined ? undefined : Number(uid);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the proxy's directory is bind-mounted in its own mount namespace (reachable without the home's parents). */
+export function proxyMountPoint(dir: string): string {
+  return join('/run/forklift-apt-proxy', createHash('sha256').update(dir).digest('hex').slice(0, 12));
+}
+
+// Runs in the proxy's own mount namespace: its directory under the home (which the proxy's account could not
+// reach through the home's 0700 parents) is bound at a neutral path, then apt-cacher-ng starts as that account
+// (setpriv; same pid all along). argv: DIR MOUNTPOINT UID GID.
+const START_PROXY = `set -e
+mount --make-rprivate /
+mount --bind "$1" "$2"
+exec setpriv --reuid="$3" --regid="$4" --clear-groups -- apt-cacher-ng -c "$2/conf"`;
+
+/**
+ * A home made by an earlier forklift kept the proxy's cache and logs in `<dir>/apt-cache` and `<dir>/apt-log`
+ * (and ran the proxy as root): move them into `<dir>/apt-proxy` so no cached package is fetched again.
+ */
+async function migrateOldLayout(dir: string, proxyDir: string): Promise<void> {
+  for (const [old, now] of [
+    ['apt-cache', 'cache'],
+    ['apt-log', 'log'],
+  ] as const) {
+    if (existsSync(join(dir, old)) && !existsSync(join(proxyDir, now))) await rename(join(dir, old), join(proxyDir, now));
+  }
+  await rm(join(dir, 'apt-cacher-ng.conf.d'), { recursive: true, force: true });
+  await rm(join(dir, 'acng.socket'), { force: true });
+}
+
+/**
+ * Give a directory tree to the proxy's account, contents first (lchown: a link is never followed), unless it is
+ * already its. Runs while no proxy runs, so the account cannot change the tree while it is walked.
+ */
+async function giveTree(path: string, uid: number, gid: number): Promise<void> {
+  const stat = await lstat(path);
+  if (stat.uid === uid && stat.gid === gid) return;
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await giveTree(child, uid, gid);
+    else await lchown(child, uid, gid);
+  }
+  await lchown(path, uid, gid);
+}
+
+/**
+ * Start apt-cacher-ng on `gateway` unless it runs; resolves once it listens. It runs as its own account, never
+ * root; a proxy an earlier forklift started as root is restarted so.
+ */
 export async function ensureAptProxy(dir: string, gateway: string): Promise<void> {
-  if (aptProxyPid(dir) !== undefined) return;
-  const cache = join(dir, 'apt-cache');
-  const logs = join(dir, 'apt-log');
-  await mkdir(cache, { recursive: true });
-  await mkdir(logs, { recursive: true });
-  // our own config: the package's backends point at mirrors this host cannot reach
-  const confDir = join(dir, 'apt-cacher-ng.conf.d');
-  await mkdir(confDir, { recursive: true });
+  const running = aptProxyPid(dir);
+  if (running !== undefined) {
+    if (processUid(running) !== 0) return;
+    await stopProcess(running);
+  }
+  const ids = accountIds(APT_PROXY_USER);
+  if (!ids) throw new UnavailableError(`the apt proxy runs as the ${APT_PROXY_USER} account, which is missing: apt-get install --reinstall apt-cacher-ng`);
+  const proxyDir = join(dir, 'apt-proxy');
+  const mountPoint = proxyMountPoint(dir);
+  await mkdir(proxyDir, { recursive: true, mode: 0o755 });
+  await migrateOldLayout(dir, proxyDir);
+  for (const sub of ['cache', 'log', 'run', 'conf']) await mkdir(join(proxyDir, sub), { recursive: true, mode: 0o755 });
+  await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+  // our own config: the package's backends point at mirrors this host cannot reach; paths as the proxy sees them
   await writeFile(
-    join(confDir, 'acng.conf'),
+    join(proxyDir, 'conf', 'acng.conf'),
     [
-      `CacheDir: ${cache}`,
-      `LogDir: ${logs}`,
+      `CacheDir: ${mountPoint}/cache`,
+      `LogDir: ${mountPoint}/log`,
       'SupportDir: /usr/lib/apt-cacher-ng',
       `BindAddress: ${gateway}`,
       `Port: ${APT_PROXY_PORT}`,
-      `SocketPath: ${join(dir, 'acng.socket')}`,
+      `SocketPath: ${mountPoint}/run/acng.socket`,
       'PidFile: ',
       'ForeGround: 1',
       `Remap-debrep: file:deb_mirror*.gz /debian ; ${DEBIAN_MIRROR}/`,
@@ -67,18 +146,21 @@ export async function ensureAptProxy(dir: string, gateway: string): Promise<void
       'ExThreshold: 4',
       '',
     ].join('\n'),
+    { mode: 0o644 },
   );
+  // the proxy's account owns its cache, logs and socket directory; root keeps its directory and configuration
+  for (const sub of ['cache', 'log', 'run']) await giveTree(join(proxyDir, sub), ids.uid, ids.gid);
   const out = openSync(join(dir, 'apt-cacher-ng.out'), 'a');
   let child;
   try {
-    child = spawn('apt-cacher-ng', ['-c', confDir], { detached: true, stdio: ['ignore', out, out] });
+    child = spawn('unshare', ['--mount', 'sh', '-c', START_PROXY, 'sh', proxyDir, mountPoint, String(ids.uid), String(ids.gid)], { detached: true, stdio: ['ignore', out, out] });
   } finally {
     closeSync(out);
   }
   const failed = new Promise<Error>((resolve) => child.once('error', (error) => resolve(error)));
   if (child.pid === undefined) {
     const error = await failed;
-    throw new UnavailableError(`apt-cacher-ng could not start (${error.message}): apt-get install apt-cacher-ng`);
+    throw new UnavailableError(`apt-cacher-ng could not start (${error.message}): apt-get install apt-cacher-ng util-linux`);
   }
   child.unref();
   await writeFile(join(dir, 'apt-cacher-ng.pid'), `${child.pid}\n`);
@@ -93,4 +175,6 @@ export async function stopAptProxy(dir: string): Promise<void> {
   const pid = aptProxyPid(dir);
   if (pid !== undefined) await stopProcess(pid);
   await rm(join(dir, 'apt-cacher-ng.pid'), { force: true });
+  // the mount lived in the proxy's own namespace: only an empty mount point is left on the host (rmdir, never rm -r)
+  await rmdir(proxyMountPoint(dir)).catch(() => undefined);
 }

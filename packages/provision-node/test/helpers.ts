@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { killCgroups, nodeCgroups } from '../src/cgroups.js';
 import { mountsUnder, unmountUnder } from '../src/mounts.js';
+import { proxyMountPoint } from '../src/apt-proxy.js';
 import { isAlive, processCommandLine, readPidFile, stopProcess } from '../src/process.js';
 
 const execFileAsync = promisify(execFile);
@@ -57,7 +58,9 @@ export async function leftovers(home: string, machines: string[]): Promise<strin
       continue;
     }
     const command = processCommandLine(Number(entry)) ?? '';
-    if (root.startsWith(home) || (command.includes(home) && !command.includes('tap') && !command.includes('provision-node.js'))) found.push(`process ${entry} ${command.slice(0, 120)}`);
+    // the apt proxy sees its directory under a mount point named from the home, not under the home
+    const proxy = proxyMountPoint(join(home, 'network'));
+    if (root.startsWith(home) || command.includes(proxy) || (command.includes(home) && !command.includes('tap') && !command.includes('provision-node.js'))) found.push(`process ${entry} ${command.slice(0, 120)}`);
   }
   const leases = join(home, 'network', 'leases');
   if (existsSync(leases)) for (const lease of readdirSync(leases)) found.push(`lease ${lease}`);
@@ -82,6 +85,7 @@ export async function forceClean(home: string): Promise<void> {
   await unmountUnder(home).catch(() => undefined);
   const pid = readPidFile(join(home, 'network', 'apt-cacher-ng.pid'));
   if (pid !== undefined && processCommandLine(pid)?.includes('apt-cacher-ng')) await stopProcess(pid);
+  await execFileAsync('rmdir', [proxyMountPoint(join(home, 'network'))]).catch(() => undefined);
   const bridge = bridgeOf(home);
   if (bridge) await execFileAsync('ip', ['link', 'del', bridge]).catch(() => undefined);
 }

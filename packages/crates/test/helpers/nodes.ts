@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 
 /**
  * The forklift home of crate tests: `$FORKLIFT_CRATES_TEST_HOME`, default `/var/cache/forklift/crates-test-home`.
- * It keeps its apt cache (`network/apt-cache`) between runs; nodes, bridge and apt proxy go with the last node.
+ * It keeps its apt cache (`network/apt-proxy/cache`) between runs; nodes, bridge and apt proxy go with the last node.
  */
 export const CRATES_TEST_HOME = process.env.FORKLIFT_CRATES_TEST_HOME || '/var/cache/forklift/crates-test-home';
 
