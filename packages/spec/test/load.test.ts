@@ -1,7 +1,7 @@
 // The one spec loader: files of every extension, the default-export rule, the group rule, the node spec
 // vocabulary, extends (references, objects, crates by name) and the project a spec belongs to.
 import t from 'tap';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSpecShape, loadSpec, projectRootOf, resolveSpecPath, SPEC_EXTENSIONS, type ServerSpec } from '../src/index.js';
@@ -33,6 +33,24 @@ t.test('loadSpec - every spec extension, tried in order', async (t) => {
   t.match(await loadSpec('groups/both', { cwd: dir }), { group: 'both-ts' }, '.ts comes before .json5');
   t.match(await loadSpec('groups/both.json5', { cwd: dir }), { group: 'both-json5' }, 'a reference with an extension names its file');
   t.throws(() => resolveSpecPath('groups/none', dir), { code: 'spec-not-found', message: /spec "groups\/none" not found \(tried groups\/none\.ts, groups\/none\.mts, .*groups\/none\.json\)/ });
+});
+
+// What the READMEs warn about (issue 12 item 11): a code spec is code run by the loading process, as its user, and a
+// `.ts` dropped next to a `.json5` takes its place under the extension-less reference.
+t.test('loadSpec - a .ts spec runs with the caller\'s privileges and shadows the .json5 of the same name', async (t) => {
+  const dir = await project(t, {
+    'package.json': '{ "type": "module" }',
+    'groups/web.json5': "{ group: 'web', count: 2 }",
+  });
+  t.match(await loadSpec('groups/web', { cwd: dir }), { group: 'web', count: 2, source: join('groups', 'web.json5') }, 'the data spec alone');
+  const ran = join(dir, 'ran-as');
+  await writeFile(
+    join(dir, 'groups', 'web.ts'),
+    `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(ran)}, String(process.getuid?.()) + ' ' + process.pid);\nexport default { group: 'web', count: 9 };\n`,
+  );
+  t.match(await loadSpec('groups/web', { cwd: dir }), { group: 'web', count: 9, source: join('groups', 'web.ts') }, 'the .ts beside it is loaded instead');
+  t.equal(await readFile(ran, 'utf8'), `${process.getuid?.()} ${process.pid}`, 'its top-level code ran in the loading process, as the loading user');
+  t.match(await loadSpec('groups/web.json5', { cwd: dir }), { count: 2 }, 'naming the extension loads exactly the data spec');
 });
 
 t.test('loadSpec - the default export rule: default (else `spec`), a function is called once, CommonJS unwrapped', async (t) => {
