@@ -1,5 +1,5 @@
 import { ACTION_ID_PATTERN, InputError } from '@forklift/contract';
-import { sh } from './sh.js';
+import { assigned, sh } from './sh.js';
 
 /** Action ids (the contract's pattern): they appear in marker lines and file names on the node. */
 export { ACTION_ID_PATTERN };
@@ -43,7 +43,7 @@ export function renderBlock(block: BlockInput): string {
     '  set -e\n' +
     // always quoted: an id like `ps` or `ls` unquoted reads as a command to shellcheck (SC2209)
     `  fl_id='${block.id}'\n` +
-    sh`  fl_notify=${block.notify.join(' ')}\n` +
+    `  fl_notify=${assigned(block.notify.join(' '))}\n` +
     body +
     ') </dev/null >"$fl_tmp/o" 2>"$fl_tmp/e" 3>"$fl_tmp/d"\n' +
     'fl_rc=$?\n' +

@@ -28,3 +28,13 @@ export function sh(strings: TemplateStringsArray, ...values: ShValue[]): string 
   for (let index = 0; index < values.length; index += 1) out += interpolate(values[index]!) + strings[index + 1]!;
   return out;
 }
+
+/**
+ * A value for `VAR=value`, quoted even when it needs no quotes (an unquoted `ps`, `ls` or `cat` after `=`
+ * reads as a command to shellcheck: SC2209).
+ * @example assigned('cat') // "'cat'"
+ */
+export function assigned(value: string): string {
+  if (value.includes('\0')) return shellQuote(value);
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -80,7 +80,7 @@ t.test('service restartOn - watched actions are named by id or by label; unknown
   const map = notifyMap(list);
   t.same(Object.fromEntries(map), { conf: ['nginx'], site: ['nginx'], nope: ['nginx'] });
   const { script } = renderPhaseScript(list.slice(0, 3), { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }) });
-  t.match(script, /fl_id='conf'\n {2}fl_notify=nginx\n/, 'the watched file notifies the service');
+  t.match(script, /fl_id='conf'\n {2}fl_notify='nginx'\n/, 'the watched file notifies the service');
 });
 
 t.test('user action - a password hash written into the spec is refused (it would travel inside the plan record)', async (t) => {
@@ -96,7 +96,7 @@ t.test('package action - watchers of a package are marked pending before the one
     ['nginx', 'service', { name: 'nginx', state: 'started', restartOn: ['web'] }],
   ]);
   const { script } = renderPhaseScript(list, { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }) });
-  const mark = script.indexOf("if fl_noted pkg.web; then (fl_id='web'; fl_notify=nginx; fl_changed); fi");
+  const mark = script.indexOf("if fl_noted pkg.web; then (fl_id='web'; fl_notify='nginx'; fl_changed); fi");
   t.ok(mark > 0, 'the head marks the watched instance changed with its own watchers');
   t.ok(mark < script.indexOf('install $fl_pkg_args'), '... before apt-get runs');
   t.notMatch(script, /fl_id=base; fl_notify/, 'unwatched instances are left to their own blocks');

@@ -2,7 +2,7 @@ import { InputError } from '@forklift/contract';
 import { z } from 'zod';
 import { forOs } from '../facts.js';
 import { defineAction } from '../define.js';
-import { raw, sh } from '../sh.js';
+import { assigned, raw, sh } from '../sh.js';
 import type { AggregateItem, OsTable, RenderContext } from '../types.js';
 
 /** A package name as apt, dnf and apk spell them (architecture qualifier allowed: `libc6:amd64`). */
@@ -127,7 +127,7 @@ function renderAggregate(items: ReadonlyArray<AggregateItem<PackageArgs>>, ctx: 
   // (service restartOn) are on the node even if the run dies during or right after it.
   for (const item of items) {
     if (item.notify.length === 0) continue;
-    out += sh`if fl_noted ${`pkg.${item.id}`}; then (fl_id=` + `'${item.id}'` + sh`; fl_notify=${item.notify.join(' ')}; fl_changed); fi\n`;
+    out += sh`if fl_noted ${`pkg.${item.id}`}; then (fl_id=` + `'${item.id}'` + `; fl_notify=${assigned(item.notify.join(' '))}; fl_changed); fi\n`;
   }
   out +=
     'if fl_apply && [ -n "$fl_pkg_add$fl_pkg_del" ]; then\n' +
