@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // Wall time of each recipe with the time of its steps, from the recipes' own summary records.
-//   node bench/recipes.mjs                 wine-cellar (examples/wine-cellar) on local nodes: dev-qa from
-//                                          nothing to tested, then qa-release and production-release on a
-//                                          production brought up by the Makefile's `up` (torn down after)
+//   node bench/recipes.mjs [--home DIR]   wine-cellar (examples/wine-cellar) on local nodes, one after
+//                                          another in one forklift home: dev --once (topology (a), then
+//                                          --down), dev-qa of a feature branch from nothing to tested and
+//                                          merged, production (blue) brought up by the Makefile's `up`,
+//                                          qa-release 1.0.0 and production-release (blue -> green); every
+//                                          node torn down at the end
 //   node bench/recipes.mjs --mini          the recipe machinery alone: the mini project on netns nodes
 //                                          (dev-qa, dev --once)
-// On a shared machine run it when nothing else heavy runs; it prints the load average next to
-// the figures. Targets (issue 17, images cached): dev-qa < 2 min, production-release < 30 s.
+// "Images cached" means the rootfs and the nodes' packages: --home (default
+// /var/cache/forklift/recipes-bench-home) keeps its apt cache between runs (only its nodes, bridge and apt
+// proxy go). On a shared machine run it when nothing else heavy runs; it prints the load average next
+// to the figures. Targets (issue 17, images cached): dev-qa < 2 min, production-release < 30 s.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,9 +22,11 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const mini = process.argv.includes('--mini');
 const project = mini ? join(root, 'recipes', 'test', 'fixtures', 'mini') : join(root, 'examples', 'wine-cellar');
 const service = mini ? 'netns' : 'local';
+const homeAt = process.argv.indexOf('--home');
+const home = resolve(homeAt > 0 ? process.argv[homeAt + 1] : '/var/cache/forklift/recipes-bench-home');
 const dir = mkdtempSync(join(tmpdir(), 'fl-bench-recipes-'));
 const gitEnv = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@test.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@test.invalid' };
-const env = { ...process.env, ...gitEnv, FORKLIFT_HOME: join(dir, 'home'), FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
+const env = { ...process.env, ...gitEnv, FORKLIFT_HOME: mini ? join(dir, 'home') : home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
 
 const git = (cwd, ...args) => {
   const out = spawnSync('git', args, { cwd, encoding: 'utf8', env });
@@ -71,7 +78,15 @@ function report(run) {
 
 const runs = [];
 try {
-  runs.push(await recipe('dev-qa', ['feature/bench', '--service', service]));
+  if (!mini) {
+    // the whole system on one node, tests run once; then gone (its crates would see production's nodes)
+    runs.push(await recipe('dev', ['--service', service, '--home', home, '--once']));
+    report(runs.at(-1));
+    runs.push(await recipe('dev', ['--service', service, '--home', home, '--down']));
+    report(runs.at(-1));
+  }
+  // dev-qa in the same home (one apt cache); its nodes are torn down at its end
+  runs.push(await recipe('dev-qa', ['feature/bench', '--service', service, ...(mini ? [] : ['--home', home])]));
   report(runs.at(-1));
   if (mini) {
     runs.push(await recipe('dev', ['--service', service, '--once']));
@@ -79,8 +94,12 @@ try {
     runs.push(await recipe('dev', ['--service', service, '--down']));
   } else {
     // production: blue, as the Makefile's `up` brings it, then a release to green
-    const up = spawnSync('make', ['-C', work, 'up'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    git(work, 'pull', '-q', '--ff-only', 'origin', 'develop');
+    const upStarted = Date.now();
+    const make = ['-C', work, `BIN=${join(root, 'node_modules', '.bin')}`, `RECIPES=${join(root, 'recipes')}`];
+    const up = spawnSync('make', [...make, 'up'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     if (up.status !== 0) throw new Error('make up failed');
+    console.log(`\nmake up (production, blue) — wall ${((Date.now() - upStarted) / 1000).toFixed(1)} s`);
     runs.push(await recipe('qa-release', ['1.0.0', '--service', service]));
     report(runs.at(-1));
     runs.push(await recipe('production-release', ['--service', service]));
@@ -88,7 +107,7 @@ try {
   }
 } finally {
   if (!mini) spawnSync(process.execPath, [join(root, 'recipes', 'down.mjs'), '--service', service], { cwd: work, env, stdio: 'ignore' });
-  spawnSync(process.execPath, [join(root, 'recipes', 'dev.mjs'), '--service', service, '--down'], { cwd: work, env, stdio: 'ignore' });
+  spawnSync(process.execPath, [join(root, 'recipes', 'dev.mjs'), '--service', service, '--down', ...(mini ? [] : ['--home', home])], { cwd: work, env, stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`\n${new Date().toISOString()} — ${runs.map((r) => `${r.name} ${(r.wallMs / 1000).toFixed(1)} s`).join(', ')}`);
