@@ -13,7 +13,7 @@
 // proxy go). On a shared machine run it when nothing else heavy runs; it prints the load average next
 // to the figures. Targets (issue 17, images cached): dev-qa < 2 min, production-release < 30 s.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -156,7 +156,7 @@ try {
     writeFileSync(join(work, 'servers', `${flPrefix}.json5`), JSON.stringify(workloadSpec(flPrefix)));
     const flFirst = await timed(process.execPath, [join(root, 'packages/run-actions/bin/run-actions.js'), `servers/${flPrefix}`], { stdin: nodeLines });
     const flSecond = await timed(process.execPath, [join(root, 'packages/run-actions/bin/run-actions.js'), `servers/${flPrefix}`], { stdin: nodeLines });
-    const flOk = (run, status) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
+    const flOk = (run) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
     if (!flOk(flFirst) || !flOk(flSecond)) throw new Error(`run-actions failed: ${flFirst.stderr.slice(-500)} ${flSecond.stderr.slice(-500)}`);
     const changedSecond = flSecond.stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
 

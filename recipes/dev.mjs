@@ -3,8 +3,7 @@
 // tree, converged, then the acceptance tests always running (expect-run --watch, autoexpect): saving a
 // test re-runs it; saving app source rebuilds and redeploys the bundle, then re-runs the tests.
 // Ctrl-C leaves the node up; --down tears it down.
-import { watch } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { environment, Project } from './lib/project.mjs';
 import { EXIT, RecipeError, runRecipe } from './lib/recipe.mjs';

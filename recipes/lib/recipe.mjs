@@ -336,8 +336,3 @@ export function pipelineProblem(records, exitCode) {
 export function recordsOf(records, kind, where = () => true) {
   return records.filter((r) => r && r.kind === kind && where(r));
 }
-
-/** NDJSON text of records (to feed a pipeline's stdin). */
-export function toNdjson(records) {
-  return records.map((r) => `${formatRecord(r)}\n`).join('');
-}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError } from '@forklift/contract';
 import type { WebDriver } from 'selenium-webdriver';
-import { isAlive, ProcessSet, waitGone } from './processes.js';
+import { ProcessSet, waitGone } from './processes.js';
 
 /**
  * Debian's chromium binary. /usr/bin/chromium is a shell launcher in front of it that only adds
@@ -413,9 +413,4 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Sessi
     userDataDir,
     close,
   };
-}
-
-/** Whether any of the given PIDs is still running. @example anyAlive(session.pids()) */
-export function anyAlive(pids: number[]): boolean {
-  return pids.some(isAlive);
 }

@@ -1,7 +1,6 @@
 import { packageVersion, secondsFlag, UsageError, type ToolDefinition } from '@forklift/contract';
 import { runScript } from './run.js';
-import { loadScript, stepLabel } from './script.js';
-import { STEP_VERBS } from './script.js';
+import { loadScript, STEP_VERBS, stepLabel } from './script.js';
 
 /** The package version (its package.json's). */
 export const BROWSER_DRIVE_VERSION = packageVersion(import.meta.url);

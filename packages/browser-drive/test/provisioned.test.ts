@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,7 +49,7 @@ function ssh(target: NodeRecord, command: string, input?: { file?: string; tarDi
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`ssh ${command}: exit ${code}: ${err.trim()}`))));
     if (input?.file) {
-      import('node:fs').then(({ createReadStream }) => createReadStream(input.file!).pipe(child.stdin));
+      createReadStream(input.file).once('error', reject).pipe(child.stdin);
     } else if (input?.tarDir) {
       const tar = spawn('tar', ['-C', input.tarDir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
       tar.stdout.pipe(child.stdin);

@@ -1,5 +1,4 @@
-import type { ActionEntry, SpecContext } from '@forklift/spec';
-import { serverSpec } from '@forklift/spec';
+import { serverSpec, type ActionEntry, type SpecContext } from '@forklift/spec';
 import { shellQuote } from '@forklift/contract';
 import { z } from 'zod';
 import { defineCrate } from './crate.js';

@@ -14,8 +14,7 @@ import {
   STAGING_MAP_KEY,
   weightVariable,
 } from '@forklift/promote-color/layout';
-import type { ActionEntry, SpecContext } from '@forklift/spec';
-import { LABEL_PATTERN, peers, serverSpec } from '@forklift/spec';
+import { LABEL_PATTERN, peers, serverSpec, type ActionEntry, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { COLORS, colorSchema, type Color } from './color.js';
 import { defineCrate } from './crate.js';

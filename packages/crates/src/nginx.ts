@@ -1,5 +1,4 @@
-import type { ActionEntry, SpecContext } from '@forklift/spec';
-import { LABEL_PATTERN, peers, serverSpec } from '@forklift/spec';
+import { LABEL_PATTERN, peers, serverSpec, type ActionEntry, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { colorOf, colorSchema } from './color.js';
 import { crateError, defineCrate } from './crate.js';

@@ -1,8 +1,7 @@
 import { shellQuote } from '@forklift/contract';
-import { serverSpec, type SpecContext } from '@forklift/spec';
+import { peers, serverSpec, type SpecContext } from '@forklift/spec';
 import { z } from 'zod';
 import { crateError, defineCrate } from './crate.js';
-import { peers } from '@forklift/spec';
 import { safePath } from './schemas.js';
 
 /** A znode path: `/a/b`, no trailing slash, no empty or dot segments. */

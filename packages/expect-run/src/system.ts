@@ -1,5 +1,4 @@
-import type { NodeRecord } from '@forklift/contract/lite';
-import { shellQuote } from '@forklift/contract/lite';
+import { shellQuote, type NodeRecord } from '@forklift/contract/lite';
 import { onFileEnd, runnerState } from './state.js';
 
 /**

@@ -1,7 +1,7 @@
 // The LB nodes of one run together: select them from the node records, connect, preflight, lock, and
 // set weights on every one of them (runtime API first, then the state files) in parallel.
 import { hostname } from 'node:os';
-import { ForkliftError, InputError, type ColorWeight, type NodeRecord } from '@forklift/contract/lite';
+import { InputError, type ColorWeight, type NodeRecord } from '@forklift/contract/lite';
 import { lbTransport, type LbTransport } from './ssh.js';
 import {
   fragmentPath,
@@ -226,9 +226,4 @@ export class Fleet {
       }),
     );
   }
-}
-
-/** Raise the failure of an LB that answered but could not do what was asked (exit 1). */
-export function lbFailure(message: string): ForkliftError {
-  return new ForkliftError('lb-failed', message, { exitCode: 1 });
 }

@@ -1,8 +1,7 @@
 // --status and --rollback: read the state on the LB nodes; return all traffic to the previous live color.
 import { InputError, type NodeRecord } from '@forklift/contract/lite';
 import { Fleet, shareOf, type Connect } from './fleet.js';
-import type { PromoteReport, PromotionFields } from './promote.js';
-import { stageShares } from './promote.js';
+import { stageShares, type PromoteReport, type PromotionFields } from './promote.js';
 import { colorServers, isUp } from './stats.js';
 import { withHistory } from './state.js';
 import { EMPTY_WINDOW, percent } from './window.js';

@@ -3,8 +3,7 @@
 import { InputError, type ColorWeight, type NodeRecord, type PromotionStatus, type PromotionWindow } from '@forklift/contract/lite';
 import { Fleet, requireLbNodes, shareOf, type Connect } from './fleet.js';
 import { DEFAULT_HOLD_MS, DEFAULT_MAX_ERROR_RATE, DEFAULT_MIN_REQUESTS, DEFAULT_STAGES, formatMs } from './options.js';
-import type { PromoteState } from './state.js';
-import { withHistory } from './state.js';
+import { withHistory, type PromoteState } from './state.js';
 import { colorServers, isOut, isUp, type StatTable } from './stats.js';
 import { countersOf, EMPTY_WINDOW, percent, windowBetween, type Counters } from './window.js';
 

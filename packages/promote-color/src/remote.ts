@@ -3,7 +3,7 @@
 // a random nonce; every file is written through a temporary file in the same directory and renamed.
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '@forklift/contract/lite';
-import { ADMIN_SOCKET, PROMOTE_DIR, SERVER_STATE_FILE } from './layout.js';
+import { ADMIN_SOCKET, PROMOTE_DIR } from './layout.js';
 
 /** Helpers every script shares: fail, the runtime API call, the atomic write. */
 const PRELUDE = `set -eu

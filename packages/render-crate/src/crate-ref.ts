@@ -18,11 +18,6 @@ interface CratesModule {
   crates: Readonly<Record<string, NamedCrate>>;
 }
 
-/** An `extends` entry naming a crate: an object with a `crate` key. */
-export function isCrateRef(entry: unknown): entry is { crate: unknown; options?: unknown } {
-  return entry !== null && typeof entry === 'object' && !Array.isArray(entry) && Object.hasOwn(entry, 'crate');
-}
-
 function isInputError(error: unknown): error is Error & { code?: string } {
   return error instanceof Error && (error as { exitCode?: unknown }).exitCode === 65;
 }

@@ -1,8 +1,7 @@
 // What a person at the terminal reads on stderr while run-actions works and when it ends: the live
 // lines (-v), the diffs (--plan on a terminal, --diff), the plan summary, and the recap that names
 // every failure and every unreachable node with its reason, like Ansible's PLAY RECAP but with the why.
-import type { Colors, Verbosity } from '@forklift/contract/lite';
-import { colorDiff } from '@forklift/contract/lite';
+import { colorDiff, type Colors, type Verbosity } from '@forklift/contract/lite';
 import type { NodeTally, RunProgress, RunRecord } from './run-actions.js';
 
 /** Lines of a failed action's stderr the recap shows. */

@@ -1,5 +1,4 @@
-import type { NodeRecord } from '@forklift/contract/lite';
-import { shellQuote } from '@forklift/contract/lite';
+import { shellQuote, type NodeRecord } from '@forklift/contract/lite';
 import type { Client, ClientChannel } from 'ssh2';
 import { connectSsh, type SshConnectOptions } from './ssh-connect.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';

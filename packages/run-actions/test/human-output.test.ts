@@ -56,7 +56,6 @@ function onTerminal(t: Tap.Test, command: string, env: Record<string, string> = 
 }
 
 t.test('recap - names the failed action (node, phase, label, exit code, last stderr lines) and the unreachable node with its reason', async (t) => {
-  const dir = scratch(t);
   const sshd = await startSshd({ id: 'web-1' });
   t.teardown(sshd.stop);
   const deadPort = await freePort();

@@ -1,7 +1,6 @@
 // Which of the piped nodes a spec is for — and how nodes provisioned without a group join a group spec.
 import { InputError, type NodeRecord } from '@forklift/contract';
-import type { Spec } from './types.js';
-import { isGroupSpec } from './types.js';
+import { isGroupSpec, type Spec } from './types.js';
 
 /** The group of nodes provisioned without one (`provision-node local 2`): a group spec downstream adopts them. */
 export const DEFAULT_GROUP = 'default';

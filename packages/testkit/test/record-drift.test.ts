@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordSchemas, isKnownKind, summaryCountsSchemas } from '@forklift/contract';
-import { freePort, REPO_ROOT, runBinary, startSshd, toNdjson, undeclaredFields } from '../src/index.js';
+import { freePort, REPO_ROOT, runBinary, startSshd, undeclaredFields } from '../src/index.js';
 
 type Rec = Record<string, unknown>;
 
