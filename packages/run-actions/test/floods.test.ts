@@ -83,4 +83,21 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     t.equal(run.code, 0, run.stderr);
     t.same(parseRecords(run.stdout).filter((r) => r.kind === 'result').map((r) => [r.id, r.status]), [['ps', 'changed'], ['ls', 'ok'], ['cat', 'ok']]);
   });
+
+  t.test('item 11 - a hung action: the phase script is stopped at --timeout (default 1800 s), nothing left running on the node', async (t) => {
+    const help = await runBin(runActionsBin, ['--help']);
+    t.match(help.stdout, /--timeout S[\s\S]*default 1800/, 'the default is there without the flag');
+    spec('hung', [
+      { action: 'exec', id: 'hangs', script: 'sleep 7777' },
+      { action: 'exec', id: 'never', script: 'echo never' },
+    ]);
+    const run = await runBin(runActionsBin, ['servers/hung', '--timeout', '3'], { stdin: ndjson(nodes), env, cwd: project });
+    t.equal(run.code, 1, run.stderr);
+    const results = parseRecords(run.stdout).filter((r) => r.kind === 'result');
+    t.same(results.map((r) => [r.id, r.status]), [['hangs', 'failed'], ['never', 'skipped']]);
+    t.match(results[0]!.stderr, /timed out/);
+    // the wrapper ends the script's process group when run-actions stops it (TERM, KILL after 1 s); [7] keeps pgrep off its own shell
+    const left = await onNode(node, 'for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "sleep 777[7]" >/dev/null || exit 0; sleep 0.5; done; pgrep -af "sleep 777[7]"');
+    t.equal(left.stdout.trim(), '', 'the hung command was killed on the node');
+  });
 });
