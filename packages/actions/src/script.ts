@@ -16,8 +16,6 @@ export interface PhaseScriptOptions {
   facts: Facts;
   /** Plan mode: checks and diffs only. */
   plan?: boolean;
-  /** Node id (accepted, not rendered: nodes with the same facts and actions get byte-identical scripts). */
-  node?: string;
   /** Run the phase once per node (bootstrap): a flag under the state dir remembers it ran. */
   once?: boolean;
   /** State directory on the node (default /var/lib/forklift; tests point it into a scratch dir). */

@@ -109,7 +109,7 @@ function render(actions: Array<{ id: string; action: string; args: unknown }>, f
   const instances: ActionInstance[] = actions.map(({ id, action, args }) => ({ id, action, args: validateArgs(action, args, id) }));
   // uploads: secrets/<name> stands for a file the test puts into the node's /run/fl-test-up/u1... (run() says where)
   const resolveUpload = (path: string) => ({ source: `/controller/${path}`, bytes: UPLOADS[path]!.length });
-  return renderPhaseScript(instances, { phase: 'configure', facts, plan, files, node: 'idempotence', resolveUpload });
+  return renderPhaseScript(instances, { phase: 'configure', facts, plan, files, resolveUpload });
 }
 
 const CREDENTIAL_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh0c3RjcmVkZW50aWFsa2V5Zm9yZm9ya2xpZnR0ZXN0 credential@host';

@@ -175,7 +175,7 @@ export function formatRecord(record: Record<string, unknown>): string {
   return JSON.stringify({ v, kind, ...sorted }) + '\n';
 }
 
-/** Writes NDJSON to a stream, waiting for drain, and ending quietly when the reader went away (EPIPE). */
+/** Writes NDJSON to a stream, waiting for drain, and ending quietly on a write error (EPIPE: the reader went away). */
 export class RecordWriter {
   #stream: Writable;
   #closed = false;
@@ -184,13 +184,8 @@ export class RecordWriter {
   constructor(stream: Writable, options: { onBrokenPipe?: () => void } = {}) {
     this.#stream = stream;
     this.#onClose = options.onBrokenPipe;
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED' || error.code === 'ERR_STREAM_WRITE_AFTER_END') {
-        this.#markClosed();
-        return;
-      }
-      this.#markClosed();
-    });
+    // any write error ends the writer quietly: EPIPE (the reader went away), a destroyed or ended stream
+    stream.on('error', () => this.#markClosed());
   }
 
   #markClosed(): void {

@@ -68,12 +68,6 @@ export async function lbTransport(node: NodeRecord, options: SshConnectOptions =
       if (closed) return Promise.reject(gone());
       return execOn(client, command, execOptions);
     },
-    async put(path, content, mode = 0o600) {
-      const quoted = `'${path.replace(/'/g, `'\\''`)}'`;
-      let stderr = '';
-      const result = await execOn(client, `umask 077 && cat > ${quoted} && chmod ${mode.toString(8)} ${quoted}`, { stdin: content, onStderr: (chunk) => (stderr += chunk.toString()) });
-      if (result.exitCode !== 0) throw new Error(`put ${path} on ${node.id}: exit ${result.exitCode}: ${stderr.trim()}`);
-    },
     openUnix(path) {
       if (closed) return Promise.reject(gone());
       return new Promise((resolve, reject) => client.openssh_forwardOutStreamLocal(path, (error, channel) => (error ? reject(error) : resolve(channel))));

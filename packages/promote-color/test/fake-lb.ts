@@ -134,7 +134,6 @@ export class FakeLb {
   transport(): LbTransport {
     return {
       exec: (command, options = {}) => this.exec(command, options),
-      put: async () => undefined,
       close: async () => undefined,
       openUnix: async () => {
         let request = '';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OsFacts } from '@forklift/contract';
 import type { ListedNode, ProviderContext } from './provider.js';
@@ -50,7 +50,6 @@ export async function startNode(ctx: ProviderContext, meta: NodeMeta): Promise<s
 /** (Re)write a node's meta.json. */
 export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {
   await writeFile(join(dir, 'meta.json.tmp'), JSON.stringify(meta) + '\n');
-  const { rename } = await import('node:fs/promises');
   await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
 }
 

@@ -174,7 +174,7 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
       let rendered = caches.scripts.get(key);
       if (!rendered) {
         const resolveUpload = project.resolver(`${spec.source ?? 'spec'}: phase ${phase}`);
-        const script = renderPhaseScript(instances, { phase, facts, plan, node: node.id, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir, resolveUpload });
+        const script = renderPhaseScript(instances, { phase, facts, plan, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir, resolveUpload });
         rendered = { ...script, sha256: createHash('sha256').update(script.script).digest('hex') };
         caches.scripts.set(key, rendered);
       }

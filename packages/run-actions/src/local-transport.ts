@@ -1,4 +1,3 @@
-import { shellQuote } from '@forklift/contract/lite';
 import type { ExecResult, Transport } from './transport.js';
 
 const ABORT_GRACE_MS = 2000;
@@ -33,12 +32,6 @@ export function localTransport(): Transport {
       options.signal?.removeEventListener('abort', onAbort);
       child.stdin!.end();
       return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined };
-    },
-    async put(path, content, mode = 0o600) {
-      const command = `umask 077 && cat > ${shellQuote(path)} && chmod ${mode.toString(8)} ${shellQuote(path)}`;
-      let stderr = '';
-      const result = await transport.exec(command, { stdin: content, onStderr: (chunk) => (stderr += chunk.toString()) });
-      if (result.exitCode !== 0) throw new Error(`put ${path} on localhost: exit ${result.exitCode ?? result.signal}: ${stderr.trim()}`);
     },
     async close() {
       // nothing held open

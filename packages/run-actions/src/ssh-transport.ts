@@ -1,4 +1,4 @@
-import { shellQuote, type NodeRecord } from '@forklift/contract/lite';
+import type { NodeRecord } from '@forklift/contract/lite';
 import type { Client, ClientChannel } from 'ssh2';
 import { connectSsh, type SshConnectOptions } from './ssh-connect.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
@@ -61,12 +61,6 @@ export async function sshTransport(node: NodeRecord, options: SshConnectOptions 
     exec(command, execOptions = {}) {
       if (closed) return Promise.reject(new Error(`connection to ${node.address}:${node.port} is closed`));
       return execOnChannel(client, command, execOptions);
-    },
-    async put(path, content, mode = 0o600) {
-      const command = `umask 077 && cat > ${shellQuote(path)} && chmod ${mode.toString(8)} ${shellQuote(path)}`;
-      let stderr = '';
-      const result = await transport.exec(command, { stdin: content, onStderr: (chunk) => (stderr += chunk.toString()) });
-      if (result.exitCode !== 0) throw new Error(`put ${path} on ${node.id}: exit ${result.exitCode ?? result.signal}: ${stderr.trim()}`);
     },
     async close() {
       if (closed) return;

@@ -32,8 +32,6 @@ export interface ExecResult {
 export interface Transport {
   /** Run one command line through the login user's shell. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
-  /** Write a file on the node (as the login user) with the given mode (default 0o600). */
-  put(path: string, content: string | Uint8Array, mode?: number): Promise<void>;
   /** Close the connection; running commands are ended. */
   close(): Promise<void>;
 }
