@@ -153,7 +153,13 @@ export async function ensureAptProxy(dir: string, gateway: string): Promise<void
   const out = openSync(join(dir, 'apt-cacher-ng.out'), 'a');
   let child;
   try {
-    child = spawn('unshare', ['--mount', 'sh', '-c', START_PROXY, 'sh', proxyDir, mountPoint, String(ids.uid), String(ids.gid)], { detached: true, stdio: ['ignore', out, out] });
+    child = spawn('unshare', ['--mount', 'sh', '-c', START_PROXY, 'sh', proxyDir, mountPoint, String(ids.uid), String(ids.gid)], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      // nothing of the caller's environment or working directory reaches the proxy's account
+      cwd: '/',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    });
   } finally {
     closeSync(out);
   }

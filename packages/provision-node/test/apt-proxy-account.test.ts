@@ -88,6 +88,9 @@ t.test('apt proxy - runs as its own account; an older home keeps its cache; netn
   if (!(await listening(gateway, APT_PROXY_PORT, 10_000))) throw new Error(`the old-style proxy did not start: ${await readFile(join(dir, 'apt-cacher-ng.out'), 'utf8')}`);
   t.equal(await uidOf(oldPid!), 0, 'before: the proxy of the older home runs as root');
 
+  // something of the controller's environment the proxy's account must not get
+  process.env.FORKLIFT_PROXY_TEST_SECRET = `SECRET${randomBytes(4).toString('hex')}`;
+  t.teardown(() => void delete process.env.FORKLIFT_PROXY_TEST_SECRET);
   const [netnsNode] = await provisionNodes({ service: 'netns', count: 1, group: 'acng-n', home, env, log });
   const [nspawnNode] = await provisionNodes({ service: 'local', count: 1, group: 'acng-l', home, env, log });
   t.notOk(isAlive(oldPid!), 'the root proxy was stopped');
@@ -95,6 +98,8 @@ t.test('apt proxy - runs as its own account; an older home keeps its cache; netn
   t.equal(await uidOf(pid), uid, 'the proxy runs as the apt-cacher-ng account');
   t.match(await readFile(`/proc/${pid}/cmdline`, 'utf8'), /^apt-cacher-ng\0/);
   t.not(await readlink(`/proc/${pid}/ns/mnt`), await readlink('/proc/self/ns/mnt'), 'in its own mount namespace');
+  t.notMatch(await readFile(`/proc/${pid}/environ`, 'utf8'), process.env.FORKLIFT_PROXY_TEST_SECRET!, "none of the caller's environment");
+  t.equal(await readlink(`/proc/${pid}/cwd`), '/', 'nor its working directory');
 
   // the cache moved, is the account's, and the old layout is gone
   const moved = join(dir, 'apt-proxy', 'cache', cached);
