@@ -74,6 +74,24 @@ fl_note() {
 fl_noted() {
   [ -e "$fl_tmp/note.$1" ]
 }
+# shellcheck disable=SC2034 # fl_entry is read by the user and group actions
+fl_getent() {
+  fl_entry=
+  if [ -r "/etc/$1" ]; then
+    while IFS= read -r fl_line || [ -n "$fl_line" ]; do
+      case $fl_line in "$2":*) fl_entry=$fl_line; return 0 ;; esac
+    done <"/etc/$1"
+  fi
+  if [ "${'$'}{3:-}" != local ]; then fl_entry=$(getent "$1" "$2") || fl_entry=''; fi
+}
+fl_same_text() {
+  fl_got=
+  while IFS= read -r fl_line; do
+    fl_got="$fl_got$fl_line
+"
+  done <"$1"
+  [ "$fl_got$fl_line" = "$2" ]
+}
 fl_diff_files() {
   if command -v diff >/dev/null 2>&1; then
     diff -a -u -L "$3" -L "$3" "$1" "$2" >&3 || [ "$?" -eq 1 ]
@@ -207,9 +225,11 @@ fl_read() {
 }
 fl_meta() {
   if [ -L "$1" ]; then fl_fail "$1 is a symbolic link: refusing to change owner or mode through it"; fi
-  fl_have=$(stat -c '%U %u %G %g %a' -- "$1" 2>/dev/null) || fl_have='- - - - -'
-  # shellcheck disable=SC2086 # the five stat fields, split on purpose
+  fl_have=$(stat -c '%U %u %G %g %a %s' -- "$1" 2>/dev/null) || fl_have='- - - - - -'
+  # shellcheck disable=SC2086 # the six stat fields, split on purpose
   set -- "$1" "$2" "$3" "$4" $fl_have
+  # shellcheck disable=SC2034 # the size is read by the file action's content check
+  fl_size=$${''}{10}
   fl_chown=
   if [ -n "$2" ]; then
     case $2 in *[!0-9]*) fl_h=$5 ;; *) fl_h=$6 ;; esac

@@ -26,8 +26,8 @@ export type GroupArgs = z.output<typeof groupSchema>;
 function renderPresent(args: GroupArgs): string {
   const create = ['groupadd', ...(args.system ? ['--system'] : []), ...(args.gid !== undefined ? ['--gid', args.gid] : []), args.name];
   let out =
-    // one getent: whether the group exists and (field 3) its gid
-    sh`fl_entry=$(getent group ${args.name}) || fl_entry=''\n` +
+    // one lookup: whether the group exists and (field 3) its gid (/etc/group read with builtins; getent when not there)
+    sh`fl_getent group ${args.name}\n` +
     'if [ -z "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`group ${args.name}`} group absent present\n` +
@@ -49,7 +49,9 @@ function renderPresent(args: GroupArgs): string {
 
 function renderAbsent(args: GroupArgs): string {
   return (
-    sh`if getent group ${args.name} >/dev/null; then\n` +
+    // userdel/groupdel act on the local files only: an account elsewhere (NSS) is not theirs to remove
+    sh`fl_getent group ${args.name} local\n` +
+    'if [ -n "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`group ${args.name}`} group present absent\n` +
     sh`  if fl_apply; then groupdel ${args.name}; fi\n` +
@@ -62,7 +64,7 @@ export const groupAction = defineAction({
   name: 'group',
   summary: 'a local group: create (gid, system), change its gid, or remove it',
   doc:
-    'Looks the group up with `getent group`; creates it with `groupadd` (`--system`, `--gid`), changes a differing gid with ' +
+    'Looks the group up in `/etc/group` (with shell builtins; `getent group` for a group that is not there); creates it with `groupadd` (`--system`, `--gid`), changes a differing gid with ' +
     '`groupmod --gid`, removes it with `groupdel`. `system` only matters when the group is created. The same commands exist ' +
     'on Debian, Fedora/RHEL and Alpine (shadow package).',
   schema: groupSchema,

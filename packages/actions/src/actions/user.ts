@@ -58,8 +58,9 @@ function sortedNames(names: readonly string[]): string[] {
   return [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-// The account's passwd line, read once (fl_entry) and split with builtins: an unchanged check starts `getent`,
-// and `id -Gn` only when groups are managed.
+// The account's passwd line, read once (fl_entry: /etc/passwd read with builtins, `getent` only for an account
+// that is not there) and split with builtins: an unchanged check of a local account starts `id -Gn` only when
+// groups are managed.
 const READ_ENTRY = "# shellcheck disable=SC2034 # not every field is compared\nIFS=: read -r _ _ fl_have_uid fl_have_gid fl_have_comment fl_have_home fl_have_shell <<EOF\n$fl_entry\nEOF\n";
 
 function renderCreate(args: UserArgs): string {
@@ -77,13 +78,13 @@ function renderCreate(args: UserArgs): string {
     args.name,
   ];
   return (
-    sh`fl_entry=$(getent passwd ${args.name}) || fl_entry=''\n` +
+    sh`fl_getent passwd ${args.name}\n` +
     'if [ -z "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`user ${args.name}`} user absent present\n` +
     '  if ! fl_apply; then exit 0; fi\n' +
     sh`  ${command}\n` +
-    sh`  fl_entry=$(getent passwd ${args.name})\n` +
+    sh`  fl_getent passwd ${args.name}\n` +
     'fi\n' +
     READ_ENTRY
   );
@@ -138,8 +139,8 @@ function renderGroups(args: UserArgs): string {
 
 function renderPassword(args: UserArgs, ctx: RenderContext): string {
   let out = '';
-  // one getent; the hash is the second field
-  const readHash = sh`fl_hash=$(getent shadow ${args.name}) || fl_hash=''\n` + 'fl_hash=${fl_hash#*:}\nfl_hash=${fl_hash%%:*}\n';
+  // one lookup (/etc/shadow read with builtins; getent when not there); the hash is the second field
+  const readHash = sh`fl_getent shadow ${args.name}\n` + 'fl_hash=${fl_entry#*:}\nfl_hash=${fl_hash%%:*}\n';
   if (args.passwordFrom !== undefined || args.locked !== undefined) out += readHash;
   if (args.passwordFrom !== undefined) {
     // The hash comes from a file delivered out of band; it reaches chpasswd on stdin (printf is a builtin: never on argv).
@@ -288,7 +289,7 @@ function renderPresent(args: UserArgs, ctx: RenderContext): string {
         '  fl_changed\n' +
         '  if fl_apply; then\n' +
         sh`    usermod "$@" ${args.name}\n` +
-        sh`    fl_entry=$(getent passwd ${args.name})\n` +
+        sh`    fl_getent passwd ${args.name}\n` +
         READ_ENTRY +
         '  fi\n' +
         'fi\n'
@@ -298,7 +299,9 @@ function renderPresent(args: UserArgs, ctx: RenderContext): string {
 
 function renderAbsent(args: UserArgs): string {
   return (
-    sh`if getent passwd ${args.name} >/dev/null; then\n` +
+    // userdel/groupdel act on the local files only: an account elsewhere (NSS) is not theirs to remove
+    sh`fl_getent passwd ${args.name} local\n` +
+    'if [ -n "$fl_entry" ]; then\n' +
     '  fl_changed\n' +
     sh`  fl_diff_value ${`user ${args.name}`} user present absent\n` +
     sh`  if fl_apply; then userdel ${args.removeHome ? ['--remove', args.name] : [args.name]}; fi\n` +
@@ -314,7 +317,7 @@ export const userAction = defineAction({
   name: 'user',
   summary: 'a local user: create/manage/lock/remove; uid, group(s), home, shell, comment, password hash from a controller file (shown as ***), authorized keys',
   doc:
-    'Looks the user up with `getent passwd`, creates it with `useradd`, changes differing uid, comment, home, shell, primary ' +
+    'Looks the user up in `/etc/passwd` (with shell builtins; `getent passwd` for an account that is not there), creates it with `useradd`, changes differing uid, comment, home, shell, primary ' +
     'and supplementary groups in one `usermod` call, sets the password hash from `passwordFrom` (a controller file delivered out of band per run) through `chpasswd --encrypted` on stdin (the hash ' +
     'never appears in a plan, a label, a diff, output or a command line: `***`), locks/unlocks with `usermod --lock/--unlock`, and makes sure each ' +
     'authorized key is a line of `~/.ssh/authorized_keys` (a file missing its final newline gets one before a key is ' +
