@@ -80,6 +80,33 @@ for (const shell of ['dash', 'bash'] as const) {
   });
 }
 
+for (const shell of ['dash', 'bash'] as const) {
+  t.test(`file action - the builtin content checks (empty content, small text read back after its size matched) see every byte (${shell})`, async (t) => {
+    const { root, stateDir } = freshRoot();
+    const text = 'a\\b  c\r\n\tlast line without newline $x `y` *';
+    const cases: Array<[string, string | Buffer]> = [
+      ['same size, one byte differs', text.replace('c', 'd')],
+      ['same size, a NUL instead of a byte (read drops NULs)', Buffer.from(text.replace('c', '\0'), 'latin1')],
+      ['a final newline more', `${text}\n`],
+      ['the final line missing', text.slice(0, text.lastIndexOf('\n') + 1)],
+      ['empty', ''],
+    ];
+    for (const [what, bytes] of cases) {
+      const path = `${root}/f-${cases.findIndex(([w]) => w === what)}`;
+      writeFileSync(path, bytes, { mode: 0o640 });
+      const run = runScript(renderActions([{ action: 'file', id: 'f', args: { path, content: text, mode: '0640' } }], { stateDir }), shell);
+      t.equal(run.statuses.f, 'changed', `${what}: changed`);
+      t.equal(readFileSync(path, 'latin1'), text, `${what}: rewritten`);
+      t.equal(runScript(renderActions([{ action: 'file', id: 'f', args: { path, content: text, mode: '0640' } }], { stateDir }), shell).statuses.f, 'ok', `${what}: then ok`);
+    }
+    const empty = `${root}/empty`;
+    writeFileSync(empty, 'x');
+    t.equal(runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e, 'changed', 'empty content: a non-empty file changes');
+    t.equal(statSync(empty).size, 0, 'and is emptied');
+    t.equal(runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e, 'ok', 'then ok');
+  });
+}
+
 t.test('file action - plan mode shows a unified diff and changes nothing; apply keeps the last 5 versions', async (t) => {
   const { root, stateDir } = freshRoot();
   const path = `${root}/motd`;

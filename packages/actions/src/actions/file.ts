@@ -68,18 +68,26 @@ function textOf(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** sh writing the wanted content into the temp file `$fl_tmp/file.new`. */
-function writeNew(args: FileArgs, ctx: RenderContext): string {
+/** Largest text compared with shell builtins (`read`, byte by byte) instead of `cmp` when its size is known. */
+const BUILTIN_COMPARE_BYTES = 4096;
+
+/** The wanted content: text (no NUL, valid UTF-8) or bytes. */
+function wantedContent(args: FileArgs, ctx: RenderContext): { text: string } | { bytes: Uint8Array } {
   if (args.local !== undefined) {
     const bytes = ctx.files.get(args.local);
     if (!bytes) throw new InputError(`file ${args.path}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, { code: 'local-file-missing' });
     if (bytes.length > LOCAL_FILE_LIMIT_BYTES) throw localTooBig(args.path, args.local, bytes.length);
     const text = textOf(bytes);
-    if (text !== undefined) return sh`printf '%s' ${text} >` + `${NEW}\n`;
-    return sh`printf '%s' ${Buffer.from(bytes).toString('base64')} | base64 -d >` + `${NEW}\n`;
+    return text !== undefined ? { text } : { bytes };
   }
-  const text = args.template !== undefined ? renderTemplate(args.template, args.values ?? {}, `file ${args.path}: template`) : (args.content ?? '');
-  return sh`printf '%s' ${text} >` + `${NEW}\n`;
+  return { text: args.template !== undefined ? renderTemplate(args.template, args.values ?? {}, `file ${args.path}: template`) : (args.content ?? '') };
+}
+
+/** sh writing the wanted content into the temp file `$fl_tmp/file.new` (from "$fl_want" when `inVariable`). */
+function writeNew(wanted: { text: string } | { bytes: Uint8Array }, inVariable = false): string {
+  if ('bytes' in wanted) return sh`printf '%s' ${Buffer.from(wanted.bytes).toString('base64')} | base64 -d >` + `${NEW}\n`;
+  if (inVariable) return sh`fl_want=${wanted.text}\n` + `printf '%s' "$fl_want" >${NEW}\n`;
+  return sh`printf '%s' ${wanted.text} >` + `${NEW}\n`;
 }
 
 /** The InputError for a `local` file too big to travel inside a plan. */
@@ -116,9 +124,13 @@ function renderAbsent(args: FileArgs, ctx: RenderContext): string {
   );
 }
 
-/** sh ending in the changed branch (its body given) unless the path holds exactly the bytes of `source`. */
-function unlessSame(p: string, source: string, changed: string): string {
-  return sh`if [ ! -L ${p} ] && [ -f ${p} ] && cmp -s ` + `${source} ` + sh`${p}; then\n` + '  :\n' + 'else\n' + '  fl_changed\n' + changed + 'fi\n';
+/**
+ * sh ending in the changed branch (its body given) unless the path holds exactly the bytes of `source`; `same`
+ * replaces the `cmp` test (a check with builtins only).
+ */
+function unlessSame(p: string, source: string, changed: string, same?: string): string {
+  const test = same ?? `cmp -s ${source} ` + sh`${p}`;
+  return sh`if [ ! -L ${p} ] && [ -f ${p} ] && ` + `${test}; then\n` + '  :\n' + 'else\n' + '  fl_changed\n' + changed + 'fi\n';
 }
 
 /** The diff of content changes (a link being replaced shows as a type change). */
@@ -149,9 +161,22 @@ function renderUrl(args: FileArgs, ctx: RenderContext): string {
   );
 }
 
-function renderContent(args: FileArgs, ctx: RenderContext): string {
+/**
+ * Literal content (content, template, local). The unchanged check starts no process where it can: empty content is
+ * `[ ! -s ]`; small text, when fl_meta's `stat` already gave the file's size (owner, group or mode given), is read
+ * back with `read` and compared as a string — only after the byte size matched, so bytes `read` drops (NUL) cannot
+ * make a different file look the same. Otherwise `cmp`.
+ */
+function renderContent(args: FileArgs, ctx: RenderContext, sizeKnown: boolean): string {
   const p = args.path;
-  return writeNew(args, ctx) + unlessSame(p, NEW, contentDiff(p, NEW) + applyBlock(args, ctx, NEW));
+  const wanted = wantedContent(args, ctx);
+  const changed = contentDiff(p, NEW) + applyBlock(args, ctx, NEW);
+  if ('text' in wanted && wanted.text === '') return writeNew(wanted) + unlessSame(p, NEW, changed, sh`[ ! -s ${p} ]`);
+  const bytes = 'text' in wanted ? Buffer.byteLength(wanted.text) : Infinity;
+  if (sizeKnown && bytes <= BUILTIN_COMPARE_BYTES) {
+    return writeNew(wanted, true) + unlessSame(p, NEW, changed, `[ "$${''}{fl_size:-}" = ${bytes} ] && ` + sh`fl_same_text ${p} "$fl_want"`);
+  }
+  return writeNew(wanted) + unlessSame(p, NEW, changed);
 }
 
 /** contentFrom (sensitive, per run) or upload (sha256 cache): the wanted bytes are already a file on the node. */
@@ -215,7 +240,7 @@ export const fileAction = defineAction({
         : args.contentFrom !== undefined || args.upload !== undefined
           ? renderUploaded(args, ctx)
           : args.content !== undefined || args.template !== undefined || args.local !== undefined
-            ? renderContent(args, ctx)
+            ? renderContent(args, ctx, meta !== '')
             : renderTouch(args);
     return guard + (meta && args.replaceSymlink ? sh`if [ ! -L ${p} ]; then\n` + meta + 'fi\n' : meta) + content;
   },
