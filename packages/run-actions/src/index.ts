@@ -1,7 +1,7 @@
 export { runActions, defaultTransport, assertPlanMode, type RunActionsOptions, type RunReport, type RunRecord, type RunProgress, type NodeTally, type TransportFactory } from './run-actions.js';
 export type { Transport, ExecOptions, ExecResult } from './transport.js';
 export { sshTransport } from './ssh-transport.js';
-export { connectSsh, type SshConnectOptions } from './ssh-connect.js';
+export { connectSsh, SSH_ALGORITHMS, type SshConnectOptions } from './ssh-connect.js';
 export { localTransport } from './local-transport.js';
 export { runPhase, skipPhase, type PhaseRecordSink, type PhaseOutcome, type RunPhaseOptions } from './run-phase.js';
 export { MarkerParser, decodeMarkers, FIELD_LIMIT_BYTES, type ActionOutcome, type StrayOutput } from './markers.js';
