@@ -1,51 +1,81 @@
 #!/usr/bin/env node
-// run-actions benchmark (not a test): the pyinfra-performance workload (add a user, touch a file,
-// copy a file, run echo) on 1, 10 and 50 isolated SSH nodes (netns provider: own network namespace,
-// own sshd, own overlay filesystem), first run and idempotent re-run, side by side with Ansible
-// (Debian's ansible, forks = node count, pipelining on, same keys, host keys checked) and a bare
-// parallel ssh2 fan-out piping the same rendered scripts. Prints figures and ratios.
+// run-actions benchmark (not a test): the pyinfra-performance workload (add a user, touch a file, copy a file,
+// run echo) on N SSH nodes — provision-node's `local` service by default (systemd-nspawn: real systemd, own
+// sshd, overlay filesystem; `--provider netns` for the lighter network-namespace nodes) — first run and
+// idempotent re-run, side by side in one run:
+//   - the run-actions binary (process start, rendering the spec, one connection per node, facts + phase on one channel)
+//   - runActions (the library, in-process), with a per-node breakdown: connect, facts, waiting for the render,
+//     script, marker parsing
+//   - a bare ssh2 fan-out piping the same rendered scripts into `sh -s` (bench/run-actions-bare.mjs): the floor
+//   - Ansible (Debian's ansible: forks = N, pipelining, ControlPersist, same key, host keys checked)
+// then (with --algorithms) ssh2 key exchange and cipher choices against the nodes' sshd: N handshakes at once.
+// Prints the load average next to every figure. Tears its nodes down at the end, on failure and on SIGINT/SIGTERM
+// (its own FORKLIFT_HOME under a temporary directory: nothing lands in other homes).
 //
-//   node bench/run-actions.mjs [--sizes 1,10,50] [--keep]
+//   node bench/run-actions.mjs [--sizes 50] [--provider local|netns] [--settle 30] [--no-ansible] [--algorithms] [--keep]
 //
-// Needs root, the built workspace (npx tsc -b), ansible, and the netns provider's prerequisites.
+// --settle S: seconds to wait after provisioning (the nodes' boot jobs) before measuring.
+//
+// Needs root, the built workspace (npx tsc -b), ansible (apt-get install ansible) and the provider's
+// prerequisites. The nodes' rootfs includes python3 (Ansible's modules need it): built once into the image cache.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bareFanOut } from './run-actions-bare.mjs';
+import { bareFanOut, connectBare } from './run-actions-bare.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { provisionNodes } = await import(join(root, 'packages/provision-node/dist/index.js'));
 const { loadSpec, renderPlans } = await import(join(root, 'packages/render-crate/dist/index.js'));
-const { runActions } = await import(join(root, 'packages/run-actions/dist/index.js'));
+const { runActions, sshTransport, SSH_ALGORITHMS } = await import(join(root, 'packages/run-actions/dist/index.js'));
+const runActionsBin = join(root, 'packages/run-actions/bin/run-actions.js');
 
 const args = process.argv.slice(2);
-const sizes = (args.includes('--sizes') ? args[args.indexOf('--sizes') + 1] : '1,10,50').split(',').map(Number);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const sizes = option('--sizes', '50').split(',').map(Number);
+const providerName = option('--provider', 'local');
+if (!['local', 'netns'].includes(providerName)) throw new Error('--provider: local or netns');
 const keep = args.includes('--keep');
+const withAnsible = !args.includes('--no-ansible');
+const withAlgorithms = args.includes('--algorithms');
+const settle = Number(option('--settle', '30'));
 const GROUP = 'bench-run-actions';
-const SERVICE = 'bench-netns';
+const SERVICE = `bench-${providerName}`;
 const work = mkdtempSync(join(tmpdir(), 'bench-run-actions-'));
+const home = join(work, 'home');
+const env = { ...process.env, FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
 const controller = new AbortController();
+const children = new Set();
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     if (stopping) process.exit(130);
     stopping = true;
     controller.abort(signal);
+    for (const child of children) child.kill('SIGTERM');
   });
 }
 
 function log(line) {
   process.stderr.write(line + '\n');
 }
+const load = () => loadavg()[0].toFixed(2);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
+};
+const max = (values) => Math.max(...values);
+const ms = (value) => `${value.toFixed(0)} ms`;
+const s = (value) => `${(value / 1000).toFixed(2)} s`;
 
-/** Run a command; resolve with wall ms, exit code, max RSS (KB, GNU time) and output. */
-function timed(command, argv, { stdin = '', cwd = work, env = {} } = {}) {
+/** Run a command; resolve with wall ms, exit code, max RSS (KB, GNU time), user+sys CPU s and output. */
+function timed(command, argv, { stdin = '', cwd = work, extraEnv = {} } = {}) {
   return new Promise((resolve, reject) => {
     const rssFile = join(work, `rss-${process.hrtime.bigint()}`);
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...argv], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, command, ...argv], { cwd, env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -53,13 +83,17 @@ function timed(command, argv, { stdin = '', cwd = work, env = {} } = {}) {
     child.stdin.end(stdin);
     child.on('error', reject);
     child.on('close', (code) => {
-      const ms = performance.now() - started;
+      children.delete(child);
+      const wall = performance.now() - started;
       let rssKb = NaN;
+      let cpu = NaN;
       try {
-        rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+        const [rss, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        rssKb = rss;
+        cpu = user + sys;
         rmSync(rssFile);
       } catch {}
-      resolve({ ms, code, rssKb, stdout, stderr });
+      resolve({ ms: wall, code, rssKb, cpu, stdout, stderr });
     });
   });
 }
@@ -95,7 +129,7 @@ function ansibleFiles(nodes, prefix) {
       'stdout_callback = default',
       '[ssh_connection]',
       'pipelining = True',
-      `ssh_args = -o ControlMaster=auto -o ControlPersist=30s -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
       `control_path_dir = ${join(dir, 'cp')}`,
       '',
     ].join('\n'),
@@ -118,7 +152,7 @@ function ansibleFiles(nodes, prefix) {
   return dir;
 }
 
-/** End the ControlPersist ssh masters Ansible left under our control path dir (by PID). */
+/** End the ControlPersist ssh masters our Ansible runs left under our work directory (by PID). */
 function endSshMasters() {
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
@@ -129,99 +163,215 @@ function endSshMasters() {
   }
 }
 
+/**
+ * runActions in-process with a per-node breakdown, from a transport wrapping the real one: connect (TCP, key
+ * exchange, auth), facts (the first channel's exec until its end-of-facts line), wait (until the script is sent:
+ * every node's facts, then the render), script (sent until the channel closed), parse (time inside run-actions'
+ * output handlers: marker parsing and records).
+ */
+async function libraryRun(nodes, spec) {
+  const per = new Map(nodes.map((node) => [node.id, { connect: 0, facts: 0, wait: 0, script: 0, parse: 0 }]));
+  const transport = async (node, signal) => {
+    const t0 = performance.now();
+    const real = await sshTransport(node, { signal });
+    const row = per.get(node.id);
+    row.connect = performance.now() - t0;
+    return {
+      exec(command, options = {}) {
+        const started = performance.now();
+        let factsAt = command.endsWith(' facts') ? undefined : started;
+        let sentAt;
+        let seen = '';
+        const stdin = options.stdinStream;
+        if (stdin) {
+          const write = stdin.write.bind(stdin);
+          stdin.write = (chunk, ...rest) => {
+            if (sentAt === undefined) sentAt = performance.now();
+            return write(chunk, ...rest);
+          };
+        }
+        const onStdout = options.onStdout;
+        const wrapped = {
+          ...options,
+          onStdout: (chunk) => {
+            if (factsAt === undefined) {
+              seen = (seen + chunk.toString('latin1')).slice(-64);
+              if (seen.includes('end-of-facts\n')) factsAt = performance.now();
+            }
+            const p0 = performance.now();
+            onStdout?.(chunk);
+            row.parse += performance.now() - p0;
+          },
+        };
+        return real.exec(command, wrapped).then((result) => {
+          const end = performance.now();
+          if (command.includes('forklift-run')) {
+            row.facts += (factsAt ?? end) - started;
+            row.wait += (sentAt ?? end) - (factsAt ?? started);
+            row.script += end - (sentAt ?? end);
+          }
+          return result;
+        });
+      },
+      close: () => real.close(),
+    };
+  };
+  const started = performance.now();
+  const report = await runActions({
+    nodes,
+    transport,
+    render: async (withFacts) => (await renderPlans(spec, withFacts, { cwd: work })).map((p) => ({ v: 1, kind: 'plan', ...p })),
+    onRecord: () => undefined,
+    signal: controller.signal,
+  });
+  if (!report.ok) throw new Error('runActions (library) failed');
+  return { ms: performance.now() - started, perNode: [...per.values()] };
+}
+
+function breakdown(perNode, keys) {
+  return keys.map((key) => `${key} ${ms(median(perNode.map((row) => row[key])))} (max ${ms(max(perNode.map((row) => row[key])))})`).join(', ');
+}
+
+/** N handshakes at once (one per node) with the given algorithms: wall ms and median per-node connect ms. */
+async function handshakes(nodes, algorithms) {
+  const started = performance.now();
+  const results = await Promise.all(nodes.map((node) => connectBare(node, algorithms)));
+  const wall = performance.now() - started;
+  for (const { client } of results) client.end();
+  return { wall, median: median(results.map((r) => r.connectMs)) };
+}
+
 const rows = [];
-let nodes = [];
+let provisioned = false;
+const common = { service: SERVICE, cwd: work, home, env, group: GROUP, log: (line) => log(`   ${line}`) };
 try {
   mkdirSync(join(work, 'files'));
   writeFileSync(join(work, 'files', 'payload.txt'), 'forklift bench payload\n'.repeat(64));
   mkdirSync(join(work, 'servers'));
-  // a netns service whose rootfs also has python3, which Ansible's modules need on the nodes
   mkdirSync(join(work, 'services'));
-  writeFileSync(join(work, 'services', `${SERVICE}.json5`), JSON.stringify({ provider: 'netns', description: 'bench nodes with python3 for Ansible', options: { include: ['python3'] } }));
-  const prereq = spawn('ansible-playbook', ['--version'], { stdio: 'ignore' });
-  await new Promise((resolve, reject) => {
-    prereq.on('error', () => reject(new Error('ansible-playbook not found: apt-get install ansible')));
-    prereq.on('close', resolve);
-  });
+  // nodes whose rootfs also has python3, which Ansible's modules need
+  writeFileSync(join(work, 'services', `${SERVICE}.json5`), JSON.stringify({ provider: providerName === 'local' ? 'nspawn' : 'netns', description: 'bench nodes with python3 for Ansible', options: { include: ['python3'] } }));
+  if (withAnsible) {
+    const prereq = spawn('ansible-playbook', ['--version'], { stdio: 'ignore' });
+    await new Promise((resolve, reject) => {
+      prereq.on('error', () => reject(new Error('ansible-playbook not found: apt-get install ansible')));
+      prereq.on('close', resolve);
+    });
+  }
   for (const size of sizes) {
     if (controller.signal.aborted) break;
-    log(`== ${size} node(s): provisioning (netns) ...`);
+    log(`== ${size} node(s): provisioning (${providerName}) ... load ${load()}`);
     const t0 = performance.now();
-    nodes = await provisionNodes({ service: SERVICE, cwd: work, count: size, group: GROUP, log: (line) => log(`   ${line}`), signal: controller.signal });
-    log(`   ${nodes.length} node(s) up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    provisioned = true;
+    const nodes = await provisionNodes({ ...common, count: size, signal: controller.signal });
+    log(`   ${nodes.length} node(s) up in ${s(performance.now() - t0)}; letting their boot settle for ${settle} s (load ${load()})`);
+    await new Promise((resolve) => setTimeout(resolve, settle * 1000));
     const nodeLines = nodes.map((node) => JSON.stringify(node)).join('\n') + '\n';
+    const row = { size, loads: [] };
+
+    // process start alone: the binary's --version (node start, no zod, no render-crate)
+    const versions = [];
+    for (let i = 0; i < 5; i++) versions.push((await timed(process.execPath, [runActionsBin, '--version'])).ms);
+    row.versionMs = median(versions);
 
     // forklift: the run-actions binary, rendering the spec itself
     const flPrefix = `fl${size}`;
     writeFileSync(join(work, 'servers', `${flPrefix}.json5`), JSON.stringify(workloadSpec(flPrefix)));
-    const flFirst = await timed(process.execPath, [join(root, 'packages/run-actions/bin/run-actions.js'), `servers/${flPrefix}`], { stdin: nodeLines });
-    const flSecond = await timed(process.execPath, [join(root, 'packages/run-actions/bin/run-actions.js'), `servers/${flPrefix}`], { stdin: nodeLines });
+    row.loads.push(load());
+    const flFirst = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
+    const flSecond = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
     const flOk = (run) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
     if (!flOk(flFirst) || !flOk(flSecond)) throw new Error(`run-actions failed: ${flFirst.stderr.slice(-500)} ${flSecond.stderr.slice(-500)}`);
     const changedSecond = flSecond.stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
+    Object.assign(row, { flFirst: flFirst.ms, flSecond: flSecond.ms, flCpu: [flFirst.cpu, flSecond.cpu], flRssMb: Math.max(flFirst.rssKb, flSecond.rssKb) / 1024, changedSecond });
 
-    // forklift in-process (library, transport over ssh2), same spec with other names
+    // forklift in-process (library, ssh2 transport), same spec with other names
     const libPrefix = `lib${size}`;
     writeFileSync(join(work, 'servers', `${libPrefix}.json5`), JSON.stringify(workloadSpec(libPrefix)));
     const libSpec = await loadSpec(`servers/${libPrefix}`, { cwd: work });
-    const lib = async () => {
-      const started = performance.now();
-      const report = await runActions({ nodes, render: async (withFacts) => (await renderPlans(libSpec, withFacts, { cwd: work })).map((p) => ({ v: 1, kind: 'plan', ...p })), onRecord: () => undefined });
-      if (!report.ok) throw new Error('runActions (library) failed');
-      return performance.now() - started;
-    };
-    const libFirst = await lib();
-    const libSecond = await lib();
+    row.loads.push(load());
+    row.libFirst = await libraryRun(nodes, libSpec);
+    row.libSecond = await libraryRun(nodes, libSpec);
 
     // bare ssh2 fan-out piping the same rendered scripts
     const barePrefix = `bare${size}`;
     writeFileSync(join(work, 'servers', `${barePrefix}.json5`), JSON.stringify(workloadSpec(barePrefix)));
     const barePlans = await renderPlans(await loadSpec(`servers/${barePrefix}`, { cwd: work }), nodes, { cwd: work });
-    const bareFirst = await bareFanOut(nodes, barePlans);
-    const bareSecond = await bareFanOut(nodes, barePlans);
+    row.loads.push(load());
+    row.bareFirst = await bareFanOut(nodes, barePlans);
+    row.bareSecond = await bareFanOut(nodes, barePlans);
+    // the same fan-out as a process of its own: the floor for the binary (node start and ssh2 loading included)
+    const job = join(work, 'bare-job.json');
+    writeFileSync(job, JSON.stringify({ nodes, plans: barePlans }));
+    const bareProcess = await timed(process.execPath, [join(root, 'bench', 'run-actions-bare.mjs'), job]);
+    if (bareProcess.code !== 0) throw new Error(`bare fan-out process failed: ${bareProcess.stderr.slice(-500)}`);
+    row.bareProcess = bareProcess.ms;
 
     // Ansible
-    const anPrefix = `an${size}`;
-    const anDir = ansibleFiles(nodes, anPrefix);
-    const ansible = () => timed('ansible-playbook', ['-i', join(anDir, 'inventory.ini'), join(anDir, 'playbook.yml')], { cwd: anDir, env: { ANSIBLE_CONFIG: join(anDir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' } });
-    const anFirst = await ansible();
-    const anSecond = await ansible();
-    endSshMasters();
-    for (const run of [anFirst, anSecond]) if (run.code !== 0) throw new Error(`ansible-playbook failed (exit ${run.code}): ${run.stdout.slice(-1500)}`);
-    const anRecap = (anSecond.stdout.split('PLAY RECAP')[1] ?? '').split('\n').find((line) => line.includes(' : ok=')) ?? '';
-
-    const row = {
-      size,
-      load: loadavg()[0].toFixed(1),
-      flFirst: flFirst.ms, flSecond: flSecond.ms, flRssMb: Math.max(flFirst.rssKb, flSecond.rssKb) / 1024,
-      libFirst, libSecond,
-      bareFirst, bareSecond,
-      anFirst: anFirst.ms, anSecond: anSecond.ms,
-      changedSecond,
-      anRecap,
-    };
+    if (withAnsible) {
+      const anPrefix = `an${size}`;
+      const anDir = ansibleFiles(nodes, anPrefix);
+      const ansible = () => timed('ansible-playbook', ['-i', join(anDir, 'inventory.ini'), join(anDir, 'playbook.yml')], { cwd: anDir, extraEnv: { ANSIBLE_CONFIG: join(anDir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' } });
+      row.loads.push(load());
+      const anFirst = await ansible();
+      const anSecond = await ansible();
+      endSshMasters();
+      for (const run of [anFirst, anSecond]) if (run.code !== 0) throw new Error(`ansible-playbook failed (exit ${run.code}): ${run.stdout.slice(-1500)}`);
+      row.anRecap = ((anSecond.stdout.split('PLAY RECAP')[1] ?? '').split('\n').find((line) => line.includes(' : ok=')) ?? '').replace(/\s+/g, ' ').trim();
+      Object.assign(row, { anFirst: anFirst.ms, anSecond: anSecond.ms });
+    }
+    row.loads.push(load());
     rows.push(row);
-    const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-    log(`   run-actions (binary)   first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`);
-    log(`   runActions (library)   first ${s(libFirst)}  re-run ${s(libSecond)}`);
-    log(`   bare ssh2 fan-out      first ${s(bareFirst)}  re-run ${s(bareSecond)}`);
-    log(`   ansible-playbook       first ${s(row.anFirst)}  re-run ${s(row.anSecond)}  (re-run recap: ${anRecap.replace(/\s+/g, ' ').trim()})`);
+
+    log(`   load (1 min) before each tool: ${row.loads.join(' → ')}`);
+    log(`   run-actions --version   ${ms(row.versionMs)} (median of 5: node start + the CLI's modules)`);
+    log(`   run-actions (binary)    first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  CPU ${row.flCpu.map((c) => `${c.toFixed(2)} s`).join(' / ')}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`);
+    log(`   runActions (library)    first ${s(row.libFirst.ms)}  re-run ${s(row.libSecond.ms)}  bench process max RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    log(`     per node, first:  ${breakdown(row.libFirst.perNode, ['connect', 'facts', 'wait', 'script', 'parse'])}`);
+    log(`     per node, re-run: ${breakdown(row.libSecond.perNode, ['connect', 'facts', 'wait', 'script', 'parse'])}`);
+    log(`   bare ssh2 fan-out       first ${s(row.bareFirst.ms)}  re-run ${s(row.bareSecond.ms)}`);
+    log(`   bare fan-out (process)  re-run ${s(row.bareProcess)}  (node start + ssh2 + the fan-out)`);
+    log(`     per node, first:  ${breakdown(row.bareFirst.perNode, ['connectMs', 'scriptMs'])}`);
+    log(`     per node, re-run: ${breakdown(row.bareSecond.perNode, ['connectMs', 'scriptMs'])}`);
+    if (withAnsible) log(`   ansible-playbook        first ${s(row.anFirst)}  re-run ${s(row.anSecond)}  (re-run recap: ${row.anRecap})`);
+
+    if (withAlgorithms) {
+      log(`   ssh2 key exchange x cipher, ${size} handshakes at once (host key ${nodes[0].hostKey.split(' ')[0]}), best of 3, load ${load()}:`);
+      const kexes = ['curve25519-sha256', 'ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256', 'diffie-hellman-group16-sha512'];
+      const ciphers = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'];
+      row.algorithms = [];
+      const tryOne = async (kex, cipher) => {
+        const algorithms = { ...SSH_ALGORITHMS, kex: [kex], cipher: [cipher] };
+        const runs = [];
+        for (let i = 0; i < 3; i++) runs.push(await handshakes(nodes, algorithms));
+        const best = runs.sort((a, b) => a.wall - b.wall)[0];
+        row.algorithms.push({ kex, cipher, ...best });
+        log(`     ${kex.padEnd(30)} ${cipher.padEnd(30)} ${ms(best.wall)} all, median ${ms(best.median)} per node`);
+      };
+      for (const kex of kexes) await tryOne(kex, 'aes128-gcm@openssh.com');
+      for (const cipher of ciphers.slice(1)) await tryOne('curve25519-sha256', cipher);
+    }
   }
 } finally {
   endSshMasters();
-  if (!keep) {
+  for (const child of children) child.kill('SIGTERM');
+  if (provisioned && !keep) {
     log('tearing down the bench nodes ...');
-    await provisionNodes({ service: SERVICE, cwd: work, count: 0, group: GROUP, log: (line) => log(`   ${line}`) }).catch((error) => log(`teardown failed: ${error.message}`));
+    await provisionNodes({ ...common, count: 0 }).catch((error) => log(`teardown failed: ${error.message}`));
   }
-  rmSync(work, { recursive: true, force: true });
+  if (!keep) rmSync(work, { recursive: true, force: true });
+  else log(`kept: FORKLIFT_HOME=${home}`);
 }
 
-const fmt = (ms) => (ms / 1000).toFixed(2);
-const ratio = (a, b) => (a / b).toFixed(1);
-console.log('\n| nodes | load | run-actions first / re-run (s) | library first / re-run (s) | bare ssh2 first / re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare (binary; library) | peak RSS run-actions |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+const fmt = (value) => (value / 1000).toFixed(2);
+const ratio = (a, b) => (a / b).toFixed(2);
+console.log(`\nprovider ${providerName}; load (1 min) before each tool: see each row`);
+console.log('| nodes | load | run-actions first / re-run (s) | library first / re-run (s) | bare ssh2 first / re-run (s) | bare as a process, re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare: binary ; library ; binary ÷ bare process (re-run) | peak RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
+  const an = r.anFirst ? `${fmt(r.anFirst)} / ${fmt(r.anSecond)}` : '—';
+  const anRatio = r.anFirst ? `${ratio(r.anFirst, r.flFirst)}× , ${ratio(r.anSecond, r.flSecond)}×` : '—';
   console.log(
-    `| ${r.size} | ${r.load} | ${fmt(r.flFirst)} / ${fmt(r.flSecond)} | ${fmt(r.libFirst)} / ${fmt(r.libSecond)} | ${fmt(r.bareFirst)} / ${fmt(r.bareSecond)} | ${fmt(r.anFirst)} / ${fmt(r.anSecond)} | ${ratio(r.anFirst, r.flFirst)}× , ${ratio(r.anSecond, r.flSecond)}× | ${ratio(r.flFirst, r.bareFirst)}× / ${ratio(r.flSecond, r.bareSecond)}× ; ${ratio(r.libFirst, r.bareFirst)}× / ${ratio(r.libSecond, r.bareSecond)}× | ${r.flRssMb.toFixed(0)} MB |`,
+    `| ${r.size} | ${r.loads.join(' → ')} | ${fmt(r.flFirst)} / ${fmt(r.flSecond)} | ${fmt(r.libFirst.ms)} / ${fmt(r.libSecond.ms)} | ${fmt(r.bareFirst.ms)} / ${fmt(r.bareSecond.ms)} | ${fmt(r.bareProcess)} | ${an} | ${anRatio} | ${ratio(r.flFirst, r.bareFirst.ms)}× / ${ratio(r.flSecond, r.bareSecond.ms)}× ; ${ratio(r.libFirst.ms, r.bareFirst.ms)}× / ${ratio(r.libSecond.ms, r.bareSecond.ms)}× ; ${ratio(r.flSecond, r.bareProcess)}× | ${r.flRssMb.toFixed(0)} MB |`,
   );
 }
