@@ -28,7 +28,10 @@ t.test('browser-drive as root - chromium and chromedriver run as nobody; a root-
       return undefined;
     }
   };
-  const uids = session.pids().map(uidOf).filter((uid) => uid !== undefined);
+  const uids = session
+    .pids()
+    .map(uidOf)
+    .filter((uid) => uid !== undefined);
   t.ok(uids.length >= 2, 'the driver and the browser are running');
   t.same([...new Set(uids)], [DEFAULT_BROWSER_UID], 'every browser and driver process runs as nobody');
   await session.driver.get(`file://${secret}`);
@@ -60,7 +63,12 @@ t.test('browser-drive as root - a program planted through the open WebDriver por
   if (port === undefined) throw new Error(`chromedriver ${driverPid} listens on no loopback port:\n${stdout}`);
   // what any local user can send: no credentials, a browser binary of their choosing
   const body = JSON.stringify({ capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': { binary: planted, args: [] } } } });
-  await fetch(`http://127.0.0.1:${port}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(60_000) })
+  await fetch(`http://127.0.0.1:${port}/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(60_000),
+  })
     .then((response) => response.text())
     .catch(() => undefined);
   t.equal(readFileSync(out, 'utf8').trim(), String(DEFAULT_BROWSER_UID), 'the planted program ran as nobody');

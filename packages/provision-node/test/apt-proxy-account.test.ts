@@ -85,7 +85,8 @@ t.test('apt proxy - runs as its own account; an older home keeps its cache; netn
   old.unref();
   oldPid = old.pid;
   await writeFile(join(dir, 'apt-cacher-ng.pid'), `${oldPid}\n`);
-  if (!(await listening(gateway, APT_PROXY_PORT, 10_000))) throw new Error(`the old-style proxy did not start: ${await readFile(join(dir, 'apt-cacher-ng.out'), 'utf8')}`);
+  if (!(await listening(gateway, APT_PROXY_PORT, 10_000)))
+    throw new Error(`the old-style proxy did not start: ${await readFile(join(dir, 'apt-cacher-ng.out'), 'utf8')}`);
   t.equal(await uidOf(oldPid!), 0, 'before: the proxy of the older home runs as root');
 
   // something of the controller's environment the proxy's account must not get

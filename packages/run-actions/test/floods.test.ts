@@ -23,7 +23,8 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
   t.teardown(() => rmSync(project, { recursive: true, force: true }));
   mkdirSync(join(project, 'servers'));
   mkdirSync(join(project, 'files'));
-  const spec = (name: string, actions: unknown[]): void => writeFileSync(join(project, 'servers', `${name}.json5`), JSON.stringify({ phases: { configure: actions } }));
+  const spec = (name: string, actions: unknown[]): void =>
+    writeFileSync(join(project, 'servers', `${name}.json5`), JSON.stringify({ phases: { configure: actions } }));
 
   t.test('item 6 - 20 MB of output and a 9 MB "::" line: 1 MiB per field, the next tool reads the stream', async (t) => {
     spec('flood', [
@@ -36,7 +37,14 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     const longest = Math.max(...run.stdout.split('\n').map((line) => Buffer.byteLength(line)));
     t.ok(longest < 4 * MiB, `no record line is near the 16 MiB a reader takes (longest ${longest} bytes)`);
     const results = parseRecords(run.stdout).filter((r) => r.kind === 'result');
-    t.same(results.map((r) => [r.id, r.status]), [['big', 'changed'], ['colons', 'changed'], ['after', 'changed']]);
+    t.same(
+      results.map((r) => [r.id, r.status]),
+      [
+        ['big', 'changed'],
+        ['colons', 'changed'],
+        ['after', 'changed'],
+      ],
+    );
     const [big, colons, after] = results;
     t.same(big!.truncated, ['stdout', 'stderr'], 'both floods are marked truncated');
     t.ok(Buffer.byteLength(big!.stdout) < MiB + 200 && big!.stdout.startsWith('x'.repeat(1000)), 'stdout keeps 1 MiB of what was printed');
@@ -55,7 +63,10 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     t.equal(render.code, 65);
     t.equal(render.stderr.trim().split('\n').length, 1, 'one line');
     t.match(render.stderr, /more than the 1048576 bytes a plan may carry: use upload/);
-    t.notOk(parseRecords(render.stdout).some((r) => r.kind === 'plan'), 'no plan record');
+    t.notOk(
+      parseRecords(render.stdout).some((r) => r.kind === 'plan'),
+      'no plan record',
+    );
   });
 
   t.test('item 11 - package "openssh-server-" (apt would remove sshd) is refused; the node keeps sshd', async (t) => {
@@ -63,7 +74,10 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     const run = await runBin(runActionsBin, ['servers/remove-sshd'], { stdin: ndjson(nodes), env, cwd: project });
     t.equal(run.code, 65, run.stderr);
     t.match(run.stderr, /must not end with "-" \(apt would remove the package instead\)/);
-    t.notOk(parseRecords(run.stdout).some((r) => r.kind === 'result'), 'nothing ran');
+    t.notOk(
+      parseRecords(run.stdout).some((r) => r.kind === 'result'),
+      'nothing ran',
+    );
     const still = await onNode(node, "dpkg-query -W -f '${Status}' openssh-server");
     t.equal(still.stdout, 'install ok installed', 'sshd is still installed');
   });
@@ -81,7 +95,16 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     t.equal(check.status, 0, `shellcheck of the plan script:\n${check.stdout}`);
     const run = await runBin(runActionsBin, [], { stdin: render.stdout, env, cwd: project });
     t.equal(run.code, 0, run.stderr);
-    t.same(parseRecords(run.stdout).filter((r) => r.kind === 'result').map((r) => [r.id, r.status]), [['ps', 'changed'], ['ls', 'ok'], ['cat', 'ok']]);
+    t.same(
+      parseRecords(run.stdout)
+        .filter((r) => r.kind === 'result')
+        .map((r) => [r.id, r.status]),
+      [
+        ['ps', 'changed'],
+        ['ls', 'ok'],
+        ['cat', 'ok'],
+      ],
+    );
   });
 
   t.test('item 11 - a hung action: the phase script is stopped at --timeout (default 1800 s), nothing left running on the node', async (t) => {
@@ -94,10 +117,19 @@ t.test('floods, a package name ending in -, and ids that are command names - on 
     const run = await runBin(runActionsBin, ['servers/hung', '--timeout', '3'], { stdin: ndjson(nodes), env, cwd: project });
     t.equal(run.code, 1, run.stderr);
     const results = parseRecords(run.stdout).filter((r) => r.kind === 'result');
-    t.same(results.map((r) => [r.id, r.status]), [['hangs', 'failed'], ['never', 'skipped']]);
+    t.same(
+      results.map((r) => [r.id, r.status]),
+      [
+        ['hangs', 'failed'],
+        ['never', 'skipped'],
+      ],
+    );
     t.match(results[0]!.stderr, /timed out/);
     // the wrapper ends the script's process group when run-actions stops it (TERM, KILL after 1 s); [7] keeps pgrep off its own shell
-    const left = await onNode(node, 'for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "sleep 777[7]" >/dev/null || exit 0; sleep 0.5; done; pgrep -af "sleep 777[7]"');
+    const left = await onNode(
+      node,
+      'for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f "sleep 777[7]" >/dev/null || exit 0; sleep 0.5; done; pgrep -af "sleep 777[7]"',
+    );
     t.equal(left.stdout.trim(), '', 'the hung command was killed on the node');
   });
 });
