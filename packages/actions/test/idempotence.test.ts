@@ -174,6 +174,9 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     { id: 'cron-user', action: 'cron', args: { name: 'report', schedule: '@daily', command: '/bin/echo report', user: 'deploy', target: 'crontab' } },
     { id: 'conf-dir', action: 'directory', args: { path: '/etc/forklift-test', mode: '0750', owner: 'root', group: 'web' } },
     { id: 'conf-file', action: 'file', args: { path: '/etc/forklift-test/app.conf', content: 'port = 8080\n', mode: '0640', group: 'web' } },
+    // the bench's workload (bench/run-actions.mjs): touch a file (empty content, mode) and copy a small file (mode)
+    { id: 'touch-file', action: 'file', args: { path: '/etc/forklift-test/touched', content: '', mode: '0644' } },
+    { id: 'copy-file', action: 'file', args: { path: '/etc/forklift-test/copied', content: 'forklift bench payload\n'.repeat(64), mode: '0644' } },
     { id: 'old-file', action: 'file', args: { path: '/etc/forklift-old', ensure: 'absent' } },
     { id: 'old-dir', action: 'directory', args: { path: '/srv/old', ensure: 'absent' } },
     { id: 'conf-link', action: 'symlink', args: { path: '/etc/forklift-test/current.conf', target: 'app.conf' } },
