@@ -1,6 +1,10 @@
 export { browser, closeAllBrowsers, Browser, DEFAULT_TIMEOUT_MS } from './browser.js';
 export type { BrowserOptions, SelectOption, WaitCondition, FrameTarget, WindowTarget, CookieInput, Snapshot } from './browser.js';
-export { launchChromium, resolveBinaries, CHROMIUM_FLAGS, CHROMIUM_LAUNCHER, DEFAULT_CHROMIUM, DEFAULT_CHROMEDRIVER, DEFAULT_BROWSER_UID } from './launch.js';
+export { launchChromium } from './launch.js';
+export { resolveBinaries, CHROMIUM_LAUNCHER, DEFAULT_CHROMIUM, DEFAULT_CHROMEDRIVER } from './binaries.js';
+export type { BinaryOptions } from './binaries.js';
+export { CHROMIUM_FLAGS } from './chromium-profile.js';
+export { DEFAULT_BROWSER_UID } from './run-as.js';
 export type { LaunchOptions, Session } from './launch.js';
 export { toLocator, describeFinder, attributeMapXpath, xpathLiteral, FinderSchema } from './finder.js';
 export type { Finder, AttributeMap } from './finder.js';
