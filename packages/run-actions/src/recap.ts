@@ -2,7 +2,7 @@
 // lines (-v), the diffs (--plan on a terminal, --diff), the plan summary, and the recap that names
 // every failure and every unreachable node with its reason, like Ansible's PLAY RECAP but with the why.
 import { colorDiff, type Colors, type Verbosity } from '@forklift/contract/lite';
-import type { NodeTally, RunProgress, RunRecord } from './run-actions.js';
+import type { NodeTally, RunProgress, RunRecord } from './run-log.js';
 
 /** Lines of a failed action's stderr the recap shows. */
 export const RECAP_STDERR_LINES = 5;

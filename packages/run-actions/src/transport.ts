@@ -1,3 +1,5 @@
+import type { NodeRecord } from '@forklift/contract/lite';
+
 /** Options of one command run through a transport. */
 export interface ExecOptions {
   /** Bytes written to the command's stdin. */
@@ -35,3 +37,6 @@ export interface Transport {
   /** Close the connection; running commands are ended. */
   close(): Promise<void>;
 }
+
+/** Opens the transport of one node (default: localTransport for `localhost`, else sshTransport). */
+export type TransportFactory = (node: NodeRecord, signal: AbortSignal) => Promise<Transport>;
