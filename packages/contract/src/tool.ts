@@ -187,75 +187,56 @@ function writeText(stream: Writable, text: string): void {
   }
 }
 
-/**
- * Run a tool in-process: parse argv (parseArgv), read and validate stdin, run, pass records through,
- * write the summary, and return the exit code. Only bin/ sets process.exitCode.
- * @example const code = await main(tool, ['--help'], { stdin, stdout, stderr, env: {} })
- */
-export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Promise<number> {
-  const started = performance.now();
-  const debug = argv.includes('--debug') || io.env.FORKLIFT_DEBUG === '1';
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(io.signal?.reason);
-  if (io.signal) {
-    if (io.signal.aborted) onAbort();
-    else io.signal.addEventListener('abort', onAbort, { once: true });
+/** Forward the caller's abort (the bin's SIGINT/SIGTERM) to the run's controller; returns the unhooking. */
+function forwardAbort(signal: AbortSignal | undefined, controller: AbortController): () => void {
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal) {
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   }
-  let brokenPipe = false;
-  const writer = new RecordWriter(io.stdout, {
-    onBrokenPipe: () => {
-      brokenPipe = true;
-      controller.abort('EPIPE');
-    },
-  });
-  const fail = (error: unknown): number => {
+  return () => signal?.removeEventListener('abort', onAbort);
+}
+
+/** Tell a failure in one line on stderr (its stack with --debug; a usage error names --help) and give its exit code. */
+function failureReporter(tool: ToolDefinition, io: ToolIo, debug: boolean): (error: unknown) => number {
+  return (error) => {
     const code = exitCodeFor(error);
     let text = debug && error instanceof Error && error.stack ? error.stack : `${tool.name}: ${describeError(error)}`;
     if (code === ExitCode.usage && !text.includes('--help')) text += ` (see ${tool.name} --help)`;
     writeText(io.stderr, text);
     return code;
   };
+}
 
-  let parsed: { args: string[]; flags: Record<string, unknown> };
-  try {
-    parsed = parseFlags(tool, argv);
-  } catch (error) {
-    return fail(error);
+/** stdin's records, read and validated whole before the tool runs; none for a tool without input or from a terminal. */
+async function readInput(tool: ToolDefinition, flags: Record<string, unknown>, io: ToolIo): Promise<{ input: InputRecord[]; hadInput: boolean }> {
+  if (tool.stdin === 'none') return { input: [], hadInput: false };
+  if (io.stdin.isTTY) {
+    if (tool.stdin === 'required') throw new UsageError('no input: pipe node records into stdin');
+    return { input: [], hadInput: false };
   }
-  if (parsed.flags.help) {
-    writeText(io.stdout, helpText(tool));
-    return ExitCode.ok;
-  }
-  if (parsed.flags.version) {
-    writeText(io.stdout, `${tool.name} ${tool.version}`);
-    return ExitCode.ok;
-  }
+  const maxLineBytes = (flags['max-line-bytes'] as number | undefined) ?? tool.maxLineBytes;
+  return { input: await readAllRecords(io.stdin as AsyncIterable<Buffer>, { maxLineBytes }), hadInput: true };
+}
 
-  const writeSummary = async (ok: boolean, counts: Record<string, number>): Promise<void> => {
-    const durationMs = Math.round(performance.now() - started);
-    await writer.write({ v: RECORD_VERSION, kind: 'summary', tool: tool.name, ok, counts, durationMs });
-  };
+/** What the context of one run is made of. */
+interface ContextParts {
+  tool: ToolDefinition;
+  parsed: { args: string[]; flags: Record<string, unknown> };
+  io: ToolIo;
+  input: InputRecord[];
+  hadInput: boolean;
+  writer: RecordWriter;
+  signal: AbortSignal;
+  debug: boolean;
+}
 
-  let input: InputRecord[] = [];
-  let hadInput = false;
-  try {
-    if (tool.stdin !== 'none') {
-      if (io.stdin.isTTY) {
-        if (tool.stdin === 'required') return fail(new UsageError('no input: pipe node records into stdin'));
-      } else {
-        hadInput = true;
-        const maxLineBytes = (parsed.flags['max-line-bytes'] as number | undefined) ?? tool.maxLineBytes;
-        input = await readAllRecords(io.stdin as AsyncIterable<Buffer>, { maxLineBytes });
-      }
-    }
-  } catch (error) {
-    return fail(error);
-  }
-
-  // An upstream tool that failed (its summary says ok:false, or it wrote an error record) makes this run fail too,
-  // after it did what it could: `a | b` never ends ok when `a` did not.
-  const upstream = upstreamFailures(input);
-
+/**
+ * The context a tool runs with: its arguments, the input's node records (updatable) and consumed records,
+ * the pass-through of every other input record before the tool's first own record, and the human output
+ * at the run's verbosity. `passedThrough()` tells whether the input has been written.
+ */
+function toolContext({ tool, parsed, io, input, hadInput, writer, signal, debug }: ContextParts): { ctx: ToolContext; passedThrough(): boolean } {
   const verbosity: Verbosity = parsed.flags.quiet ? 'quiet' : parsed.flags.verbose ? 'verbose' : 'normal';
   const consumes = new Set(tool.consumes ?? []);
   const nodes = input.filter((item) => item.kind === 'node').map((item) => item.record as NodeRecord);
@@ -274,7 +255,7 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     nodes,
     consumed,
     hadInput,
-    signal: controller.signal,
+    signal,
     debug,
     verbosity,
     colors: colorsFor(io.stderr, io.env),
@@ -308,6 +289,69 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
       if (verbosity === 'verbose') writeText(io.stderr, line);
     },
   };
+  return { ctx, passedThrough: () => flushed };
+}
+
+/** The exit code of a run that ended: the tool's own, else the interrupting signal's, else failed, changed or ok. */
+function exitCodeOf(outcome: ToolOutcome, upstream: string | undefined, reason: unknown, detailedExitcode: boolean): number {
+  if (outcome.exitCode !== undefined && (outcome.exitCode !== ExitCode.ok || !upstream)) return outcome.exitCode;
+  if (reason === 'SIGINT') return ExitCode.sigint;
+  if (reason === 'SIGTERM') return ExitCode.sigterm;
+  if (!outcome.ok || upstream) return ExitCode.failed;
+  if (outcome.changed && detailedExitcode) return ExitCode.changed;
+  return ExitCode.ok;
+}
+
+/**
+ * Run a tool in-process: parse argv (parseArgv), read and validate stdin, run, pass records through,
+ * write the summary, and return the exit code. Only bin/ sets process.exitCode.
+ * @example const code = await main(tool, ['--help'], { stdin, stdout, stderr, env: {} })
+ */
+export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Promise<number> {
+  const started = performance.now();
+  const debug = argv.includes('--debug') || io.env.FORKLIFT_DEBUG === '1';
+  const controller = new AbortController();
+  const unhookAbort = forwardAbort(io.signal, controller);
+  let brokenPipe = false;
+  const writer = new RecordWriter(io.stdout, {
+    onBrokenPipe: () => {
+      brokenPipe = true;
+      controller.abort('EPIPE');
+    },
+  });
+  const fail = failureReporter(tool, io, debug);
+
+  let parsed: { args: string[]; flags: Record<string, unknown> };
+  try {
+    parsed = parseFlags(tool, argv);
+  } catch (error) {
+    return fail(error);
+  }
+  if (parsed.flags.help) {
+    writeText(io.stdout, helpText(tool));
+    return ExitCode.ok;
+  }
+  if (parsed.flags.version) {
+    writeText(io.stdout, `${tool.name} ${tool.version}`);
+    return ExitCode.ok;
+  }
+
+  const writeSummary = async (ok: boolean, counts: Record<string, number>): Promise<void> => {
+    const durationMs = Math.round(performance.now() - started);
+    await writer.write({ v: RECORD_VERSION, kind: 'summary', tool: tool.name, ok, counts, durationMs });
+  };
+
+  let read: { input: InputRecord[]; hadInput: boolean };
+  try {
+    read = await readInput(tool, parsed.flags, io);
+  } catch (error) {
+    return fail(error);
+  }
+
+  // An upstream tool that failed (its summary says ok:false, or it wrote an error record) makes this run fail too,
+  // after it did what it could: `a | b` never ends ok when `a` did not.
+  const upstream = upstreamFailures(read.input);
+  const { ctx, passedThrough } = toolContext({ tool, parsed, io, ...read, writer, signal: controller.signal, debug });
 
   let outcome: ToolOutcome;
   try {
@@ -317,24 +361,18 @@ export async function main(tool: ToolDefinition, argv: string[], io: ToolIo): Pr
     if (brokenPipe) return ExitCode.ok;
     const code = fail(error);
     // a usage error writes no records: the tool checks its arguments before it writes anything
-    if (code === ExitCode.usage && !flushed) return code;
+    if (code === ExitCode.usage && !passedThrough()) return code;
     await ctx.flushInput().catch(() => undefined);
     await writer.write({ v: RECORD_VERSION, kind: 'error', code: errorCodeFor(error), message: describeError(error) }).catch(() => undefined);
     await writeSummary(false, {}).catch(() => undefined);
     return code;
   } finally {
-    io.signal?.removeEventListener('abort', onAbort);
+    unhookAbort();
   }
   if (brokenPipe) return ExitCode.ok;
   if (upstream) writeText(io.stderr, `${tool.name}: ${upstream}: this run ends ok:false`);
   await writeSummary(outcome.ok && !upstream, outcome.counts ?? {});
-  if (outcome.exitCode !== undefined && (outcome.exitCode !== ExitCode.ok || !upstream)) return outcome.exitCode;
-  const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-  if (reason === 'SIGINT') return ExitCode.sigint;
-  if (reason === 'SIGTERM') return ExitCode.sigterm;
-  if (!outcome.ok || upstream) return ExitCode.failed;
-  if (outcome.changed && parsed.flags['detailed-exitcode']) return ExitCode.changed;
-  return ExitCode.ok;
+  return exitCodeOf(outcome, upstream, controller.signal.aborted ? controller.signal.reason : undefined, Boolean(parsed.flags['detailed-exitcode']));
 }
 
 /** A binary's in-process entry: argv and io in, exit code out (what `main` is for a ToolDefinition). */
