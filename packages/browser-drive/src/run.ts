@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { InputError, type NodeRecord, type RecordFields } from '@forklift/contract';
 import { AddressError, resolveUrlInput } from './address.js';
 import { browser as startBrowser, DEFAULT_TIMEOUT_MS, type Browser, type BrowserOptions } from './browser.js';
-import { stepLabel, type StepScript } from './script.js';
+import { stepLabel, type Step, type StepScript } from './script.js';
 import { describeStep, runStep } from './steps.js';
 
 /** Fields of one step record (without v and kind), plus an execute/alert `result` and a `pageSource` path. */
@@ -74,6 +74,87 @@ function abortPromise(signal: AbortSignal | undefined): Promise<never> {
   });
 }
 
+/** A directory for screenshots, made on first use: the given one, else a new one under the temp dir named after the script. */
+function screenshotsDirMaker(given: string | undefined, scriptBase: string): () => string {
+  let dir = given;
+  return () => {
+    if (dir === undefined) dir = mkdtempSync(join(tmpdir(), `browser-drive-${scriptBase.replace(/[^\w.-]/g, '_')}-`));
+    else mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+}
+
+/** What running the steps of one script shares. */
+interface ScriptRun {
+  script: StepScript;
+  browser: Browser;
+  urls: Map<number, string>;
+  defaultTimeoutMs: number;
+  scriptBase: string;
+  screenshotsDir: () => string;
+  /** Rejects when the signal fires. */
+  aborted: Promise<never>;
+  signal?: AbortSignal;
+  result: RunScriptResult;
+  emit(record: StepRecordFields): Promise<void>;
+}
+
+/** The record of a step that failed on its own: a screenshot and the page source saved, both named in its error. */
+async function failedStepRecord(run: ScriptRun, step: Step, name: string, why: string, durationMs: number): Promise<StepRecordFields> {
+  const snapshot = await run.browser.snapshot(run.screenshotsDir(), `${run.scriptBase}-step${step.index + 1}-failed`);
+  const saved = [snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined, snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined, ...snapshot.problems].filter(Boolean);
+  return {
+    script: run.script.name,
+    index: step.index,
+    step: name,
+    status: 'failed',
+    durationMs,
+    error: `${stepLabel(step.index, name)} failed: ${why}; ${saved.join(', ')}`,
+    ...(snapshot.screenshot ? { screenshot: snapshot.screenshot } : {}),
+    ...(snapshot.pageSource ? { pageSource: snapshot.pageSource } : {}),
+  };
+}
+
+/** Run one step at its timeout and write its record; false when it failed (or the signal stopped it). */
+async function runOneStep(run: ScriptRun, step: Step, name: string): Promise<boolean> {
+  run.browser.timeoutMs = step.fields.timeout !== undefined ? step.fields.timeout * 1000 : run.defaultTimeoutMs;
+  const started = performance.now();
+  try {
+    const running = runStep(step, { browser: run.browser, urls: run.urls, screenshotsDir: run.screenshotsDir, scriptBase: run.scriptBase });
+    // after an abort the step fails late, once its browser is gone: that rejection is expected
+    running.catch(() => undefined);
+    const output = await Promise.race([running, run.aborted]);
+    const durationMs = Math.round(performance.now() - started);
+    await run.emit({ script: run.script.name, index: step.index, step: name, status: 'passed', durationMs, ...output });
+    return true;
+  } catch (error) {
+    const durationMs = Math.round(performance.now() - started);
+    run.result.ok = false;
+    const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    if (run.signal?.aborted) {
+      run.result.interrupted = run.signal.reason;
+      await run.emit({ script: run.script.name, index: step.index, step: name, status: 'failed', durationMs, error: why });
+    } else {
+      await run.emit(await failedStepRecord(run, step, name, why, durationMs));
+    }
+    return false;
+  }
+}
+
+/** Every step in order; after a failed one, or once the signal fired, the rest are skipped. */
+async function runSteps(run: ScriptRun): Promise<void> {
+  let stopped = false;
+  for (const step of run.script.steps) {
+    const name = describeStep(step, run.urls);
+    if (stopped || run.signal?.aborted) {
+      if (run.signal?.aborted) run.result.interrupted = run.signal.reason;
+      await run.emit({ script: run.script.name, index: step.index, step: name, status: 'skipped', durationMs: 0 });
+      continue;
+    }
+    stopped = !(await runOneStep(run, step, name));
+  }
+}
+
 /**
  * Run a validated step script in a real browser, one step record per step: a failed step gets a
  * screenshot and the page source saved, and every later step is skipped. The browser it started is
@@ -88,12 +169,6 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
   // a browser lent by the caller gets its own settings back at the end
   const lent = given ? { baseUrl: given.baseUrl, timeoutMs: given.timeoutMs } : undefined;
   const scriptBase = basename(script.name, extname(script.name)) || 'script';
-  let screenshotsDir = options.screenshotsDir;
-  const ensureDir = (): string => {
-    if (screenshotsDir === undefined) screenshotsDir = mkdtempSync(join(tmpdir(), `browser-drive-${scriptBase.replace(/[^\w.-]/g, '_')}-`));
-    else mkdirSync(screenshotsDir, { recursive: true });
-    return screenshotsDir;
-  };
   const result: RunScriptResult = { ok: true, passed: 0, failed: 0, skipped: 0 };
   const emit = async (record: StepRecordFields): Promise<void> => {
     result[record.status as 'passed' | 'failed' | 'skipped'] += 1;
@@ -119,51 +194,8 @@ export async function runScript(script: StepScript, options: RunScriptOptions = 
   try {
     b.baseUrl = baseUrl ?? b.baseUrl;
     await b.driver.manage().setTimeouts({ pageLoad: Math.max(30_000, defaultTimeoutMs), script: Math.max(30_000, defaultTimeoutMs) });
-    let stopped = false;
-    for (const step of script.steps) {
-      const name = describeStep(step, urls);
-      if (stopped || options.signal?.aborted) {
-        if (options.signal?.aborted) result.interrupted = options.signal.reason;
-        await emit({ script: script.name, index: step.index, step: name, status: 'skipped', durationMs: 0 });
-        continue;
-      }
-      b.timeoutMs = step.fields.timeout !== undefined ? step.fields.timeout * 1000 : defaultTimeoutMs;
-      const started = performance.now();
-      try {
-        const running = runStep(step, { browser: b, urls, screenshotsDir: ensureDir, scriptBase });
-        // after an abort the step fails late, once its browser is gone: that rejection is expected
-        running.catch(() => undefined);
-        const output = await Promise.race([running, aborted]);
-        const durationMs = Math.round(performance.now() - started);
-        await emit({ script: script.name, index: step.index, step: name, status: 'passed', durationMs, ...output });
-      } catch (error) {
-        const durationMs = Math.round(performance.now() - started);
-        stopped = true;
-        result.ok = false;
-        const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-        if (options.signal?.aborted) {
-          result.interrupted = options.signal.reason;
-          await emit({ script: script.name, index: step.index, step: name, status: 'failed', durationMs, error: why });
-          continue;
-        }
-        const snapshot = await b.snapshot(ensureDir(), `${scriptBase}-step${step.index + 1}-failed`);
-        const saved = [
-          snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined,
-          snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined,
-          ...snapshot.problems,
-        ].filter(Boolean);
-        await emit({
-          script: script.name,
-          index: step.index,
-          step: name,
-          status: 'failed',
-          durationMs,
-          error: `${stepLabel(step.index, name)} failed: ${why}; ${saved.join(', ')}`,
-          ...(snapshot.screenshot ? { screenshot: snapshot.screenshot } : {}),
-          ...(snapshot.pageSource ? { pageSource: snapshot.pageSource } : {}),
-        });
-      }
-    }
+    const screenshotsDir = screenshotsDirMaker(options.screenshotsDir, scriptBase);
+    await runSteps({ script, browser: b, urls, defaultTimeoutMs, scriptBase, screenshotsDir, aborted, signal: options.signal, result, emit });
   } finally {
     if (lent) Object.assign(b, lent);
     if (own) await b.close();
