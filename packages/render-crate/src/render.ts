@@ -58,7 +58,7 @@ export function defaultPhases(spec: Spec): string[] {
 
 /** Caches shared by the nodes of one renderPlans call: validated entries and local files. */
 interface RenderCaches {
-  entries: WeakMap<object, { action: string; id?: string; args: unknown }>;
+  entries: WeakMap<object, ValidatedEntry>;
   files: Map<string, Uint8Array>;
   serial: WeakMap<object, number>;
   scripts: Map<string, { script: string; actions: PlanAction[]; sha256: string; uploads: PlanUploadEntry[] }>;
@@ -66,58 +66,83 @@ interface RenderCaches {
   project: ControllerFiles;
 }
 
+type ValidatedEntry = { action: string; id?: string; args: unknown };
+
+/** An action entry's shape, action name and arguments checked; static entries (the same object for every node) only once. */
+function validatedEntry(entry: unknown, at: string, caches: RenderCaches): ValidatedEntry {
+  let known = entry !== null && typeof entry === 'object' ? caches.entries.get(entry) : undefined;
+  if (!known) {
+    const shape = actionEntrySchema.safeParse(entry);
+    if (!shape.success) throw new InputError(issueLine(shape.error, { where: at, input: entry }), { code: 'bad-spec' });
+    const { action: name, id: entryId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
+    getAction(name, `${at}.action`);
+    known = { action: name, id: entryId, args: validateArgs(name, rest, at) };
+    caches.entries.set(entry as object, known);
+  }
+  return known;
+}
+
+/** Action ids of one node: the given one, else `ACTION-N` (Nth of that action); a second use of an id is an InputError. */
+class ActionIds {
+  readonly #counters = new Map<string, number>();
+  /** id -> where in the spec it was given. */
+  readonly where = new Map<string, string>();
+
+  assign(action: string, givenId: string | undefined, at: string): string {
+    const count = (this.#counters.get(action) ?? 0) + 1;
+    this.#counters.set(action, count);
+    const id = givenId ?? `${action}-${count}`;
+    if (this.where.has(id)) throw new InputError(`${at}: id "${id}" is already used by ${this.where.get(id)}`, { code: 'duplicate-action-id' });
+    this.where.set(id, at);
+    return id;
+  }
+}
+
+/** Read the local files an action names into `files` (once per render: the render's cache has them after the first node). */
+function readLocalFiles(locals: readonly string[], at: string, files: Map<string, Uint8Array>, caches: RenderCaches): void {
+  for (const local of locals) {
+    if (files.has(local)) continue;
+    const cached = caches.files.get(local);
+    if (cached) {
+      files.set(local, cached);
+      continue;
+    }
+    files.set(local, caches.project.read(local, at));
+    caches.files.set(local, files.get(local)!);
+  }
+}
+
+/** Every `watches` names an action of this node. */
+function checkWatches(notify: ReadonlyMap<string, readonly string[]>, ids: ActionIds): void {
+  for (const [watched, watchers] of notify) {
+    if (!ids.where.has(watched)) throw new InputError(`${ids.where.get(watchers[0]!)}: watches unknown action id "${watched}" (ids: ${[...ids.where.keys()].join(', ')})`, { code: 'unknown-action-id' });
+  }
+}
+
+/** One node's actions by phase (validated, with ids), the local files they read, and who watches whom. */
 function collect(spec: Spec, node: NodeRecord, running: readonly NodeRecord[], options: RenderPlansOptions, caches: RenderCaches): NodeActions {
   const facts = factsFromOs(node.os ?? options.defaultOs ?? { family: 'debian', release: '12' });
   const specs = flattenSpec(spec);
   const base = { node, facts, nodes: running };
   const settings = evaluateSettings(specs, base);
   const ctx = { ...base, settings };
-  const counters = new Map<string, number>();
-  const ids = new Map<string, string>();
+  const ids = new ActionIds();
   const byPhase = new Map<string, ActionInstance[]>();
-  const where = new Map<string, string>();
   const files = new Map<string, Uint8Array>();
   const phases = [...new Set([...definedPhases(specs), ...(options.phases ?? [])])];
   for (const phase of phases) {
     const instances: ActionInstance[] = [];
     for (const { entry, where: at } of phaseEntries(specs, phase, ctx)) {
-      // static entries (the same object for every node) are validated once
-      let known = entry !== null && typeof entry === 'object' ? caches.entries.get(entry) : undefined;
-      if (!known) {
-        const shape = actionEntrySchema.safeParse(entry);
-        if (!shape.success) throw new InputError(issueLine(shape.error, { where: at, input: entry }), { code: 'bad-spec' });
-        const { action: name, id: entryId, ...rest } = shape.data as { action: string; id?: string } & Record<string, unknown>;
-        getAction(name, `${at}.action`);
-        known = { action: name, id: entryId, args: validateArgs(name, rest, at) };
-        caches.entries.set(entry as object, known);
-      }
-      const { action, id: givenId, args } = known;
+      const { action, id: givenId, args } = validatedEntry(entry, at, caches);
       const definition = getAction(action);
-      const count = (counters.get(action) ?? 0) + 1;
-      counters.set(action, count);
-      const id = givenId ?? `${action}-${count}`;
-      if (ids.has(id)) throw new InputError(`${at}: id "${id}" is already used by ${ids.get(id)}`, { code: 'duplicate-action-id' });
-      ids.set(id, at);
-      where.set(id, at);
-      for (const local of definition.localFiles?.(args) ?? []) {
-        if (files.has(local)) continue;
-        const cached = caches.files.get(local);
-        if (cached) {
-          files.set(local, cached);
-          continue;
-        }
-        files.set(local, caches.project.read(local, at));
-        caches.files.set(local, files.get(local)!);
-      }
+      const id = ids.assign(action, givenId, at);
+      readLocalFiles(definition.localFiles?.(args) ?? [], at, files, caches);
       instances.push({ id, action, args });
     }
     byPhase.set(phase, instances);
   }
-  const all = [...byPhase.values()].flat();
-  const notify = notifyMap(all);
-  for (const [watched, watchers] of notify) {
-    if (!ids.has(watched)) throw new InputError(`${where.get(watchers[0]!)}: watches unknown action id "${watched}" (ids: ${[...ids.keys()].join(', ')})`, { code: 'unknown-action-id' });
-  }
+  const notify = notifyMap([...byPhase.values()].flat());
+  checkWatches(notify, ids);
   return { facts, byPhase, files, notify };
 }
 
