@@ -4,7 +4,20 @@ import tseslint from 'typescript-eslint';
 // the whole tree (tsconfig.lint.json), so promise rules see every package's types.
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/fixtures/**', 'packages/contract/generated/**', '.tap/**', '**/bin/*.js', 'eslint.config.js'],
+    // what the .gitignore files ignore (ESLint does not read them: build/ holds bundles), fixtures, generated code, bin shims
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/build/**',
+      '**/coverage/**',
+      '**/.forklift-test/**',
+      'bench/out/**',
+      '.tap/**',
+      '**/fixtures/**',
+      'packages/contract/generated/**',
+      '**/bin/*.js',
+      'eslint.config.js',
+    ],
   },
   {
     files: ['**/*.ts', '**/*.mts', '**/*.js', '**/*.mjs'],
