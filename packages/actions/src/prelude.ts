@@ -74,15 +74,33 @@ fl_note() {
 fl_noted() {
   [ -e "$fl_tmp/note.$1" ]
 }
-# shellcheck disable=SC2034 # fl_entry is read by the user and group actions
+# shellcheck disable=SC2034 # fl_entry and fl_local are read by the user and group actions
 fl_getent() {
   fl_entry=
+  fl_local=1
   if [ -r "/etc/$1" ]; then
     while IFS= read -r fl_line || [ -n "$fl_line" ]; do
       case $fl_line in "$2":*) fl_entry=$fl_line; return 0 ;; esac
     done <"/etc/$1"
   fi
+  fl_local=0
   if [ "${'$'}{3:-}" != local ]; then fl_entry=$(getent "$1" "$2") || fl_entry=''; fi
+}
+# shellcheck disable=SC2034 # fl_gids is read by the user action
+fl_groups_of() {
+  fl_gids=
+  fl_pg=
+  if [ -r /etc/group ]; then
+    while IFS=: read -r fl_gn _ fl_gid fl_mem || [ -n "$fl_gn" ]; do
+      if [ "$fl_gid" = "$2" ] && [ -z "$fl_pg" ]; then fl_pg=$fl_gn; fi
+      case ",$fl_mem," in *",$1,"*) fl_gids="$fl_gids $fl_gn" ;; esac
+    done </etc/group
+  fi
+  if [ -z "$fl_pg" ]; then
+    fl_gids=$(id -Gn -- "$1")
+  else
+    fl_gids=$fl_pg$fl_gids
+  fi
 }
 fl_same_text() {
   fl_got=

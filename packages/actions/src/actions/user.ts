@@ -103,8 +103,15 @@ function renderField(args: UserArgs, variable: string, attribute: string, option
 
 function renderGroups(args: UserArgs): string {
   if (args.group === undefined && args.groups === undefined) return '';
-  // id -Gn lists the primary group first, then the supplementary ones
-  let out = sh`fl_gids=$(id -Gn ${args.name})\n` + 'fl_primary=${fl_gids%% *}\n';
+  // the primary group first, then the supplementary ones (as id -Gn lists them): from /etc/group with builtins for
+  // an account of /etc/passwd whose primary group is there, else id -Gn
+  let out =
+    'if [ "$fl_local" = 1 ]; then\n' +
+    sh`  fl_groups_of ${args.name} "$fl_have_gid"\n` +
+    'else\n' +
+    sh`  fl_gids=$(id -Gn ${args.name})\n` +
+    'fi\n' +
+    'fl_primary=${fl_gids%% *}\n';
   if (args.group !== undefined) {
     out +=
       sh`if [ "$fl_primary" != ${args.group} ]; then\n` +
