@@ -1,8 +1,14 @@
 import t from 'tap';
-import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { browser, closeAllBrowsers, type Browser } from '../src/browser.js';
 import { isAlive } from '../src/processes.js';
 import { StepFailure } from '../src/poll.js';
+import { runScript } from '../src/run.js';
+import { parseScript } from '../src/script.js';
 import { startPageServer, type PageServer } from './page-server.js';
 
 // If selenium ever fell back to Selenium Manager (a driver download), it would fail on this path.
@@ -184,11 +190,6 @@ t.test('browser - cookies are set, read and deleted; scripts run with arguments'
 });
 
 t.test('runScript - every step verb runs in the open browser, with results and screenshots in the records', async (t) => {
-  const { parseScript } = await import('../src/script.js');
-  const { runScript } = await import('../src/run.js');
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const shots = mkdtempSync(join(tmpdir(), 'browser-drive-verbs-'));
   t.teardown(() => rmSync(shots, { recursive: true, force: true }));
   const script = parseScript(
@@ -268,8 +269,6 @@ t.test('closeAllBrowsers - ends every browser and driver process by PID and remo
 });
 
 t.test('browser - a process that never calls close() still ends, and its browser processes with it', async (t) => {
-  const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
   const helper = fileURLToPath(new URL('./helpers/forgotten-browser.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', helper], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
-import { main, ExitCode, UsageError, UnavailableError, InputError, type ToolDefinition } from '../src/index.js';
+import { forkliftCatTool, main, ExitCode, UsageError, UnavailableError, InputError, type ToolDefinition } from '../src/index.js';
 import { catBin, nodeLine, runCat } from './helpers.js';
 
 t.test('forklift-cat - unknown kinds pass through byte-for-byte and in order, nodes re-emitted', async (t) => {
@@ -66,7 +66,6 @@ t.test('forklift-cat - a closed stdout (| head -1) ends quietly with exit 0', as
 t.test('forklift-cat - a TTY stdin is a usage error: one line, exit 64, nothing on stdout', async (t) => {
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   stdin.isTTY = true;
-  const { forkliftCatTool } = await import('../src/index.js');
   let err = '';
   const stderr = new Writable({ write(chunk, _enc, cb) { err += chunk; cb(); } });
   const stdout = capture();

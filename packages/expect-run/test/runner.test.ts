@@ -1,6 +1,9 @@
 // expect-run as a binary on committed fixture test files: records, the closing stderr line, exit
 // codes, load errors, stack locations, --grep, --tap, --timeout, node records from stdin.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { Parser } from 'tap-parser';
 import { binPath, REPO_ROOT, runBinary, spawnBinary, toNdjson } from '@forklift/testkit';
@@ -226,9 +229,6 @@ t.test('runner - a multi-line string mismatch shows a line diff of every differi
 });
 
 t.test('runner - a test file that cannot import @forklift/expect-run says how to install it', async (t) => {
-  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'expect-run-outside-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a.expect.ts'), "import { expect } from '@forklift/expect-run';\nexpect(1, 1);\n");

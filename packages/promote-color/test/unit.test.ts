@@ -1,7 +1,9 @@
 // Pure parts of promote-color (no nodes): flag values, HAProxy's stats, windows, the shared layout,
 // and the CLI's usage and input errors, which stop before any connection.
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { main } from '@forklift/contract';
 import {
@@ -21,6 +23,7 @@ import {
   windowBetween,
   windowProblem,
 } from '../src/index.js';
+import { healthScript, lockScript, persistScript, preflightScript } from '../src/remote.js';
 
 const csv = readFileSync(new URL('./fixtures/show-stat.csv', import.meta.url), 'utf8');
 
@@ -138,8 +141,6 @@ t.test('cli - --help and --version', async (t) => {
 });
 
 t.test('remote scripts - every script run on an LB node passes shellcheck (POSIX sh)', async (t) => {
-  const { preflightScript, lockScript, persistScript, healthScript } = await import('../src/remote.js');
-  const { execFile } = await import('node:child_process');
   const scripts = {
     preflight: preflightScript('wine-cellar'),
     lock: lockScript('wine-cellar', "promote-color pid 1 on it's host"),
@@ -158,9 +159,6 @@ t.test('remote scripts - every script run on an LB node passes shellcheck (POSIX
 });
 
 t.test('health script - answers from a proxy that drops a request when the client half-closes (nginx)', async (t) => {
-  const { healthScript } = await import('../src/remote.js');
-  const { execFile } = await import('node:child_process');
-  const { createServer } = await import('node:net');
   // like nginx in front of an app: the answer comes a moment after the request (the upstream's time);
   // a client that shut its side down meanwhile is taken for an abort and gets no answer at all
   const server = createServer({ allowHalfOpen: true }, (socket) => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { converge, convergeNodes, listNodes, newIds, providerContext, type CreateRequest, type ListedNode, type Provider, type ProviderContext } from '../src/index.js';
+import { run } from '../src/run.js';
 
 interface FakeNode {
   id: string;
@@ -157,7 +158,6 @@ t.test('convergeNodes and listNodes take the provider as an argument; labels rea
 });
 
 t.test('FORKLIFT_TRACE=1 in the injected env (not process.env) traces the host commands of that call only', async (t) => {
-  const { run } = await import('../src/run.js');
   const home = await mkdtemp(join(tmpdir(), 'fl-converge-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
   const fake = fakeProvider();

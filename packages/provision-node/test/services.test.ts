@@ -1,8 +1,10 @@
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBinary } from '@forklift/testkit';
+import { binPath, runBinary } from '@forklift/testkit';
 import { runTool } from './helpers.js';
 
 async function project(t: typeof import('tap').default, files: Record<string, string>): Promise<{ cwd: string; env: Record<string, string> }> {
@@ -139,9 +141,6 @@ t.test('--spec - the spec\'s project is found from another directory: its servic
 
 t.test('prerequisites - nspawn and netns as a non-root user are exit 69 saying what to do, touching nothing', async (t) => {
   const { cwd } = await project(t, {});
-  const { spawnSync } = await import('node:child_process');
-  const { existsSync } = await import('node:fs');
-  const { binPath } = await import('@forklift/testkit');
   for (const service of ['local', 'netns']) {
     const home = join(cwd, `home-${service}`);
     const result = spawnSync(

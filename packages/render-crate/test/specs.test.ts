@@ -1,5 +1,6 @@
 // Specs: loading every kind of reference, composition with extends, settings, phases, and errors.
 import t from 'tap';
+import { dirname } from 'node:path';
 import { InputError } from '@forklift/contract';
 import { loadSpec, renderPlans, serverSpec, groupSpec, type Spec } from '../src/index.js';
 import { nodeLine, SPECS } from './helpers.js';
@@ -109,7 +110,6 @@ t.test('groups - a group spec renders only nodes of its group', async (t) => {
 });
 
 t.test('loadSpec - extends inside a spec resolve against its project, whatever the cwd', async (t) => {
-  const { dirname } = await import('node:path');
   const repo = dirname(dirname(SPECS));
   const fromRepo = await loadSpec('fixtures/specs/groups/web', { cwd: repo });
   const fromProject = await loadSpec('groups/web', { cwd: SPECS });
