@@ -83,7 +83,7 @@ function wantedContent(args: FileArgs, ctx: RenderContext): { text: string } | {
   return { text: args.template !== undefined ? renderTemplate(args.template, args.values ?? {}, `file ${args.path}: template`) : (args.content ?? '') };
 }
 
-/** sh writing the wanted content into the temp file `$fl_tmp/file.new` (from "$fl_want" when `inVariable`). */
+/** sh writing the wanted content into the temp file `$fl_tmp/file.new` (the value of "$fl_want" when `inVariable`). */
 function writeNew(wanted: { text: string } | { bytes: Uint8Array }, inVariable = false): string {
   if ('bytes' in wanted) return sh`printf '%s' ${Buffer.from(wanted.bytes).toString('base64')} | base64 -d >` + `${NEW}\n`;
   if (inVariable) return sh`fl_want=${wanted.text}\n` + `printf '%s' "$fl_want" >${NEW}\n`;
