@@ -148,9 +148,14 @@ fl_fetch() {
   fi
 }
 fl_readlink() {
-  fl_link=$(readlink "$1"; echo .)
-  fl_link=$${''}{fl_link%?}
-  fl_link=$${''}{fl_link%?}
+  readlink "$1" >"$fl_tmp/link" || :
+  fl_link=
+  fl_more=0
+  while IFS= read -r fl_line; do
+    if [ "$fl_more" = 0 ]; then fl_link=$fl_line; else fl_link="$fl_link
+$fl_line"; fi
+    fl_more=1
+  done <"$fl_tmp/link"
 }
 fl_ends_without_newline() {
   [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ]
