@@ -42,6 +42,9 @@ git(dir, 'init', '-q', '-b', 'master', work);
 cpSync(project, work, { recursive: true, filter: (src) => !/\/(build|node_modules|secrets)$/.test(src) });
 symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
 if (!existsSync(join(work, '.gitignore'))) writeFileSync(join(work, '.gitignore'), 'build/\nnode_modules\nsecrets/\n');
+// a project of its own has a package.json; inside the monorepo the example relies on the root's
+// ("type": "module": its TypeScript specs and tests are ES modules)
+if (!existsSync(join(work, 'package.json'))) writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'bench-project', private: true, type: 'module' }, null, 2)}\n`);
 git(work, 'add', '-A');
 git(work, 'commit', '-q', '-m', 'the project');
 git(work, 'branch', 'develop');
