@@ -68,7 +68,7 @@ function make(target: string): Promise<{ code: number | null; stderr: string }> 
 function startRecipe(name: string, args: string[]) {
   const child = spawn(process.execPath, [join(RECIPES, `${name}.mjs`), ...args], { cwd: repo.work, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
-  const run = { stderr: '', code: new Promise<number | null>((done) => child.on('close', (code) => (children.delete(child), done(code)))), child };
+  const run = { stderr: '', exited: false, code: new Promise<number | null>((done) => child.on('close', (code) => (children.delete(child), (run.exited = true), done(code)))), child };
   child.stderr.setEncoding('utf8').on('data', (d) => (run.stderr += d));
   return run;
 }
@@ -78,10 +78,12 @@ function exits(t: Test, run: { code: number | null; stderr: string }, code: numb
   t.equal(run.code, code, run.code === code ? `${what}: exit ${code}` : `${what}: exit ${run.code}\n${run.stderr.slice(-4000)}`);
 }
 
-async function waitFor(what: string, check: () => boolean, ms: number, stderr: () => string = () => '') {
+/** Wait until `check()` holds; fails at the deadline, or at once when the recipe it waits on has ended. */
+async function waitFor(what: string, check: () => boolean, ms: number, run?: { stderr: string; exited: boolean }) {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${stderr().slice(-3000)}`);
+    if (run?.exited && !check()) throw new Error(`the recipe ended before ${what}\n${run.stderr.slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${(run?.stderr ?? '').slice(-3000)}`);
     await new Promise((done) => setTimeout(done, 100));
   }
 }
@@ -144,14 +146,14 @@ t.test('dev - topology (a) on one node: tests pass, an edited test re-runs, Ctrl
   const tests = () => readRecords(records).filter((r) => r.kind === 'test');
   // expect-run ends each run with its 'Ran N tests ...' line (dev shows it on stderr)
   const runsEnded = () => dev.stderr.match(/^\s*Ran \d+ tests?/gm)?.length ?? 0;
-  await waitFor('the first test run', () => runsEnded() >= 1, 15 * 60_000, () => dev.stderr);
+  await waitFor('the first test run', () => runsEnded() >= 1, 15 * 60_000, dev);
   const first = tests().filter((r) => r.run === 1);
   t.ok(first.length >= 5, `${first.length} tests in the first run`);
   t.same(first.filter((r) => r.status !== 'passed').map((r) => `${r.file} > ${r.name}: ${r.failure?.message}`), [], 'the first run passes');
   t.same(nodes().map((n) => n.group), ['wine-cellar'], 'the system runs on one node');
   const saved = Date.now();
   appendFileSync(join(repo.work, 'test', 'users.expect.ts'), '// saved again\n');
-  await waitFor('the re-run', () => runsEnded() >= 2 && tests().some((r) => r.run === 2), 60_000, () => dev.stderr);
+  await waitFor('the re-run', () => runsEnded() >= 2 && tests().some((r) => r.run === 2), 60_000, dev);
   t.comment(`dev: the edited test file re-ran ${Date.now() - saved} ms after the save (${since()})`);
   t.match(tests().filter((r) => r.run === 2), [{ status: 'passed', file: 'test/users.expect.ts' }], 'only the edited file re-ran, and passed');
   git(repo.work, 'checkout', '--', 'test/users.expect.ts');
@@ -231,7 +233,7 @@ t.test('two releases under load: 0 failed requests; a failed gate rolls back; ol
   // the new color fails a gate: its nginx stops once the first stage has passed
   const records = join(repo.dir, 'prod-failed.ndjson');
   const failing = startRecipe('production-release', ['--hold', '6s', '--records', records]);
-  await waitFor('the first stage', () => readRecords(records).some((r) => r.kind === 'promotion' && r.status === 'shifted'), 120_000, () => failing.stderr);
+  await waitFor('the first stage', () => readRecords(records).some((r) => r.kind === 'promotion' && r.status === 'shifted'), 120_000, failing);
   for (const web of nodes().filter((n) => n.group === 'blue-web')) t.equal((await onNode(web, 'systemctl stop nginx')).code, 0, `nginx stopped on ${web.id}`);
   exits(t, { code: await failing.code, stderr: failing.stderr }, 1, 'production-release with a failing gate');
   t.match(failing.stderr, /promote-color kept \(or rolled back\) all traffic on green; databases untouched/);
