@@ -98,6 +98,10 @@ export async function runRecipe(definition, body) {
     process.stderr.write(`${definition.name}: ${what} (see ${definition.name} --help)\n`);
     process.exit(EXIT.usage);
   }
+  // a reader of our output that went away (`make dev-qa 2>&1 | tee log` interrupted, a parent that
+  // died) must not end the recipe before its cleanups (tearing nodes down): EPIPE is ignored, the
+  // lines are lost, the run goes on to its end
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const recipe = new Recipe(definition.name, parsed);
   const code = await recipe.execute(body);
   process.exit(code);

@@ -1,5 +1,5 @@
-// The recipe machinery's pure parts: when a pipeline's records and exit code mean failure, and how
-// records and durations are written.
+// The recipe machinery: when a pipeline's records and exit code mean failure, how records and
+// durations are written, and a run that outlives the reader of its output.
 import t from 'tap';
 // @ts-expect-error a plain ES module without types
 import { formatDuration, formatRecord, pipelineProblem } from '../lib/recipe.mjs';
@@ -35,4 +35,25 @@ t.test('formatDuration - ms, seconds, minutes', async (t) => {
   t.equal(formatDuration(850), '850 ms');
   t.equal(formatDuration(4210), '4.2 s');
   t.equal(formatDuration(112_000), '1 min 52 s');
+});
+
+t.test('a reader of the output that went away does not end a recipe before its end (EPIPE ignored)', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { MINI, RECIPES } = await import('./helpers.js');
+  const home = mkdtempSync(join(tmpdir(), 'fl-recipes-epipe-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const records = join(home, 'down.ndjson');
+  // `down` of a system with no node: one provision-node per group, a line on stderr for each
+  const child = spawn(process.execPath, [join(RECIPES, 'down.mjs'), '--service', 'netns', '--home', home, '--project', MINI, '--records', records], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  child.stderr.destroy();
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  t.equal(code, 0, 'the recipe ran to its end');
+  const lines = readFileSync(records, 'utf8').trim().split('\n');
+  const summary = JSON.parse(lines.at(-1)!);
+  t.match(summary, { kind: 'summary', tool: 'down', ok: true, exitCode: 0 });
+  t.ok(summary.steps.length >= 2 && summary.steps.every((s: { name: string }) => s.name.startsWith('tear down ')), 'every group torn down');
 });
