@@ -6,7 +6,7 @@
 // record the release. A failed gate: promote-color rolls back, the DBs are untouched, exit 1.
 import { environment, Project, readReleaseState } from './lib/project.mjs';
 import { RecipeError, refusal, runRecipe, usageError } from './lib/recipe.mjs';
-import { convergeWaves, countByGroup, listNodes, liveColor, writeReleaseState } from './lib/system.mjs';
+import { convergeWaves, countByGroup, listNodes, liveColor, nodeLines, writeReleaseState } from './lib/system.mjs';
 
 const USAGE = `production-release — shift the live traffic to the staged release's color in stages behind health
 gates, then make its DB the primary, scale the old color down to minimal resources and record it
@@ -21,9 +21,10 @@ Usage: production-release.mjs [--stages 10,50,100] [--hold 5s] [options]
   --max-error-rate RATE   the highest error rate of the new color in a stage (promote-color's default)
   --min-requests N        the fewest requests the new color must see in a stage (promote-color's default)
 
-Steps: live color (provision-node SERVICE --list | promote-color APP --status) · shift
-(provision-node SERVICE --list | promote-color APP --to COLOR --stages … --hold …) · side by side:
-promote the new DB then demote the old one (… | run-actions groups/COLOR-db --phase promote|demote),
+Steps: production nodes (provision-node SERVICE --list, once: its records feed the next three) · live
+color (… | promote-color APP --status) · shift (… | promote-color APP --to COLOR --stages … --hold …) ·
+side by side: promote the new DB then demote the old one (… | run-actions groups/COLOR-db --phase
+promote|demote),
 and scale the old color's web and app tiers to their minimum (provision-node SERVICE N --group G, then
 the tiers in front of them converged again) · record the release.
 
@@ -65,9 +66,10 @@ await runRecipe(
     if (missing.length > 0) throw new RecipeError(`the staged color ${staged} has no running nodes in ${missing.join(', ')}: run qa-release ${release.version} again`);
     r.log(`production-release: ${app} ${release.version}: ${live} -> ${staged} in stages ${stages}, hold ${hold}`);
 
-    const list = r.with({ cwd: project.dir });
+    // the node records listed once serve the shift and the DB phases (the nodes do not change meanwhile)
+    const listed = r.with({ cwd: project.dir, input: nodeLines(nodes) });
     try {
-      await r.pipe(`shift traffic ${live} -> ${staged}`, list`provision-node ${env.service} --list | promote-color ${app} --to ${staged} --stages ${stages} --hold ${hold} ${gates}`);
+      await r.pipe(`shift traffic ${live} -> ${staged}`, listed`promote-color ${app} --to ${staged} --stages ${stages} --hold ${hold} ${gates}`);
     } catch (error) {
       throw new RecipeError(`the release did not go live: promote-color kept (or rolled back) all traffic on ${live}; databases untouched (${error.message})`, error.exitCode);
     }
@@ -76,15 +78,15 @@ await runRecipe(
       const newDb = project.dbGroup(staged);
       const oldDb = project.dbGroup(live);
       if (!newDb || !oldDb) return;
-      await r.pipe(`promote ${newDb}`, list`provision-node ${env.service} --list | run-actions ${`groups/${newDb}`} --phase promote`);
-      await r.pipe(`demote ${oldDb} (replica of ${newDb})`, list`provision-node ${env.service} --list | run-actions ${`groups/${oldDb}`} --phase demote`);
+      await r.pipe(`promote ${newDb}`, listed`run-actions ${`groups/${newDb}`} --phase promote`);
+      await r.pipe(`demote ${oldDb} (replica of ${newDb})`, listed`run-actions ${`groups/${oldDb}`} --phase demote`);
     };
     const scaleDown = async () => {
       const minimal = project.minimal(live);
       const scaled = [];
       for (const [group, count] of Object.entries(minimal)) {
         if ((counts[group] ?? 0) <= count) continue;
-        await r.pipe(`scale ${group} to ${count}`, list`provision-node ${env.service} ${count} --group ${group}`);
+        await r.pipe(`scale ${group} to ${count}`, r.with({ cwd: project.dir })`provision-node ${env.service} ${count} --group ${group}`);
         scaled.push(group);
       }
       if (scaled.length === 0) return;

@@ -24,7 +24,8 @@ Usage: qa-release.mjs VERSION [--service NAME] [options]
   --health-timeout S  how long the candidate's /healthz may take to answer 200 through the staging
                     frontend (default 60)
 
-Steps: fetch · live color (provision-node SERVICE --list | promote-color APP --status) · start or
+Steps: fetch · production nodes (provision-node SERVICE --list) · live color (… | promote-color APP
+--status) · start or
 resume release/VERSION from develop (version bumped and committed, pushed) · check out · build with
 the version · provision the staged color's groups (provision-node SERVICE --spec groups/G) ·
 converge its DB (a replica of the live DB), app and web tiers, then the LB (provision-node SERVICE

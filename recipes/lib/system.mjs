@@ -82,6 +82,15 @@ export async function listNodes(r, env, project, label = 'list the nodes') {
   return recordsOf(records, 'node', (n) => n.state === 'running');
 }
 
+/**
+ * Node records as NDJSON, the input of a pipeline's second stage: one `provision-node SERVICE --list`
+ * serves the steps that follow while the nodes do not change (`… | promote-color`, `… | run-actions`),
+ * each listing costs a node process (1-3 s on a busy 2-core machine).
+ */
+export function nodeLines(nodes) {
+  return nodes.map((node) => JSON.stringify(node)).join('\n') + '\n';
+}
+
 /** Count running nodes per group. */
 export function countByGroup(nodes) {
   const out = {};
@@ -90,14 +99,14 @@ export function countByGroup(nodes) {
 }
 
 /**
- * Which color serves production: `provision-node SERVICE --list | promote-color APP --status`. The
+ * Which color serves production: the listed node records `| promote-color APP --status`. The
  * live color is the one taking all live traffic (weights 100 %); with a promotion under way or an
  * LB that disagrees, the recipe stops (exit 1). No LB node: exit 69 (bring production up first).
  */
 export async function liveColor(r, env, project, nodes) {
   const lb = nodes.filter((n) => n.group === project.config.lb || (n.roles ?? []).includes('lb'));
   if (lb.length === 0) throw unavailable(`no load balancer (group ${project.config.lb}) runs in ${env.home} on service ${env.service}: bring production up first (make up)`);
-  const records = await r.pipe('live color', r.with({ cwd: project.dir })`provision-node ${env.service} --list | promote-color ${project.config.app} --status`);
+  const records = await r.pipe('live color', r.with({ cwd: project.dir, input: nodeLines(nodes) })`promote-color ${project.config.app} --status`);
   const [status] = recordsOf(records, 'promotion');
   if (!status) throw new RecipeError('promote-color --status wrote no promotion record');
   const full = (status.weights ?? []).filter((w) => w.weight >= 100).map((w) => w.color);
