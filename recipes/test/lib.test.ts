@@ -1,6 +1,11 @@
 // The recipe machinery: when a pipeline's records and exit code mean failure, how records and
 // durations are written, and a run that outlives the reader of its output.
 import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MINI, RECIPES } from './helpers.js';
 // @ts-expect-error a plain ES module without types
 import { formatDuration, formatRecord, pipelineProblem } from '../lib/recipe.mjs';
 
@@ -38,11 +43,6 @@ t.test('formatDuration - ms, seconds, minutes', async (t) => {
 });
 
 t.test('a reader of the output that went away does not end a recipe before its end (EPIPE ignored)', async (t) => {
-  const { spawn } = await import('node:child_process');
-  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { MINI, RECIPES } = await import('./helpers.js');
   const home = mkdtempSync(join(tmpdir(), 'fl-recipes-epipe-'));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
   const records = join(home, 'down.ndjson');
