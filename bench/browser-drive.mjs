@@ -87,7 +87,10 @@ try {
   };
   const perStep = {};
   for (const [kind, step] of Object.entries(stepKinds)) {
-    const script = parseScript(Array.from({ length: STEPS }, () => step), `${kind}.json5`);
+    const script = parseScript(
+      Array.from({ length: STEPS }, () => step),
+      `${kind}.json5`,
+    );
     const samples = [];
     for (let run = 0; run < RUNS; run += 1) {
       let total = 0;

@@ -64,10 +64,14 @@ try {
     inRunMs.push(Number(/in (\d+) ms/.exec(result.stderr)?.[1]));
   }
   console.log(`start-up, ${testsSeen} expectations in one .ts file (median of ${ROUNDS}):`);
-  console.log(`  machine load average             ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`);
+  console.log(
+    `  machine load average             ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).availableParallelism()} cores`,
+  );
   console.log(`  node -e '' alone                 ${median(bare).toFixed(0)} ms wall, ${median(bareCpu).toFixed(0)} ms CPU`);
   console.log(`  expect-run hundred.expect.ts     ${median(full).toFixed(0)} ms wall, ${median(fullCpu).toFixed(0)} ms CPU`);
-  console.log(`  overhead over bare node          ${(median(full) - median(bare)).toFixed(0)} ms wall, ${(median(fullCpu) - median(bareCpu)).toFixed(0)} ms CPU (target < 300 ms)`);
+  console.log(
+    `  overhead over bare node          ${(median(full) - median(bare)).toFixed(0)} ms wall, ${(median(fullCpu) - median(bareCpu)).toFixed(0)} ms CPU (target < 300 ms)`,
+  );
   console.log(`  loading + running the file       ${median(inRunMs)} ms (the "Ran ... in X ms" figure)`);
 
   // --watch: save the file, time until the re-run's closing line appears on stderr

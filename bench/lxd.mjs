@@ -96,7 +96,9 @@ try {
       lxdUsage = median(usage);
       const members = {};
       for (const node of nodes) members[node.tags.member] = (members[node.tags.member] ?? 0) + 1;
-      placement = Object.entries(members).map(([member, count]) => `${member} ${count}`).join(', ');
+      placement = Object.entries(members)
+        .map(([member, count]) => `${member} ${count}`)
+        .join(', ');
     }
     const down = await timed(() => provisionNodes({ ...common, service, count: 0, group: 'ten' }));
     results[service] = {

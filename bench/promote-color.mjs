@@ -58,7 +58,9 @@ try {
     const totals = await wrk.result;
     if (!report.ok) throw new Error(`library shift to ${to} failed: ${JSON.stringify(report.records.at(-1))}`);
     results.library.push({ to, load, totalMs, stages: report.stages, totals });
-    log(`library shift to ${to}: ${ms(totalMs)}; stages ${report.stages.map((s) => `${s.percent}%: apply ${s.applyMs} + held ${s.heldMs} = ${s.totalMs} ms (overhead ${s.totalMs - holdMs} ms)`).join('; ')}; wrk ${loadLine(totals)}`);
+    log(
+      `library shift to ${to}: ${ms(totalMs)}; stages ${report.stages.map((s) => `${s.percent}%: apply ${s.applyMs} + held ${s.heldMs} = ${s.totalMs} ms (overhead ${s.totalMs - holdMs} ms)`).join('; ')}; wrk ${loadLine(totals)}`,
+    );
     to = to === 'green' ? 'blue' : 'green';
 
     // CLI: wall time including node start-up and connections
@@ -101,7 +103,9 @@ try {
     const totals = await wrk.result;
     if (report.ok || report.rollbackMs === undefined) throw new Error(`expected a rollback: ${lines.join('\n')}`);
     results.rollback.push({ load, rollbackMs: report.rollbackMs, sinceBreakMs, reason: report.records.at(-1)?.reason, totals });
-    log(`rollback: ${ms(report.rollbackMs)} from the failed gate to all traffic on blue; ${ms(sinceBreakMs)} from stopping green's app to the end; wrk ${loadLine(totals)}`);
+    log(
+      `rollback: ${ms(report.rollbackMs)} from the failed gate to all traffic on blue; ${ms(sinceBreakMs)} from stopping green's app to the end; wrk ${loadLine(totals)}`,
+    );
     await sh(system.green, 'systemctl start color-app');
     await waitUp(system);
   }
@@ -111,17 +115,27 @@ try {
 results.loadAfter = load1();
 
 const stageOverheads = results.library.flatMap((r) => r.stages.map((s) => s.totalMs - holdMs));
-console.log(`\npromote-color bench ${results.when} (load average ${results.loadBefore} before, ${results.loadAfter} after), hold ${holdText}, wrk 200 connections`);
+console.log(
+  `\npromote-color bench ${results.when} (load average ${results.loadBefore} before, ${results.loadAfter} after), hold ${holdText}, wrk 200 connections`,
+);
 console.log('| run | load | total | stage 10% (apply / overhead) | stage 50% | stage 100% | wrk requests, rate, non-2xx, socket errors |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results.library) {
   const cells = r.stages.map((s) => `${s.applyMs} / ${s.totalMs - holdMs} ms`);
-  console.log(`| library → ${r.to} | ${r.load} | ${ms(r.totalMs)} | ${cells.join(' | ')} | ${r.totals.requests}, ${Math.round(r.totals.requests / (r.totals.durationUs / 1e6))}/s, ${r.totals.non2xx}, ${socketErrors(r.totals)} |`);
+  console.log(
+    `| library → ${r.to} | ${r.load} | ${ms(r.totalMs)} | ${cells.join(' | ')} | ${r.totals.requests}, ${Math.round(r.totals.requests / (r.totals.durationUs / 1e6))}/s, ${r.totals.non2xx}, ${socketErrors(r.totals)} |`,
+  );
 }
 for (const r of results.cli) {
-  console.log(`| CLI → ${r.to} | ${r.load} | ${ms(r.wallMs)} (${ms(r.overheadMs)} beyond the holds) | | | | ${r.totals.requests}, ${Math.round(r.totals.requests / (r.totals.durationUs / 1e6))}/s, ${r.totals.non2xx}, ${socketErrors(r.totals)} |`);
+  console.log(
+    `| CLI → ${r.to} | ${r.load} | ${ms(r.wallMs)} (${ms(r.overheadMs)} beyond the holds) | | | | ${r.totals.requests}, ${Math.round(r.totals.requests / (r.totals.durationUs / 1e6))}/s, ${r.totals.non2xx}, ${socketErrors(r.totals)} |`,
+  );
 }
-console.log(`stage overhead beyond the hold: max ${Math.max(...stageOverheads)} ms, median ${[...stageOverheads].sort((a, b) => a - b)[Math.floor(stageOverheads.length / 2)]} ms (target < 200 ms)`);
+console.log(
+  `stage overhead beyond the hold: max ${Math.max(...stageOverheads)} ms, median ${[...stageOverheads].sort((a, b) => a - b)[Math.floor(stageOverheads.length / 2)]} ms (target < 200 ms)`,
+);
 for (const r of results.rollback) {
-  console.log(`rollback (load ${r.load}): ${r.rollbackMs} ms from the failed gate to all traffic on blue, ${ms(r.sinceBreakMs)} from stopping green's app; wrk ${r.totals.requests} requests, non-2xx ${r.totals.non2xx}, socket errors ${socketErrors(r.totals)}; reason: ${r.reason}`);
+  console.log(
+    `rollback (load ${r.load}): ${r.rollbackMs} ms from the failed gate to all traffic on blue, ${ms(r.sinceBreakMs)} from stopping green's app; wrk ${r.totals.requests} requests, non-2xx ${r.totals.non2xx}, socket errors ${socketErrors(r.totals)}; reason: ${r.reason}`,
+  );
 }

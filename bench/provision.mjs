@@ -100,7 +100,12 @@ try {
     };
   }
 } finally {
-  for (const [service, group] of [['local', 'one'], ['local', 'ten'], ['netns', 'one'], ['netns', 'ten']]) {
+  for (const [service, group] of [
+    ['local', 'one'],
+    ['local', 'ten'],
+    ['netns', 'one'],
+    ['netns', 'ten'],
+  ]) {
     await provisionNodes({ service, count: 0, group, home, env, log: quiet }).catch(() => undefined);
   }
   rmSync(home, { recursive: true, force: true });

@@ -26,7 +26,12 @@ const homeAt = process.argv.indexOf('--home');
 const home = resolve(homeAt > 0 ? process.argv[homeAt + 1] : '/var/cache/forklift/recipes-bench-home');
 const dir = mkdtempSync(join(tmpdir(), 'fl-bench-recipes-'));
 const gitEnv = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@test.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@test.invalid' };
-const env = { ...process.env, ...gitEnv, FORKLIFT_HOME: mini ? join(dir, 'home') : home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
+const env = {
+  ...process.env,
+  ...gitEnv,
+  FORKLIFT_HOME: mini ? join(dir, 'home') : home,
+  FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images',
+};
 
 const git = (cwd, ...args) => {
   const out = spawnSync('git', args, { cwd, encoding: 'utf8', env });
@@ -44,7 +49,8 @@ symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
 if (!existsSync(join(work, '.gitignore'))) writeFileSync(join(work, '.gitignore'), 'build/\nnode_modules\nsecrets/\n');
 // a project of its own has a package.json; inside the monorepo the example relies on the root's
 // ("type": "module": its TypeScript specs and tests are ES modules)
-if (!existsSync(join(work, 'package.json'))) writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'bench-project', private: true, type: 'module' }, null, 2)}\n`);
+if (!existsSync(join(work, 'package.json')))
+  writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'bench-project', private: true, type: 'module' }, null, 2)}\n`);
 git(work, 'add', '-A');
 git(work, 'commit', '-q', '-m', 'the project');
 git(work, 'branch', 'develop');
@@ -74,7 +80,9 @@ function recipe(name, args) {
 
 function report(run) {
   const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
-  console.log(`\n${run.name} ${run.args.join(' ')} — exit ${run.code}, wall ${s(run.wallMs)} (load ${run.load.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end)`);
+  console.log(
+    `\n${run.name} ${run.args.join(' ')} — exit ${run.code}, wall ${s(run.wallMs)} (load ${run.load.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end)`,
+  );
   for (const step of run.summary?.steps ?? []) console.log(`  ${step.ok ? 'ok  ' : 'FAIL'} ${s(step.durationMs).padStart(8)}  ${step.name}`);
   if (run.code !== 0) console.log(run.stderr.split('\n').slice(-15).join('\n'));
 }
@@ -110,7 +118,11 @@ try {
   }
 } finally {
   if (!mini) spawnSync(process.execPath, [join(root, 'recipes', 'down.mjs'), '--service', service], { cwd: work, env, stdio: 'ignore' });
-  spawnSync(process.execPath, [join(root, 'recipes', 'dev.mjs'), '--service', service, '--down', ...(mini ? [] : ['--home', home])], { cwd: work, env, stdio: 'ignore' });
+  spawnSync(process.execPath, [join(root, 'recipes', 'dev.mjs'), '--service', service, '--down', ...(mini ? [] : ['--home', home])], {
+    cwd: work,
+    env,
+    stdio: 'ignore',
+  });
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`\n${new Date().toISOString()} — ${runs.map((r) => `${r.name} ${(r.wallMs / 1000).toFixed(1)} s`).join(', ')}`);

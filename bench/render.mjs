@@ -28,8 +28,17 @@ const templates = [
 const configure = Array.from({ length: actionCount }, (_, i) => templates[i % templates.length](i));
 const spec = serverSpec({ phases: { configure } });
 const nodes = Array.from({ length: nodeCount }, (_, i) => ({
-  v: 1, kind: 'node', id: `node-${i}`, group: 'bench', service: 'local', provider: 'nspawn', address: `10.1.${i >> 8}.${i & 255}`,
-  port: 22, user: 'root', state: 'running', os: { family: i % 10 === 0 ? 'fedora' : 'debian', release: i % 10 === 0 ? '40' : '12' },
+  v: 1,
+  kind: 'node',
+  id: `node-${i}`,
+  group: 'bench',
+  service: 'local',
+  provider: 'nspawn',
+  address: `10.1.${i >> 8}.${i & 255}`,
+  port: 22,
+  user: 'root',
+  state: 'running',
+  os: { family: i % 10 === 0 ? 'fedora' : 'debian', release: i % 10 === 0 ? '40' : '12' },
 }));
 
 const times = [];
@@ -41,6 +50,13 @@ for (let run = 0; run < runs; run += 1) {
 }
 times.sort((a, b) => a - b);
 const bytes = last.reduce((sum, plan) => sum + plan.script.length, 0);
-const digest = createHash('sha256').update(last.map((plan) => plan.sha256).join('')).digest('hex').slice(0, 12);
-console.log(`render-crate: ${nodeCount} nodes x ${actionCount} actions = ${nodeCount * actionCount} actions, ${last.length} plans, ${(bytes / 1e6).toFixed(1)} MB of sh (digest ${digest})`);
-console.log(`runs: ${times.map((ms) => `${Math.round(ms)} ms`).join(', ')}; median ${Math.round(times[Math.floor(times.length / 2)])} ms, best ${Math.round(times[0])} ms (target < 1000 ms)`);
+const digest = createHash('sha256')
+  .update(last.map((plan) => plan.sha256).join(''))
+  .digest('hex')
+  .slice(0, 12);
+console.log(
+  `render-crate: ${nodeCount} nodes x ${actionCount} actions = ${nodeCount * actionCount} actions, ${last.length} plans, ${(bytes / 1e6).toFixed(1)} MB of sh (digest ${digest})`,
+);
+console.log(
+  `runs: ${times.map((ms) => `${Math.round(ms)} ms`).join(', ')}; median ${Math.round(times[Math.floor(times.length / 2)])} ms, best ${Math.round(times[0])} ms (target < 1000 ms)`,
+);

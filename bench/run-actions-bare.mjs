@@ -26,7 +26,13 @@ export function connectBare(node, algorithms = SSH_ALGORITHMS) {
       const pinned = Buffer.from(base64, 'base64');
       client.once('error', reject);
       client.once('ready', () => resolve({ client, connectMs: performance.now() - started }));
-      client.connect({ sock: socket, username: node.user, privateKey: readFileSync(node.privateKey), hostVerifier: (key) => key.equals(pinned), algorithms: { ...algorithms, serverHostKey: [type] } });
+      client.connect({
+        sock: socket,
+        username: node.user,
+        privateKey: readFileSync(node.privateKey),
+        hostVerifier: (key) => key.equals(pinned),
+        algorithms: { ...algorithms, serverHostKey: [type] },
+      });
     });
   });
 }

@@ -74,7 +74,11 @@ function timed(command, argv, { stdin = '', cwd = work, extraEnv = {} } = {}) {
   return new Promise((resolve, reject) => {
     const rssFile = join(work, `rss-${process.hrtime.bigint()}`);
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, command, ...argv], { cwd, env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, command, ...argv], {
+      cwd,
+      env: { ...env, ...extraEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -117,7 +121,10 @@ function ansibleFiles(nodes, prefix) {
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, nodes.map((node) => `${node.address} ${node.hostKey}\n`).join(''));
   const hosts = nodes.map((node) => `${node.id} ansible_host=${node.address} ansible_port=${node.port}`).join('\n');
-  writeFileSync(join(dir, 'inventory.ini'), `[bench]\n${hosts}\n\n[bench:vars]\nansible_user=root\nansible_ssh_private_key_file=${nodes[0].privateKey}\nansible_python_interpreter=/usr/bin/python3\n`);
+  writeFileSync(
+    join(dir, 'inventory.ini'),
+    `[bench]\n${hosts}\n\n[bench:vars]\nansible_user=root\nansible_ssh_private_key_file=${nodes[0].privateKey}\nansible_python_interpreter=/usr/bin/python3\n`,
+  );
   writeFileSync(
     join(dir, 'ansible.cfg'),
     [
@@ -250,7 +257,14 @@ try {
   mkdirSync(join(work, 'servers'));
   mkdirSync(join(work, 'services'));
   // nodes whose rootfs also has python3, which Ansible's modules need
-  writeFileSync(join(work, 'services', `${SERVICE}.json5`), JSON.stringify({ provider: providerName === 'local' ? 'nspawn' : 'netns', description: 'bench nodes with python3 for Ansible', options: { include: ['python3'] } }));
+  writeFileSync(
+    join(work, 'services', `${SERVICE}.json5`),
+    JSON.stringify({
+      provider: providerName === 'local' ? 'nspawn' : 'netns',
+      description: 'bench nodes with python3 for Ansible',
+      options: { include: ['python3'] },
+    }),
+  );
   if (withAnsible) {
     const prereq = spawn('ansible-playbook', ['--version'], { stdio: 'ignore' });
     await new Promise((resolve, reject) => {
@@ -283,7 +297,13 @@ try {
     const flOk = (run) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
     if (!flOk(flFirst) || !flOk(flSecond)) throw new Error(`run-actions failed: ${flFirst.stderr.slice(-500)} ${flSecond.stderr.slice(-500)}`);
     const changedSecond = flSecond.stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
-    Object.assign(row, { flFirst: flFirst.ms, flSecond: flSecond.ms, flCpu: [flFirst.cpu, flSecond.cpu], flRssMb: Math.max(flFirst.rssKb, flSecond.rssKb) / 1024, changedSecond });
+    Object.assign(row, {
+      flFirst: flFirst.ms,
+      flSecond: flSecond.ms,
+      flCpu: [flFirst.cpu, flSecond.cpu],
+      flRssMb: Math.max(flFirst.rssKb, flSecond.rssKb) / 1024,
+      changedSecond,
+    });
 
     // forklift in-process (library, ssh2 transport), same spec with other names
     const libPrefix = `lib${size}`;
@@ -311,7 +331,11 @@ try {
     if (withAnsible) {
       const anPrefix = `an${size}`;
       const anDir = ansibleFiles(nodes, anPrefix);
-      const ansible = () => timed('ansible-playbook', ['-i', join(anDir, 'inventory.ini'), join(anDir, 'playbook.yml')], { cwd: anDir, extraEnv: { ANSIBLE_CONFIG: join(anDir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' } });
+      const ansible = () =>
+        timed('ansible-playbook', ['-i', join(anDir, 'inventory.ini'), join(anDir, 'playbook.yml')], {
+          cwd: anDir,
+          extraEnv: { ANSIBLE_CONFIG: join(anDir, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
+        });
       row.loads.push(load());
       const anFirst = await ansible();
       const anSecond = await ansible();
@@ -325,8 +349,12 @@ try {
 
     log(`   load (1 min) before each tool: ${row.loads.join(' → ')}`);
     log(`   run-actions --version   ${ms(row.versionMs)} (median of 5: node start + the CLI's modules)`);
-    log(`   run-actions (binary)    first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  CPU ${row.flCpu.map((c) => `${c.toFixed(2)} s`).join(' / ')}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`);
-    log(`   runActions (library)    first ${s(row.libFirst.ms)}  re-run ${s(row.libSecond.ms)}  bench process max RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    log(
+      `   run-actions (binary)    first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  CPU ${row.flCpu.map((c) => `${c.toFixed(2)} s`).join(' / ')}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`,
+    );
+    log(
+      `   runActions (library)    first ${s(row.libFirst.ms)}  re-run ${s(row.libSecond.ms)}  bench process max RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    );
     log(`     per node, first:  ${breakdown(row.libFirst.perNode, ['connect', 'facts', 'wait', 'script', 'parse'])}`);
     log(`     per node, re-run: ${breakdown(row.libSecond.perNode, ['connect', 'facts', 'wait', 'script', 'parse'])}`);
     log(`   bare ssh2 fan-out       first ${s(row.bareFirst.ms)}  re-run ${s(row.bareSecond.ms)}`);
@@ -366,7 +394,9 @@ try {
 const fmt = (value) => (value / 1000).toFixed(2);
 const ratio = (a, b) => (a / b).toFixed(2);
 console.log(`\nprovider ${providerName}; load (1 min) before each tool: see each row`);
-console.log('| nodes | load | run-actions first / re-run (s) | library first / re-run (s) | bare ssh2 first / re-run (s) | bare as a process, re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare: binary ; library ; binary ÷ bare process (re-run) | peak RSS |');
+console.log(
+  '| nodes | load | run-actions first / re-run (s) | library first / re-run (s) | bare ssh2 first / re-run (s) | bare as a process, re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare: binary ; library ; binary ÷ bare process (re-run) | peak RSS |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const an = r.anFirst ? `${fmt(r.anFirst)} / ${fmt(r.anSecond)}` : '—';

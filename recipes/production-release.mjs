@@ -44,7 +44,8 @@ await runRecipe(
     const env = environment(r, 'production');
     const app = project.config.app;
     const stages = r.flags.stages ?? '10,50,100';
-    if (!/^\d+(,\d+)*$/.test(stages) || !stages.endsWith('100')) throw usageError(`--stages must be percentages ending at 100, e.g. 10,50,100 (got ${JSON.stringify(stages)})`);
+    if (!/^\d+(,\d+)*$/.test(stages) || !stages.endsWith('100'))
+      throw usageError(`--stages must be percentages ending at 100, e.g. 10,50,100 (got ${JSON.stringify(stages)})`);
     const hold = r.flags.hold ?? '5s';
     const gates = [];
     if (typeof r.flags['max-error-rate'] === 'string') gates.push('--max-error-rate', r.flags['max-error-rate']);
@@ -63,7 +64,8 @@ await runRecipe(
     }
     const counts = countByGroup(nodes);
     const missing = project.colorGroups(staged).filter((g) => !counts[g]);
-    if (missing.length > 0) throw new RecipeError(`the staged color ${staged} has no running nodes in ${missing.join(', ')}: run qa-release ${release.version} again`);
+    if (missing.length > 0)
+      throw new RecipeError(`the staged color ${staged} has no running nodes in ${missing.join(', ')}: run qa-release ${release.version} again`);
     r.log(`production-release: ${app} ${release.version}: ${live} -> ${staged} in stages ${stages}, hold ${hold}`);
 
     // the node records listed once serve the shift and the DB phases (the nodes do not change meanwhile)
@@ -71,7 +73,10 @@ await runRecipe(
     try {
       await r.pipe(`shift traffic ${live} -> ${staged}`, listed`promote-color ${app} --to ${staged} --stages ${stages} --hold ${hold} ${gates}`);
     } catch (error) {
-      throw new RecipeError(`the release did not go live: promote-color kept (or rolled back) all traffic on ${live}; databases untouched (${error.message})`, error.exitCode);
+      throw new RecipeError(
+        `the release did not go live: promote-color kept (or rolled back) all traffic on ${live}; databases untouched (${error.message})`,
+        error.exitCode,
+      );
     }
 
     const databases = async () => {
@@ -91,10 +96,19 @@ await runRecipe(
       }
       if (scaled.length === 0) return;
       // the tiers after a scaled one (nginx in front of the app servers) learn the nodes that went
-      const order = project.releaseWaves(live).flat().filter((g) => g !== project.config.lb && g !== project.dbGroup(live));
+      const order = project
+        .releaseWaves(live)
+        .flat()
+        .filter((g) => g !== project.config.lb && g !== project.dbGroup(live));
       const first = Math.min(...scaled.map((g) => order.indexOf(g)));
       const again = order.slice(first + 1).filter((g) => !scaled.includes(g) && (counts[g] ?? 0) > 0);
-      if (again.length > 0) await convergeWaves(r, env, project, again.map((g) => [g]));
+      if (again.length > 0)
+        await convergeWaves(
+          r,
+          env,
+          project,
+          again.map((g) => [g]),
+        );
     };
     const results = await Promise.allSettled([databases(), scaleDown()]);
     const failed = results.find((result) => result.status === 'rejected');
@@ -106,7 +120,9 @@ await runRecipe(
       next.previous = next.live ?? { color: live, version: null, since: null };
       next.live = { color: staged, version: release.version, tag: release.tag, since: now };
       next.staged = null;
-      next.history = [...(next.history ?? []), { at: now, event: 'released', color: staged, version: release.version, tag: release.tag, from: live }].slice(-100);
+      next.history = [...(next.history ?? []), { at: now, event: 'released', color: staged, version: release.version, tag: release.tag, from: live }].slice(
+        -100,
+      );
       await writeReleaseState(env.home, app, next);
     });
     r.log(`production-release: ${app} ${release.version} is live on ${staged}; ${live} runs on minimal resources (its DB replicates from ${staged})`);

@@ -66,7 +66,9 @@ await runRecipe(
     const tagged = await repo.commitOf(`refs/tags/${tag}`);
     if (tagged) {
       const inMaster = await repo.isAncestor(tagged, repo.remoteRef(repo.master)).catch(() => false);
-      throw refusal(`release ${version} is already finished: tag ${tag} is on ${tagged.slice(0, 10)}${inMaster ? `, merged into ${repo.master}` : ''} (choose a new VERSION)`);
+      throw refusal(
+        `release ${version} is already finished: tag ${tag} is on ${tagged.slice(0, 10)}${inMaster ? `, merged into ${repo.master}` : ''} (choose a new VERSION)`,
+      );
     }
     const develop = await repo.commitOf(repo.remoteRef(repo.develop));
     if (!develop) throw usageError(`${repo.remote} has no branch ${repo.develop} (give --develop BRANCH)`);
@@ -132,7 +134,12 @@ await runRecipe(
       const developMerge = await repo.mergeNoFf(repo.develop, master, `Merge tag '${tag}' into ${repo.develop}`);
       await repo.git`tag -a ${tag} -m ${`Release ${version}`} ${master}`;
       try {
-        await repo.push([`${master}:refs/heads/${repo.master}`, `${developMerge}:refs/heads/${repo.develop}`, `refs/tags/${tag}:refs/tags/${tag}`, `:refs/heads/${releaseBranch}`]);
+        await repo.push([
+          `${master}:refs/heads/${repo.master}`,
+          `${developMerge}:refs/heads/${repo.develop}`,
+          `refs/tags/${tag}:refs/tags/${tag}`,
+          `:refs/heads/${releaseBranch}`,
+        ]);
       } catch (error) {
         await repo.git`tag -d ${tag}`.catch(() => undefined);
         throw error;
@@ -181,5 +188,7 @@ async function waitHealthy(url, expected, timeoutMs) {
     }
     await new Promise((done) => setTimeout(done, 1000));
   }
-  throw new RecipeError(`the release candidate's ${url} did not answer 200 with ${expected.color} ${expected.version} within ${timeoutMs / 1000} s (last: ${last})`);
+  throw new RecipeError(
+    `the release candidate's ${url} did not answer 200 with ${expected.color} ${expected.version} within ${timeoutMs / 1000} s (last: ${last})`,
+  );
 }

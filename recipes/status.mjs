@@ -32,9 +32,13 @@ await runRecipe({ name: 'status', usage: USAGE, flags: { string: ['env', 'servic
     const { live } = await liveColor(r, env, project, nodes);
     const state = readReleaseState(env.home, project.config.app);
     r.warn(`  live: ${live}${state.live ? ` (${project.config.app} ${state.live.version} since ${state.live.since})` : ''}`);
-    if (state.staged) r.warn(`  staged: ${state.staged.color} (${project.config.app} ${state.staged.version}, ${state.staged.tag}) — production-release shifts to it`);
+    if (state.staged)
+      r.warn(`  staged: ${state.staged.color} (${project.config.app} ${state.staged.version}, ${state.staged.tag}) — production-release shifts to it`);
     for (const color of COLORS) {
-      const own = project.colorGroups(color).map((g) => `${g} ${counts[g] ?? 0}`).join(', ');
+      const own = project
+        .colorGroups(color)
+        .map((g) => `${g} ${counts[g] ?? 0}`)
+        .join(', ');
       r.warn(`  ${color}: ${own}`);
     }
     r.warn(`  release state: ${releaseStatePath(env.home, project.config.app)}`);

@@ -76,7 +76,9 @@ export async function startLockfileRegistry(options) {
       const entry = packages.get(tarball[1])?.get(tarball[2]);
       const file = files.get(`${tarball[1]}@${tarball[2]}`) ?? (entry ? cachedTarball(cache, entry.integrity) : undefined);
       if (!file || !existsSync(file)) {
-        response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `${tarball[1]}@${tarball[2]} is not in npm's cache (run npm ci first)` }));
+        response
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: `${tarball[1]}@${tarball[2]} is not in npm's cache (run npm ci first)` }));
         return;
       }
       served.add(`${tarball[1]}@${tarball[2]}`);
@@ -96,7 +98,10 @@ export async function startLockfileRegistry(options) {
         sorted.map((version) => {
           const entry = versions.get(version);
           const fields = Object.fromEntries(PACKUMENT_FIELDS.filter((field) => entry[field] !== undefined).map((field) => [field, entry[field]]));
-          return [version, { name: path, version, ...fields, dist: { tarball: `${base}/-/tarball/${encodeURIComponent(path)}/${version}.tgz`, integrity: entry.integrity } }];
+          return [
+            version,
+            { name: path, version, ...fields, dist: { tarball: `${base}/-/tarball/${encodeURIComponent(path)}/${version}.tgz`, integrity: entry.integrity } },
+          ];
         }),
       ),
     };

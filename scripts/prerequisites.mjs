@@ -37,7 +37,10 @@ export function ensurePrerequisites({ checkOnly = false, log = (line) => console
   }
   log(`prerequisites: installing ${missing.length} Debian package(s): ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...missing]]) {
+  for (const args of [
+    ['update', '-q'],
+    ['install', '-y', '-q', '--no-install-recommends', ...missing],
+  ]) {
     const run = spawnSync('apt-get', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (run.status !== 0) {
       log((run.stdout + run.stderr).split('\n').slice(-30).join('\n'));

@@ -64,7 +64,14 @@ export function packAll(dir) {
   for (const pkg of publishedPackages()) {
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: pkg.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const [info] = JSON.parse(out.slice(out.indexOf('[')));
-    packed.set(pkg.name, { name: pkg.name, version: pkg.version, manifest: pkg.manifest, tarball: join(dir, info.filename), integrity: info.integrity, files: info.files.map((file) => file.path) });
+    packed.set(pkg.name, {
+      name: pkg.name,
+      version: pkg.version,
+      manifest: pkg.manifest,
+      tarball: join(dir, info.filename),
+      integrity: info.integrity,
+      files: info.files.map((file) => file.path),
+    });
   }
   return packed;
 }
@@ -90,14 +97,25 @@ function run(command, args, options) {
 export async function installAlone(name, version, dir, registry) {
   const project = join(dir, name.replace('@forklift/', ''));
   mkdirSync(project, { recursive: true });
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `try-${name.replace('@forklift/', '')}`, version: '1.0.0', private: true, type: 'module' }));
-  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `--registry=${registry}`, `--cache=${join(dir, '.npm-cache')}`, `${name}@${version}`], {
-    cwd: project,
-    env: { ...process.env, npm_config_registry: registry, npm_config_offline: 'false', npm_config_prefer_offline: 'false' },
-  });
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: `try-${name.replace('@forklift/', '')}`, version: '1.0.0', private: true, type: 'module' }),
+  );
+  const install = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', `--registry=${registry}`, `--cache=${join(dir, '.npm-cache')}`, `${name}@${version}`],
+    {
+      cwd: project,
+      env: { ...process.env, npm_config_registry: registry, npm_config_offline: 'false', npm_config_prefer_offline: 'false' },
+    },
+  );
   if (install.status !== 0) throw new Error(`npm install of ${name} alone failed:\n${install.stderr}`);
   const scope = join(project, 'node_modules', '@forklift');
-  const installed = existsSync(scope) ? readdirSync(scope).map((entry) => `@forklift/${entry}`).sort() : [];
+  const installed = existsSync(scope)
+    ? readdirSync(scope)
+        .map((entry) => `@forklift/${entry}`)
+        .sort()
+    : [];
   return { project, installed };
 }
 
@@ -107,7 +125,11 @@ export async function installAlone(name, version, dir, registry) {
  */
 export function helpOfBins(name, project, manifests) {
   return Object.keys(manifests.get(name).bin ?? {}).map((bin) => {
-    const run = spawnSync(join(project, 'node_modules', '.bin', bin), ['--help'], { cwd: project, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const run = spawnSync(join(project, 'node_modules', '.bin', bin), ['--help'], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { bin, status: run.status, stdout: run.stdout, stderr: run.stderr };
   });
 }
@@ -131,7 +153,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
           console.log(`FAIL ${name}: installed ${installed.join(', ')}, expected ${expected.join(', ')}`);
         }
         failed += bad.length;
-        console.log(`${bad.length ? 'FAIL' : 'ok  '} ${name}: installed alone with ${installed.filter((pkg) => pkg !== name).join(', ') || 'no other @forklift package'}; ${helps.map((help) => `${help.bin} --help exit ${help.status}`).join(', ') || 'no bin'}`);
+        console.log(
+          `${bad.length ? 'FAIL' : 'ok  '} ${name}: installed alone with ${installed.filter((pkg) => pkg !== name).join(', ') || 'no other @forklift package'}; ${helps.map((help) => `${help.bin} --help exit ${help.status}`).join(', ') || 'no bin'}`,
+        );
       } catch (error) {
         failed += 1;
         console.log(`FAIL ${name}: ${error.message}`);

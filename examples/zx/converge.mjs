@@ -13,14 +13,24 @@ $.verbose = false;
 cd(here);
 
 /** The records of a binary's stdout (NDJSON: one JSON object per line). */
-const records = (output) => output.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const records = (output) =>
+  output.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 // a binary's own summary is the last record: summaries before it were passed through from upstream
 const summaryOf = (output) => records(output).findLast((record) => record.kind === 'summary');
 
 try {
   // 1. two nodes; their records are the input of everything that follows
   const nodes = await $`provision-node ${service} 2 --group ${group}`;
-  console.log(`nodes: ${records(nodes).filter((r) => r.kind === 'node').map((r) => `${r.id} (${r.address})`).join(', ')}`);
+  console.log(
+    `nodes: ${records(nodes)
+      .filter((r) => r.kind === 'node')
+      .map((r) => `${r.id} (${r.address})`)
+      .join(', ')}`,
+  );
 
   // 2. what would change (the diffs go to stderr; nothing is changed)
   const check = await $({ input: nodes.stdout })`run-actions groups/motd --plan`;

@@ -41,10 +41,17 @@ export class Repo {
     const prefix = await repo.git`rev-parse --show-prefix`.catch(() => '');
     repo.projectPrefix = options.repo ? '' : prefix.trim();
     const ident = await $({ nothrow: true, quiet: true, cwd: repo.dir })`git var GIT_COMMITTER_IDENT`;
-    if (ident.exitCode !== 0) throw unavailable('git has no identity to commit merges with: git config --global user.name "NAME"; git config --global user.email "EMAIL"');
+    if (ident.exitCode !== 0)
+      throw unavailable('git has no identity to commit merges with: git config --global user.name "NAME"; git config --global user.email "EMAIL"');
     const remotes = (await repo.git`remote`).split('\n').filter(Boolean);
-    if (!remotes.includes(repo.remote)) throw usageError(`the repository ${repo.dir} has no remote ${JSON.stringify(repo.remote)} (remotes: ${remotes.join(', ') || 'none'}; give --remote NAME)`);
-    for (const [flag, name] of [['develop', repo.develop], ['master', repo.master]]) {
+    if (!remotes.includes(repo.remote))
+      throw usageError(
+        `the repository ${repo.dir} has no remote ${JSON.stringify(repo.remote)} (remotes: ${remotes.join(', ') || 'none'}; give --remote NAME)`,
+      );
+    for (const [flag, name] of [
+      ['develop', repo.develop],
+      ['master', repo.master],
+    ]) {
       const check = await $({ nothrow: true, quiet: true, cwd: repo.dir })`git check-ref-format --branch ${name}`;
       if (check.exitCode !== 0) throw usageError(`--${flag} ${JSON.stringify(name)} is not a valid branch name`);
     }
@@ -127,7 +134,9 @@ export class Repo {
     const merge = await $({ nothrow: true, quiet: true, cwd: dir })`git merge --no-ff --no-edit -m ${message} ${commit}`;
     if (merge.exitCode !== 0) {
       await $({ nothrow: true, quiet: true, cwd: dir })`git merge --abort`;
-      throw new RecipeError(`merging into ${branch} failed (nothing pushed): ${(merge.stdout + merge.stderr).trim().split('\n').filter(Boolean).slice(-2).join(' / ')}`);
+      throw new RecipeError(
+        `merging into ${branch} failed (nothing pushed): ${(merge.stdout + merge.stderr).trim().split('\n').filter(Boolean).slice(-2).join(' / ')}`,
+      );
     }
     const merged = (await this.gitIn(dir, ['rev-parse HEAD'])).trim();
     return merged;

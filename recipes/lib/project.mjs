@@ -58,7 +58,8 @@ export class Project {
         throw new RecipeError(`${file}: waves must be a list of lists of group names`, 65);
       }
     }
-    if (!existsSync(join(folder, 'groups'))) throw usageError(`${folder} is not a forklift project (no groups/ folder; run the recipe from the project folder or give --project DIR)`);
+    if (!existsSync(join(folder, 'groups')))
+      throw usageError(`${folder} is not a forklift project (no groups/ folder; run the recipe from the project folder or give --project DIR)`);
     return new Project(folder, config);
   }
 
@@ -79,7 +80,10 @@ export class Project {
 
   /** The groups that belong to a color (those named with {color}). */
   colorGroups(color) {
-    return this.config.waves.flat().filter((g) => g.includes('{color}')).map((g) => g.replaceAll('{color}', color));
+    return this.config.waves
+      .flat()
+      .filter((g) => g.includes('{color}'))
+      .map((g) => g.replaceAll('{color}', color));
   }
 
   /** Waves of the colored groups only, then the LB (what a release converges). */

@@ -105,13 +105,16 @@ export function countByGroup(nodes) {
  */
 export async function liveColor(r, env, project, nodes) {
   const lb = nodes.filter((n) => n.group === project.config.lb || (n.roles ?? []).includes('lb'));
-  if (lb.length === 0) throw unavailable(`no load balancer (group ${project.config.lb}) runs in ${env.home} on service ${env.service}: bring production up first (make up)`);
+  if (lb.length === 0)
+    throw unavailable(`no load balancer (group ${project.config.lb}) runs in ${env.home} on service ${env.service}: bring production up first (make up)`);
   const records = await r.pipe('live color', r.with({ cwd: project.dir, input: nodeLines(nodes) })`promote-color ${project.config.app} --status`);
   const [status] = recordsOf(records, 'promotion');
   if (!status) throw new RecipeError('promote-color --status wrote no promotion record');
   const full = (status.weights ?? []).filter((w) => w.weight >= 100).map((w) => w.color);
   if (full.length !== 1 || !COLORS.includes(full[0])) {
-    throw new RecipeError(`${project.config.app} is in the middle of a promotion (${(status.weights ?? []).map((w) => `${w.color} ${w.weight}%`).join(', ')}): finish it (production-release) or roll it back (promote-color ${project.config.app} --rollback) first`);
+    throw new RecipeError(
+      `${project.config.app} is in the middle of a promotion (${(status.weights ?? []).map((w) => `${w.color} ${w.weight}%`).join(', ')}): finish it (production-release) or roll it back (promote-color ${project.config.app} --rollback) first`,
+    );
   }
   return { live: full[0], staged: otherColor(full[0]), status };
 }
@@ -141,7 +144,14 @@ export async function build(r, project, version) {
   return r.step(`build${version ? ` ${version}` : ''}`, async () => {
     const out = await r.with({ cwd: project.dir })`${command}`.run();
     if (out.exitCode !== 0) {
-      r.warn(out.stderr.trim().split('\n').slice(-20).map((l) => `    ${l}`).join('\n'));
+      r.warn(
+        out.stderr
+          .trim()
+          .split('\n')
+          .slice(-20)
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
       throw new RecipeError(`${command.join(' ')} exited ${out.exitCode}`);
     }
     return out.stdout;

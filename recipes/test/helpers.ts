@@ -48,7 +48,8 @@ export function makeRepo(project = MINI): TestRepo {
   if (!existsSync(join(work, '.gitignore'))) writeFileSync(join(work, '.gitignore'), 'build/\nnode_modules\nsecrets/\n');
   // a project of its own has a package.json; inside the monorepo the example relies on the root's
   // ("type": "module": its TypeScript specs and tests are ES modules)
-  if (!existsSync(join(work, 'package.json'))) writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'recipes-test-project', private: true, type: 'module' }, null, 2)}\n`);
+  if (!existsSync(join(work, 'package.json')))
+    writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'recipes-test-project', private: true, type: 'module' }, null, 2)}\n`);
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', 'the project');
   git(work, 'branch', 'develop');

@@ -33,7 +33,10 @@ t.test('pipelineProblem - a stage exiting non-zero fails; 64, 65, 69, 70, 130, 1
 });
 
 t.test('formatRecord - v and kind first, other keys sorted', async (t) => {
-  t.equal(formatRecord({ ok: true, kind: 'summary', v: 1, counts: {}, tool: 'x', durationMs: 2 }), '{"v":1,"kind":"summary","counts":{},"durationMs":2,"ok":true,"tool":"x"}');
+  t.equal(
+    formatRecord({ ok: true, kind: 'summary', v: 1, counts: {}, tool: 'x', durationMs: 2 }),
+    '{"v":1,"kind":"summary","counts":{},"durationMs":2,"ok":true,"tool":"x"}',
+  );
 });
 
 t.test('formatDuration - ms, seconds, minutes', async (t) => {
@@ -47,7 +50,9 @@ t.test('a reader of the output that went away does not end a recipe before its e
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
   const records = join(home, 'down.ndjson');
   // `down` of a system with no node: one provision-node per group, a line on stderr for each
-  const child = spawn(process.execPath, [join(RECIPES, 'down.mjs'), '--service', 'netns', '--home', home, '--project', MINI, '--records', records], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(RECIPES, 'down.mjs'), '--service', 'netns', '--home', home, '--project', MINI, '--records', records], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.destroy();
   child.stderr.destroy();
   const code = await new Promise<number | null>((done) => child.on('close', done));

@@ -71,12 +71,24 @@ t.test('dev-qa - a passing feature branch is merged into develop with --no-ff an
   t.equal(git(repo.origin, 'rev-parse', `${after}^2`), feature, 'second parent: the tested feature commit (no fast-forward)');
   t.match(git(repo.origin, 'log', '-1', '--format=%s', after), "Merge branch 'feature/readme' into develop");
   const saved = readRecords(records);
-  t.ok(saved.some((r) => r.kind === 'node'), 'node records kept');
-  t.ok(saved.some((r) => r.kind === 'test' && r.status === 'passed'), 'test records kept');
+  t.ok(
+    saved.some((r) => r.kind === 'node'),
+    'node records kept',
+  );
+  t.ok(
+    saved.some((r) => r.kind === 'test' && r.status === 'passed'),
+    'test records kept',
+  );
   t.match(saved.at(-1), { kind: 'summary', tool: 'dev-qa', ok: true, counts: { failed: 0 } });
   t.match(JSON.parse(run.stdout.trim()), { kind: 'summary', tool: 'dev-qa', ok: true });
   t.same(listNodes(devQaHome, 'netns'), [], 'the nodes are torn down');
-  t.same(git(repo.work, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).length, 1, 'no worktree left');
+  t.same(
+    git(repo.work, 'worktree', 'list', '--porcelain')
+      .split('\n')
+      .filter((l) => l.startsWith('worktree ')).length,
+    1,
+    'no worktree left',
+  );
 });
 
 t.test('dev-qa - a branch that breaks the acceptance test is not merged, exit 1, no node left', async (t) => {
@@ -122,14 +134,21 @@ t.test('dev - tests pass, an edited test file re-runs while watching, Ctrl-C kee
   };
   const tests = () => readRecords(records).filter((r) => r.kind === 'test');
   await waitFor('the first run', () => tests().some((r) => r.run === 1), 5 * 60_000);
-  t.same(tests().map((r) => [r.run, r.status]), [[1, 'passed']], 'the first run passes');
+  t.same(
+    tests().map((r) => [r.run, r.status]),
+    [[1, 'passed']],
+    'the first run passes',
+  );
   await new Promise((done) => setTimeout(done, 500)); // expect-run is watching once its run is reported
   const saved = Date.now();
   appendFileSync(join(repo.work, 'test', 'greeting.expect.mjs'), '// saved again\n');
   await waitFor('the re-run', () => tests().some((r) => r.run === 2), 60_000);
   const rerunMs = Date.now() - saved;
   t.comment(`edited test re-ran ${rerunMs} ms after the save`);
-  t.match(tests().filter((r) => r.run === 2), [{ status: 'passed', file: 'test/greeting.expect.mjs' }]);
+  t.match(
+    tests().filter((r) => r.run === 2),
+    [{ status: 'passed', file: 'test/greeting.expect.mjs' }],
+  );
   child.kill('SIGINT');
   t.equal(await closed, 130, 'Ctrl-C ends watching with 130');
   t.match(stderr, /dev: interrupted \(exit 130\)/);

@@ -24,7 +24,11 @@ import { sshTransport } from '@forklift/run-actions';
 import { branchWith, destroyGroups, git, listNodes, makeRepo, readRecords, RECIPES, removeDir, ROOT, runRecipe } from './helpers.js';
 
 /** A missing host tool fails the file at once with what to install (scripts/prerequisites.json has them). */
-for (const [command, pkg] of [['wrk', 'wrk'], ['git', 'git'], ['make', 'make']] as const) {
+for (const [command, pkg] of [
+  ['wrk', 'wrk'],
+  ['git', 'git'],
+  ['make', 'make'],
+] as const) {
   const probe = spawnSync(command, ['--version'], { stdio: 'ignore' });
   if (probe.error) throw new Error(`${command} is missing: apt-get install ${pkg} (scripts/prerequisites.json lists it; npm test installs it)`);
 }
@@ -57,7 +61,10 @@ const lb = () => nodes().find((n) => n.group === 'lb')!;
 
 function make(target: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn('make', ['-C', repo.work, target, `BIN=${join(ROOT, 'node_modules', '.bin')}`, `RECIPES=${RECIPES}`], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('make', ['-C', repo.work, target, `BIN=${join(ROOT, 'node_modules', '.bin')}`, `RECIPES=${RECIPES}`], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('close', (code) => done({ code, stderr }));
@@ -66,9 +73,18 @@ function make(target: string): Promise<{ code: number | null; stderr: string }> 
 
 /** A recipe started in the background (stderr collected), its exit code awaited. */
 function startRecipe(name: string, args: string[]) {
-  const child = spawn(process.execPath, [join(RECIPES, `${name}.mjs`), ...args], { cwd: repo.work, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(RECIPES, `${name}.mjs`), ...args], {
+    cwd: repo.work,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.add(child);
-  const run = { stderr: '', exited: false, code: new Promise<number | null>((done) => child.on('close', (code) => (children.delete(child), (run.exited = true), done(code)))), child };
+  const run = {
+    stderr: '',
+    exited: false,
+    code: new Promise<number | null>((done) => child.on('close', (code) => (children.delete(child), (run.exited = true), done(code)))),
+    child,
+  };
   child.stderr.setEncoding('utf8').on('data', (d) => (run.stderr += d));
   return run;
 }
@@ -123,7 +139,11 @@ function startLoad() {
 /** A row written through the LB (to the live color's DB) appears on another color's DB (its replica). */
 async function replicates(t: Test, color: string) {
   const name = `replicated ${Date.now().toString(36)}`;
-  const response = await fetch(`http://${lb().address}/api/wines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, kind: 'red', year: 2020 }) });
+  const response = await fetch(`http://${lb().address}/api/wines`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, kind: 'red', year: 2020 }),
+  });
   t.equal(response.status, 201, 'a row written through the LB');
   const db = nodes().find((n) => n.group === `${color}-db`)!;
   let seen = '';
@@ -149,13 +169,25 @@ t.test('dev - topology (a) on one node: tests pass, an edited test re-runs, Ctrl
   await waitFor('the first test run', () => runsEnded() >= 1, 15 * 60_000, dev);
   const first = tests().filter((r) => r.run === 1);
   t.ok(first.length >= 5, `${first.length} tests in the first run`);
-  t.same(first.filter((r) => r.status !== 'passed').map((r) => `${r.file} > ${r.name}: ${r.failure?.message}`), [], 'the first run passes');
-  t.same(nodes().map((n) => n.group), ['wine-cellar'], 'the system runs on one node');
+  t.same(
+    first.filter((r) => r.status !== 'passed').map((r) => `${r.file} > ${r.name}: ${r.failure?.message}`),
+    [],
+    'the first run passes',
+  );
+  t.same(
+    nodes().map((n) => n.group),
+    ['wine-cellar'],
+    'the system runs on one node',
+  );
   const saved = Date.now();
   appendFileSync(join(repo.work, 'test', 'users.expect.ts'), '// saved again\n');
   await waitFor('the re-run', () => runsEnded() >= 2 && tests().some((r) => r.run === 2), 60_000, dev);
   t.comment(`dev: the edited test file re-ran ${Date.now() - saved} ms after the save (${since()})`);
-  t.match(tests().filter((r) => r.run === 2), [{ status: 'passed', file: 'test/users.expect.ts' }], 'only the edited file re-ran, and passed');
+  t.match(
+    tests().filter((r) => r.run === 2),
+    [{ status: 'passed', file: 'test/users.expect.ts' }],
+    'only the edited file re-ran, and passed',
+  );
   git(repo.work, 'checkout', '--', 'test/users.expect.ts');
   dev.child.kill('SIGINT');
   t.equal(await dev.code, 130, 'Ctrl-C ends watching with 130');
@@ -179,7 +211,10 @@ t.test('dev-qa - a branch breaking the page greeting is not merged, exit 1, its 
   t.notMatch(run.stderr, /merge feature\/shop/);
   t.equal(git(repo.origin, 'rev-parse', 'develop'), before, 'develop unchanged on origin');
   t.same(nodes(), [], 'its nodes are gone');
-  t.ok(readRecords(records).some((r) => r.kind === 'test' && r.status === 'passed'), 'the expect-run tests passed before the browser failed');
+  t.ok(
+    readRecords(records).some((r) => r.kind === 'test' && r.status === 'passed'),
+    'the expect-run tests passed before the browser failed',
+  );
 });
 
 t.test('dev-qa - a passing feature branch is merged into develop (--no-ff); kept, its nodes become production', async (t) => {
@@ -218,7 +253,10 @@ t.test('two releases under load: 0 failed requests; a failed gate rolls back; ol
   t.match(await healthz(80), { color: 'green', version: '1.0.0' }, 'green is live');
   t.same(minimal('blue'), [1, 1, 1], 'blue on minimal resources: 1 app, 1 web node, its DB');
   await replicates(t, 'blue');
-  t.ok(readRecords(join(repo.dir, 'prod-1.ndjson')).some((r) => r.kind === 'promotion' && r.status === 'done'), 'a promotion record: done');
+  t.ok(
+    readRecords(join(repo.dir, 'prod-1.ndjson')).some((r) => r.kind === 'promotion' && r.status === 'done'),
+    'a promotion record: done',
+  );
 
   git(repo.work, 'pull', '-q', '--ff-only', 'origin', 'develop');
   writeFileSync(join(repo.work, 'CHANGES.md'), '1.1.0: tasting notes\n');
@@ -237,8 +275,14 @@ t.test('two releases under load: 0 failed requests; a failed gate rolls back; ol
   for (const web of nodes().filter((n) => n.group === 'blue-web')) t.equal((await onNode(web, 'systemctl stop nginx')).code, 0, `nginx stopped on ${web.id}`);
   exits(t, { code: await failing.code, stderr: failing.stderr }, 1, 'production-release with a failing gate');
   t.match(failing.stderr, /promote-color kept \(or rolled back\) all traffic on green; databases untouched/);
-  t.ok(readRecords(records).some((r) => r.kind === 'promotion' && r.status === 'rolled-back'), 'a promotion record: rolled-back');
-  t.notOk(readRecords(records).some((r) => r.kind === 'summary' && r.tool === 'run-actions'), 'no DB phase ran');
+  t.ok(
+    readRecords(records).some((r) => r.kind === 'promotion' && r.status === 'rolled-back'),
+    'a promotion record: rolled-back',
+  );
+  t.notOk(
+    readRecords(records).some((r) => r.kind === 'summary' && r.tool === 'run-actions'),
+    'no DB phase ran',
+  );
   t.match(await healthz(80), { color: 'green' }, 'all traffic back on green');
   await replicates(t, 'blue'); // green's DB is still the primary, blue's still its replica
   for (const web of nodes().filter((n) => n.group === 'blue-web')) await onNode(web, 'systemctl start nginx');
@@ -253,13 +297,16 @@ t.test('two releases under load: 0 failed requests; a failed gate rolls back; ol
   await replicates(t, 'green');
 
   const totals = await load.stop();
-  t.comment(`wrk through the LB across both releases and the rollback: ${totals.requests} requests, ${totals.non2xx} non-2xx, ${totals.socketErrors} socket errors`);
+  t.comment(
+    `wrk through the LB across both releases and the rollback: ${totals.requests} requests, ${totals.non2xx} non-2xx, ${totals.socketErrors} socket errors`,
+  );
   t.ok(totals.requests > 1000, totals.requests > 1000 ? 'wrk kept the load on' : totals.text);
   const failed = totals.non2xx + totals.socketErrors;
   t.equal(failed, 0, failed === 0 ? '0 failed requests across both releases and the rollback' : totals.text);
 
   for (const tag of ['v1.0.0', 'v1.1.0']) {
-    for (const branch of ['master', 'develop']) t.equal(spawnSync('git', ['merge-base', '--is-ancestor', tag, branch], { cwd: repo.origin }).status, 0, `${tag} merged into ${branch}`);
+    for (const branch of ['master', 'develop'])
+      t.equal(spawnSync('git', ['merge-base', '--is-ancestor', tag, branch], { cwd: repo.origin }).status, 0, `${tag} merged into ${branch}`);
   }
   t.equal(git(repo.origin, 'branch', '--list', 'release/*'), '', 'no release branch left');
   const again = await runRecipe('qa-release', ['1.0.0'], opts);

@@ -50,6 +50,4 @@ await build({
   banner: { js: "import { createRequire as __wcCreateRequire } from 'node:module';\nconst require = __wcCreateRequire(import.meta.url);" },
 });
 const bytes = readFileSync(out);
-process.stdout.write(
-  `${JSON.stringify({ file: out, version, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ file: out, version, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })}\n`);

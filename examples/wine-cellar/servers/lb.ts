@@ -10,7 +10,7 @@ export const READY_TIMEOUT_S = 240;
 
 /** sh: succeeds when HAProxy's admin socket shows a server of backend wine-cellar UP. */
 const liveServerUp =
-  "echo 'show stat' | socat -t 5 stdio unix-connect:/run/haproxy/admin.sock | awk -F, '$1 == \"wine-cellar\" && $2 != \"BACKEND\" && $18 == \"UP\" { up = 1 } END { exit !up }'";
+  'echo \'show stat\' | socat -t 5 stdio unix-connect:/run/haproxy/admin.sock | awk -F, \'$1 == "wine-cellar" && $2 != "BACKEND" && $18 == "UP" { up = 1 } END { exit !up }\'';
 
 /** The LB for web servers listening on `serverPort` (80 in topology (b); 8081 when nginx shares the node with HAProxy). */
 export const lbServer = (serverPort = 80) =>

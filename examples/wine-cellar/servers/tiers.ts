@@ -15,5 +15,4 @@ export const appGroup = (color: Color) =>
   groupSpec({ group: `${color}-app`, count: 2, color, roles: ['app'], node: fileClientNode, extends: ['servers/files-client', 'servers/app'] });
 
 /** The color's MariaDB (the staged color's replicates from the live one's). */
-export const dbGroup = (color: Color) =>
-  groupSpec({ group: `${color}-db`, count: 1, color, roles: ['db'], node: debian12, extends: [dbServer(color)] });
+export const dbGroup = (color: Color) => groupSpec({ group: `${color}-db`, count: 1, color, roles: ['db'], node: debian12, extends: [dbServer(color)] });

@@ -18,11 +18,18 @@ test('a wine posted through the load balancer is listed', async () => {
   const stored = await addWine(name, 'red', 2019);
   expect(inObj({ name, kind: 'red', year: 2019 }), stored);
   const list = JSON.parse((await get('/api/wines')).body) as Array<{ id: number }>;
-  expect(inObj({ id: stored.id, name }), list.find((wine) => wine.id === stored.id));
+  expect(
+    inObj({ id: stored.id, name }),
+    list.find((wine) => wine.id === stored.id),
+  );
 });
 
 test('invalid input is 400 with a message', async () => {
-  const response = await fetch(`${lbUrl()}/api/wines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x","kind":"blue","year":2000}' });
+  const response = await fetch(`${lbUrl()}/api/wines`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":"x","kind":"blue","year":2000}',
+  });
   expect(400, response.status);
   expect(/^kind: one of red, white/, ((await response.json()) as { error: string }).error);
 });

@@ -14,7 +14,21 @@ const project = fileURLToPath(new URL('..', import.meta.url));
 const hostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPfll1QuO9YLX4RNflLQWsNuDBRIOY09840yJDJZUxd';
 
 function node(id: string, address: string, fields: Record<string, unknown>): Record<string, unknown> {
-  return { v: 1, kind: 'node', id, group: id.replace(/-\d+$/, ''), service: 'local', provider: 'nspawn', address, port: 22, user: 'root', state: 'running', hostKey, os: { family: 'debian', release: '12' }, ...fields };
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group: id.replace(/-\d+$/, ''),
+    service: 'local',
+    provider: 'nspawn',
+    address,
+    port: 22,
+    user: 'root',
+    state: 'running',
+    hostKey,
+    os: { family: 'debian', release: '12' },
+    ...fields,
+  };
 }
 
 const SYSTEM = [
@@ -46,9 +60,18 @@ t.test('topology (b) - every group renders for its nodes; secrets and large file
   }
   const [app] = await render('blue-app', SYSTEM);
   const uploads = app!.uploads ?? [];
-  t.ok(uploads.some((u) => u.source.endsWith('build/node') && u.bytes > 10_000_000 && !u.sensitive), 'the runtime is an upload');
-  t.ok(uploads.some((u) => u.source.endsWith('build/wine-cellar.mjs') && !u.sensitive), 'the bundle is an upload');
-  t.ok(uploads.some((u) => u.source.endsWith('secrets/db-password') && u.sensitive), 'the password is a sensitive upload');
+  t.ok(
+    uploads.some((u) => u.source.endsWith('build/node') && u.bytes > 10_000_000 && !u.sensitive),
+    'the runtime is an upload',
+  );
+  t.ok(
+    uploads.some((u) => u.source.endsWith('build/wine-cellar.mjs') && !u.sensitive),
+    'the bundle is an upload',
+  );
+  t.ok(
+    uploads.some((u) => u.source.endsWith('secrets/db-password') && u.sensitive),
+    'the password is a sensitive upload',
+  );
 });
 
 t.test("topology (b) - the app's configuration names the db of its color and every zk node", async (t) => {

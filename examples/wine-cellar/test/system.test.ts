@@ -35,7 +35,12 @@ function make(...targets: string[]): Promise<Run> {
 }
 async function records(name: string): Promise<Array<Record<string, any>>> {
   const text = await readFile(join(project, 'build', 'records', `${name}.ndjson`), 'utf8');
-  return text.trim() === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+  return text.trim() === ''
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, any>);
 }
 const GROUPS = ['zk', 'files', 'blue-db', 'blue-app', 'blue-web', 'lb'];
 
@@ -65,10 +70,16 @@ t.test('make test - the acceptance tests and the browser script pass through the
   const tests = (await records('expect-run')).filter((r) => r.kind === 'test');
   const files = new Set(tests.map((r) => String(r.file).replace(/^.*\//, '')));
   t.same([...files].sort(), ['api.expect.ts', 'db.expect.ts', 'files.expect.ts', 'users.expect.ts', 'zookeeper.expect.ts']);
-  t.same(tests.filter((r) => r.status !== 'passed').map((r) => `${r.file} > ${r.name}: ${r.failure?.message}`), []);
+  t.same(
+    tests.filter((r) => r.status !== 'passed').map((r) => `${r.file} > ${r.name}: ${r.failure?.message}`),
+    [],
+  );
   const steps = (await records('browser-drive')).filter((r) => r.kind === 'step');
   t.ok(steps.length >= 8, 'every browser step ran');
-  t.same(steps.filter((r) => r.status !== 'passed').map((r) => r.error), []);
+  t.same(
+    steps.filter((r) => r.status !== 'passed').map((r) => r.error),
+    [],
+  );
 });
 
 t.test('converge again - the unchanged system: 0 changed, and a plan of 0 changes', async (t) => {
@@ -80,7 +91,11 @@ t.test('converge again - the unchanged system: 0 changed, and a plan of 0 change
   for (const group of GROUPS) {
     for (const name of [group, `plan-${group}`]) {
       const changed = (await records(name)).filter((r) => r.kind === 'result' && r.status === 'changed');
-      t.same(changed.map((r) => `${r.node} ${r.label}`), [], `${name}: nothing changed`);
+      t.same(
+        changed.map((r) => `${r.node} ${r.label}`),
+        [],
+        `${name}: nothing changed`,
+      );
     }
   }
   t.ok((await readdir(join(project, 'build', 'records'))).length >= 14);

@@ -13,5 +13,17 @@ import { userAction } from './actions/user.js';
 import type { AnyActionDefinition } from './types.js';
 
 /** Every built-in action: the registry (registry.ts) is built from this list. To add one: import it and append it here. */
-export const builtinActions: readonly AnyActionDefinition[] = [fileAction, userAction, groupAction, packageAction, packageSourceAction, cronAction, serviceAction, directoryAction, symlinkAction, lineInFileAction, execAction, archiveAction];
-
+export const builtinActions: readonly AnyActionDefinition[] = [
+  fileAction,
+  userAction,
+  groupAction,
+  packageAction,
+  packageSourceAction,
+  cronAction,
+  serviceAction,
+  directoryAction,
+  symlinkAction,
+  lineInFileAction,
+  execAction,
+  archiveAction,
+];

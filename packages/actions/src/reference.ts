@@ -22,13 +22,26 @@ function typeOf(property: JsonSchemaProperty): string {
 
 /** The markdown reference of one action (options table from its schema). */
 export function actionReferenceOf(action: AnyActionDefinition): string {
-  const schema = z.toJSONSchema(action.schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty>; required?: string[] };
+  const schema = z.toJSONSchema(action.schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonSchemaProperty>;
+    required?: string[];
+  };
   const required = new Set(schema.required ?? []);
   const rows = Object.entries(schema.properties ?? {}).map(([name, property]) => {
     const note = required.has(name) ? 'required' : property.default !== undefined ? `default ${JSON.stringify(property.default)}` : 'optional';
     return `| \`${name}\` | ${typeOf(property)} | ${note} | ${(property.description ?? '').replace(/\|/g, '\\|')} |`;
   });
-  return [`#### ${action.name}`, '', action.summary, '', ...(action.doc ? [action.doc, ''] : []), '| option | type | | meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
+  return [
+    `#### ${action.name}`,
+    '',
+    action.summary,
+    '',
+    ...(action.doc ? [action.doc, ''] : []),
+    '| option | type | | meaning |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 /**

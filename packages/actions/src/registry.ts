@@ -26,7 +26,12 @@ export function findAction(name: string): AnyActionDefinition | undefined {
 export function getAction(name: string, where = 'action'): AnyActionDefinition {
   const definition = registry.get(name);
   if (!definition) {
-    throw new InputError(`${where}: unknown action ${JSON.stringify(name)} (known: ${listActions().map((a) => a.name).join(', ')})`, { code: 'unknown-action' });
+    throw new InputError(
+      `${where}: unknown action ${JSON.stringify(name)} (known: ${listActions()
+        .map((a) => a.name)
+        .join(', ')})`,
+      { code: 'unknown-action' },
+    );
   }
   return definition;
 }

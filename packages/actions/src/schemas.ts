@@ -5,7 +5,14 @@ export const noNul = z.string().refine((value) => !value.includes('\0'), { messa
 
 /** A normalized absolute path: starts with `/`, no `.`/`..` segments, no empty segment, no trailing `/`, no NUL. */
 export const absolutePath = noNul.refine(
-  (value) => value === '/' || (value.startsWith('/') && !value.endsWith('/') && value.slice(1).split('/').every((part) => part !== '' && part !== '.' && part !== '..')),
+  (value) =>
+    value === '/' ||
+    (value.startsWith('/') &&
+      !value.endsWith('/') &&
+      value
+        .slice(1)
+        .split('/')
+        .every((part) => part !== '' && part !== '.' && part !== '..')),
   { message: 'must be a normalized absolute path (starts with /, no ., .. or empty segments, no trailing /)' },
 );
 

@@ -105,7 +105,12 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
   const actions: PlanAction[] = [];
   for (const group of groupInstances(instances)) {
     const definition: AnyActionDefinition = getAction(group[0]!.action);
-    const head = definition.aggregate ? definition.aggregate(group.map(({ id, args }) => ({ id, args, notify: notify.get(id) ?? [] })), contextFor(group[0]!.id)) : '';
+    const head = definition.aggregate
+      ? definition.aggregate(
+          group.map(({ id, args }) => ({ id, args, notify: notify.get(id) ?? [] })),
+          contextFor(group[0]!.id),
+        )
+      : '';
     group.forEach((instance, index) => {
       const ctx = contextFor(instance.id);
       const label = definition.label(instance.args);
@@ -136,7 +141,7 @@ export function renderPhaseScript(instances: readonly ActionInstance[], options:
     // run-actions' wrapper gives the run's private directory (removed when it exits); by hand, make one
     'if [ -z "${fl_tmp:-}" ]; then\n' +
     '  fl_tmp=$(mktemp -d "${TMPDIR:-/tmp}/forklift.XXXXXX")\n' +
-    "  trap 'rm -rf \"$fl_tmp\"' EXIT\n" +
+    '  trap \'rm -rf "$fl_tmp"\' EXIT\n' +
     'fi\n' +
     "trap 'exit 130' INT\n" +
     "trap 'exit 143' TERM\n" +

@@ -12,7 +12,8 @@ export function renderTemplate(template: string, values: TemplateValues, where =
   return template.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}/g, (_match, name: string) => {
     let value: unknown = values;
     for (const part of name.split('.')) {
-      value = value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, part) ? (value as Record<string, unknown>)[part] : undefined;
+      value =
+        value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, part) ? (value as Record<string, unknown>)[part] : undefined;
     }
     if (value === undefined || (typeof value === 'object' && value !== null)) {
       throw new InputError(`${where}: no value for {{ ${name} }} (give it in values)`, { code: 'template-value' });

@@ -23,34 +23,39 @@ export function uploadRegistry(resolve: UploadResolver | undefined): UploadRegis
   const byKey = new Map<string, { entry: PlanUploadEntry; word: string }>();
   const list: PlanUploadEntry[] = [];
   const uploadFile = (path: string, options: UploadOptions = {}, action?: string): UploadedFile => {
-      const sensitive = options.sensitive === true;
-      const key = `${sensitive ? 's' : 'p'}:${path}`;
-      const known = byKey.get(key);
-      if (known) return { word: known.word, bytes: known.entry.bytes, ...(known.entry.sha256 ? { sha256: known.entry.sha256 } : {}) };
-      if (!resolve) throw new InputError(`upload ${JSON.stringify(path)}: nothing resolves controller files here (render-crate passes a resolver)`, { code: 'upload-unresolved' });
-      const resolved = resolve(path, { sensitive, action });
-      const name = `u${list.length + 1}`;
-      let entry: PlanUploadEntry;
-      let word: string;
-      if (sensitive) {
-        entry = { name, source: resolved.source, bytes: resolved.bytes, sensitive: true };
-        word = `"$fl_up"/${name}`;
-      } else {
-        if (!resolved.sha256 || !/^[0-9a-f]{64}$/.test(resolved.sha256)) throw new Error(`upload resolver gave no sha256 for ${path}`);
-        entry = { name, source: resolved.source, bytes: resolved.bytes, sha256: resolved.sha256 };
-        word = `"$fl_blobs"/${resolved.sha256}`;
-      }
-      byKey.set(key, { entry, word });
-      list.push(entry);
-      return { word, bytes: entry.bytes, ...(entry.sha256 ? { sha256: entry.sha256 } : {}) };
+    const sensitive = options.sensitive === true;
+    const key = `${sensitive ? 's' : 'p'}:${path}`;
+    const known = byKey.get(key);
+    if (known) return { word: known.word, bytes: known.entry.bytes, ...(known.entry.sha256 ? { sha256: known.entry.sha256 } : {}) };
+    if (!resolve)
+      throw new InputError(`upload ${JSON.stringify(path)}: nothing resolves controller files here (render-crate passes a resolver)`, {
+        code: 'upload-unresolved',
+      });
+    const resolved = resolve(path, { sensitive, action });
+    const name = `u${list.length + 1}`;
+    let entry: PlanUploadEntry;
+    let word: string;
+    if (sensitive) {
+      entry = { name, source: resolved.source, bytes: resolved.bytes, sensitive: true };
+      word = `"$fl_up"/${name}`;
+    } else {
+      if (!resolved.sha256 || !/^[0-9a-f]{64}$/.test(resolved.sha256)) throw new Error(`upload resolver gave no sha256 for ${path}`);
+      entry = { name, source: resolved.source, bytes: resolved.bytes, sha256: resolved.sha256 };
+      word = `"$fl_blobs"/${resolved.sha256}`;
+    }
+    byKey.set(key, { entry, word });
+    list.push(entry);
+    return { word, bytes: entry.bytes, ...(entry.sha256 ? { sha256: entry.sha256 } : {}) };
   };
   return {
     forAction: (id) => ({ upload: (path, options) => uploadFile(path, options, id).word, uploadFile: (path, options) => uploadFile(path, options, id) }),
     entries: () => list.map((entry) => ({ ...entry })),
     checks() {
       let out = '';
-      if (list.some((entry) => entry.sensitive)) out += 'if [ ! -d "${fl_up:-}" ]; then echo "forklift: this plan needs its uploaded files (fl_up): run it with run-actions" >&2; exit 64; fi\n';
-      if (list.some((entry) => !entry.sensitive)) out += 'if [ ! -d "${fl_blobs:-}" ]; then echo "forklift: this plan needs its uploaded files (fl_blobs): run it with run-actions" >&2; exit 64; fi\n';
+      if (list.some((entry) => entry.sensitive))
+        out += 'if [ ! -d "${fl_up:-}" ]; then echo "forklift: this plan needs its uploaded files (fl_up): run it with run-actions" >&2; exit 64; fi\n';
+      if (list.some((entry) => !entry.sensitive))
+        out += 'if [ ! -d "${fl_blobs:-}" ]; then echo "forklift: this plan needs its uploaded files (fl_blobs): run it with run-actions" >&2; exit 64; fi\n';
       return out;
     },
   };

@@ -52,7 +52,10 @@ for (const shell of ['dash', 'bash'] as const) {
     execFileSync('tar', ['-czf', tarball, '-C', tarSource, 'pkg']);
     const steps: Step[] = [
       { action: 'directory', args: { path: `${root}/etc/app`, mode: '0750' } },
-      { action: 'file', args: { path: `${root}/etc/app/app.conf`, template: 'port={{ port }}\n', values: { port: 8080 }, mode: '0640', owner: 'root', group: 0 } },
+      {
+        action: 'file',
+        args: { path: `${root}/etc/app/app.conf`, template: 'port={{ port }}\n', values: { port: 8080 }, mode: '0640', owner: 'root', group: 0 },
+      },
       { action: 'file', args: { path: `${root}/etc/app/empty`, mode: '0600' } },
       { action: 'symlink', args: { path: `${root}/etc/app/current`, target: 'app.conf' } },
       { action: 'line-in-file', args: { path: `${root}/etc/hosts`, line: '10.0.0.5 db', create: true } },
@@ -97,13 +100,25 @@ for (const shell of ['dash', 'bash'] as const) {
       const run = runScript(renderActions([{ action: 'file', id: 'f', args: { path, content: text, mode: '0640' } }], { stateDir }), shell);
       t.equal(run.statuses.f, 'changed', `${what}: changed`);
       t.equal(readFileSync(path, 'latin1'), text, `${what}: rewritten`);
-      t.equal(runScript(renderActions([{ action: 'file', id: 'f', args: { path, content: text, mode: '0640' } }], { stateDir }), shell).statuses.f, 'ok', `${what}: then ok`);
+      t.equal(
+        runScript(renderActions([{ action: 'file', id: 'f', args: { path, content: text, mode: '0640' } }], { stateDir }), shell).statuses.f,
+        'ok',
+        `${what}: then ok`,
+      );
     }
     const empty = `${root}/empty`;
     writeFileSync(empty, 'x');
-    t.equal(runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e, 'changed', 'empty content: a non-empty file changes');
+    t.equal(
+      runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e,
+      'changed',
+      'empty content: a non-empty file changes',
+    );
     t.equal(statSync(empty).size, 0, 'and is emptied');
-    t.equal(runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e, 'ok', 'then ok');
+    t.equal(
+      runScript(renderActions([{ action: 'file', id: 'e', args: { path: empty, content: '', mode: '0644' } }], { stateDir }), shell).statuses.e,
+      'ok',
+      'then ok',
+    );
   });
 }
 
@@ -121,7 +136,11 @@ t.test('file action - plan mode shows a unified diff and changes nothing; apply 
     t.equal(run.code, 0, `version ${version} written`);
   }
   const backup = `${stateDir}/backup${path}`;
-  t.same([1, 2, 3, 4, 5].map((n) => readFileSync(`${backup}.${n}`, 'utf8')), ['v6\n', 'v5\n', 'v4\n', 'v3\n', 'v2\n'], 'backups .1 (newest) to .5');
+  t.same(
+    [1, 2, 3, 4, 5].map((n) => readFileSync(`${backup}.${n}`, 'utf8')),
+    ['v6\n', 'v5\n', 'v4\n', 'v3\n', 'v2\n'],
+    'backups .1 (newest) to .5',
+  );
   t.notOk(existsSync(`${backup}.6`), 'no sixth backup');
   const gone = runScript(renderActions([{ action: 'file', id: 'rm', args: { path, ensure: 'absent' } }], { stateDir }));
   t.equal(gone.statuses.rm, 'changed', 'absent removes');
@@ -145,7 +164,9 @@ t.test('file action - url content is checked against its sha256 on the node', as
   t.equal((await runScriptAsync(renderActions(steps, { stateDir }), 'bash')).statuses.f, 'ok', 'second run: same sha256, ok');
   t.equal((await runScriptAsync(renderActions(steps, { stateDir, plan: true }), 'bash')).statuses.f, 'ok', 'plan: ok');
   t.equal(readFileSync(`${root}/app.conf`, 'utf8'), body, 'downloaded content');
-  const bad = await runScriptAsync(renderActions([{ action: 'file', id: 'bad', args: { path: `${root}/other.conf`, url, sha256: '0'.repeat(64) } }], { stateDir }));
+  const bad = await runScriptAsync(
+    renderActions([{ action: 'file', id: 'bad', args: { path: `${root}/other.conf`, url, sha256: '0'.repeat(64) } }], { stateDir }),
+  );
   t.equal(bad.statuses.bad, 'failed', 'mismatch fails the action');
   t.equal(bad.code, 1, 'script exits 1');
   t.match(bad.outputs.bad!.stderr, 'checksum mismatch', 'says why');
@@ -190,10 +211,15 @@ t.test('exec action - guards decide, plan mode never runs the command', async (t
   const onlyIf = runScript(renderActions([{ action: 'exec', id: 'e', args: { command: ['touch', out], onlyIf: 'false' } }], { stateDir }));
   t.equal(onlyIf.statuses.e, 'ok', 'onlyIf failing skips');
   t.notOk(existsSync(out), 'nothing ran');
-  const failing = runScript(renderActions([
-    { action: 'exec', id: 'boom', args: { script: 'echo about to fail; exit 3' } },
-    { action: 'exec', id: 'after', args: { command: ['touch', out] } },
-  ], { stateDir }));
+  const failing = runScript(
+    renderActions(
+      [
+        { action: 'exec', id: 'boom', args: { script: 'echo about to fail; exit 3' } },
+        { action: 'exec', id: 'after', args: { command: ['touch', out] } },
+      ],
+      { stateDir },
+    ),
+  );
   t.equal(failing.statuses.boom, 'failed', 'failing command fails the block');
   t.match(failing.stdout, '::forklift:n0nce:boom:exit:3', 'exit code marker');
   t.equal(failing.code, 3, 'script stops with that code');
@@ -219,7 +245,11 @@ t.test('phase script - once (bootstrap) runs the body once per node', async (t) 
 
 t.test('phase script - a bad or missing nonce stops before any action', async (t) => {
   const script = renderActions([{ action: 'exec', id: 'e', args: { command: ['true'] } }]);
-  for (const [what, preamble] of [['a bad nonce', "fl_nonce='a;b'\n"], ['no nonce', ''], ['a nonce on argv only', '']] as const) {
+  for (const [what, preamble] of [
+    ['a bad nonce', "fl_nonce='a;b'\n"],
+    ['no nonce', ''],
+    ['a nonce on argv only', ''],
+  ] as const) {
     const args = what === 'a nonce on argv only' ? ['-s', '--', 'n0nce'] : ['-s'];
     const run = spawnSync('dash', args, { input: preamble + script, encoding: 'utf8' });
     t.equal(run.status, 64, `${what}: exit 64`);
@@ -247,7 +277,9 @@ t.test('archive action - a zip from a url is verified, unpacked once, and unpack
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/site.zip`;
-  const step = (version: string): Step[] => [{ action: 'archive', id: 'site', args: { path: `${root}/site`, url, sha256: createHash('sha256').update(archives[version]!).digest('hex') } }];
+  const step = (version: string): Step[] => [
+    { action: 'archive', id: 'site', args: { path: `${root}/site`, url, sha256: createHash('sha256').update(archives[version]!).digest('hex') } },
+  ];
   t.equal((await runScriptAsync(renderActions(step('1'), { stateDir }))).statuses.site, 'changed', 'first run unpacks');
   t.equal(readFileSync(`${root}/site/VERSION`, 'utf8'), '1\n', 'content of version 1');
   t.equal((await runScriptAsync(renderActions(step('1'), { stateDir }))).statuses.site, 'ok', 'same archive: ok');

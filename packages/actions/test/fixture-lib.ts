@@ -53,7 +53,8 @@ export function renderCase(item: LoadedCase): PhaseScript {
   const action = f.action ?? item.action;
   const args = validateArgs(action, f.args, `${item.action}/${item.name}.json: args`);
   const files = new Map<string, Uint8Array>();
-  for (const [name, value] of Object.entries(f.files ?? {})) files.set(name, typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.base64, 'base64'));
+  for (const [name, value] of Object.entries(f.files ?? {}))
+    files.set(name, typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.base64, 'base64'));
   return renderPhaseScript([{ id: f.id ?? `${action}-1`, action, args }], {
     phase: f.phase ?? 'configure',
     facts: factsFromOs(f.facts ?? { family: 'debian', release: '12' }),
@@ -64,7 +65,9 @@ export function renderCase(item: LoadedCase): PhaseScript {
       const content = f.uploads?.[path];
       if (content === undefined) throw new InputError(`upload ${JSON.stringify(path)}: not in the fixture's uploads`, { code: 'local-file' });
       const bytes = Buffer.byteLength(content);
-      return sensitive ? { source: `/project/${path}`, bytes } : { source: `/project/${path}`, bytes, sha256: createHash('sha256').update(content).digest('hex') };
+      return sensitive
+        ? { source: `/project/${path}`, bytes }
+        : { source: `/project/${path}`, bytes, sha256: createHash('sha256').update(content).digest('hex') };
     },
   });
 }

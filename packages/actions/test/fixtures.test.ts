@@ -47,7 +47,10 @@ t.test('fixture table - at least five cases per registered action, including an 
   for (const action of listActions()) {
     const own = cases.filter((item) => item.action === action.name);
     t.ok(own.length >= 5, `${action.name}: ${own.length} cases (need 5)`);
-    t.ok(own.some((item) => item.fixture.error !== undefined), `${action.name}: has an error case`);
+    t.ok(
+      own.some((item) => item.fixture.error !== undefined),
+      `${action.name}: has an error case`,
+    );
   }
 });
 

@@ -67,13 +67,38 @@ async function bootNode(tt: Teardown): Promise<Node> {
   const leader = childrenOf(nspawnPid)[0];
   if (!leader) throw new Error(`node ${record!.id}: no init process under systemd-nspawn ${nspawnPid}`);
   const enter = (args: string[], input?: string, prefix: string[] = []) =>
-    spawnSync(prefix[0] ?? 'nsenter', [...prefix.slice(1), ...(prefix.length ? ['nsenter'] : []), '-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', 'env', '-i', NODE_PATH, 'HOME=/root', ...args], {
-      input,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-      timeout: 10 * 60_000,
-    });
-  t.match(enter(['cat', '/etc/apt/apt.conf.d/01forklift-proxy']).stdout, /^Acquire::http::Proxy "http:\/\/[\d.]+:3142";$/m, 'apt on the node goes through the home\'s apt proxy');
+    spawnSync(
+      prefix[0] ?? 'nsenter',
+      [
+        ...prefix.slice(1),
+        ...(prefix.length ? ['nsenter'] : []),
+        '-t',
+        String(leader),
+        '-m',
+        '-u',
+        '-i',
+        '-n',
+        '-p',
+        '-r',
+        '-w',
+        'env',
+        '-i',
+        NODE_PATH,
+        'HOME=/root',
+        ...args,
+      ],
+      {
+        input,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+        timeout: 10 * 60_000,
+      },
+    );
+  t.match(
+    enter(['cat', '/etc/apt/apt.conf.d/01forklift-proxy']).stdout,
+    /^Acquire::http::Proxy "http:\/\/[\d.]+:3142";$/m,
+    "apt on the node goes through the home's apt proxy",
+  );
   return {
     run(script, shell = 'sh') {
       const nonce = randomBytes(12).toString('hex');
@@ -88,10 +113,20 @@ async function bootNode(tt: Teardown): Promise<Node> {
       // processes the script starts: every fork/clone that returned a child, traced from the host with strace -f
       const nonce = randomBytes(12).toString('hex');
       const trace = join(project, `trace-${nonce}`);
-      const result = enter(['sh', '-s'], scriptPreamble({ nonce, up: '/run/fl-test-up' }) + script, ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=clone,clone3,fork,vfork']);
+      const result = enter(['sh', '-s'], scriptPreamble({ nonce, up: '/run/fl-test-up' }) + script, [
+        'strace',
+        '-f',
+        '-qq',
+        '-o',
+        trace,
+        '-e',
+        'trace=clone,clone3,fork,vfork',
+      ]);
       if (result.status !== 0) throw new Error(`counting failed: ${result.stderr}`);
       // (threads are not processes: CLONE_THREAD is left out; strace pads short calls like `vfork()   = N`)
-      const forks = readFileSync(trace, 'utf8').split('\n').filter((line) => /\b(clone3?|v?fork)\(.*\)\s*= [1-9][0-9]*$/.test(line) && !line.includes('CLONE_THREAD')).length;
+      const forks = readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((line) => /\b(clone3?|v?fork)\(.*\)\s*= [1-9][0-9]*$/.test(line) && !line.includes('CLONE_THREAD')).length;
       rmSync(trace, { force: true });
       return forks;
     },
@@ -129,7 +164,12 @@ function archiveBytes(scratch: string): Uint8Array {
 }
 
 t.test('idempotence on a real Debian 12 node', async (t) => {
-  for (const [tool, pkg] of [['nsenter', 'util-linux'], ['tar', 'tar'], ['strace', 'strace']] as const) need(tool, pkg);
+  for (const [tool, pkg] of [
+    ['nsenter', 'util-linux'],
+    ['tar', 'tar'],
+    ['strace', 'strace'],
+  ] as const)
+    need(tool, pkg);
   if (process.getuid?.() !== 0) throw new Error('the idempotence test needs root (provision-node local nodes, nsenter)');
   const scratch = mkdtempSync(join(tmpdir(), 'forklift-actions-idem-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -156,7 +196,15 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
     {
       id: 'user-deploy',
       action: 'user',
-      args: { name: 'deploy', uid: 2001, shell: '/bin/bash', groups: ['web', 'adm'], comment: "Deploy 'the' $(app) `touch /tmp/pwned`; *", passwordFrom: 'secrets/deploy.hash', authorizedKeys: [DEPLOY_KEY] },
+      args: {
+        name: 'deploy',
+        uid: 2001,
+        shell: '/bin/bash',
+        groups: ['web', 'adm'],
+        comment: "Deploy 'the' $(app) `touch /tmp/pwned`; *",
+        passwordFrom: 'secrets/deploy.hash',
+        authorizedKeys: [DEPLOY_KEY],
+      },
     },
     { id: 'user-ops', action: 'user', args: { name: 'ops', system: true, shell: '/usr/sbin/nologin', locked: true } },
     { id: 'user-root-keys', action: 'user', args: { name: 'root', authorizedKeys: [DEPLOY_KEY] } },
@@ -209,7 +257,11 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
 
   const plan = node.run(render(actions, files, true).script);
   t.equal(plan.exitCode, 0, 'plan run exits 0');
-  t.same([...plan.statuses.values()].filter((status) => status !== 'ok'), [], 'plan run after convergence reports zero changes');
+  t.same(
+    [...plan.statuses.values()].filter((status) => status !== 'ok'),
+    [],
+    'plan run after convergence reports zero changes',
+  );
   t.equal(plan.statuses.size, actions.length, 'plan run reports every action');
 
   // Processes an unchanged check starts, per action (issue 14's budget): the script's own ones (sh, its temp
@@ -217,14 +269,25 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   // may start something meanwhile).
   const least = (script: string): number => Math.min(node.processes(script), node.processes(script), node.processes(script));
   const baseline = least(render([], files).script);
-  const counts: Array<[string, number]> = actions.map(({ id, action, args }) => [`${action} (${id})`, least(render([{ id, action, args }], files).script) - baseline]);
+  const counts: Array<[string, number]> = actions.map(({ id, action, args }) => [
+    `${action} (${id})`,
+    least(render([{ id, action, args }], files).script) - baseline,
+  ]);
   t.comment(`processes an unchanged check starts (script baseline ${baseline}):\n${counts.map(([what, n]) => `  ${what}: ${n}`).join('\n')}`);
   // package `latest` refreshes the index (apt-get update: its own fetch processes) on every apply run, by design
   for (const [what, n] of counts) if (!what.includes('(pkg-latest)')) t.ok(n <= 6, `${what}: ${n} processes when nothing changes (at most 6)`);
 
   // What the actions did, seen from the node.
-  t.equal(node.sh('cat /root/.ssh/authorized_keys'), `${CREDENTIAL_KEY}\n${DEPLOY_KEY}\n`, 'a key appended to a file without a final newline lands on its own line');
-  t.match(node.sh('getent passwd deploy'), /^deploy:x:2001:\d+:Deploy 'the' \$\(app\) `touch \/tmp\/pwned`; \*:\/home\/deploy:\/bin\/bash\n$/, 'deploy has uid, comment, home and shell');
+  t.equal(
+    node.sh('cat /root/.ssh/authorized_keys'),
+    `${CREDENTIAL_KEY}\n${DEPLOY_KEY}\n`,
+    'a key appended to a file without a final newline lands on its own line',
+  );
+  t.match(
+    node.sh('getent passwd deploy'),
+    /^deploy:x:2001:\d+:Deploy 'the' \$\(app\) `touch \/tmp\/pwned`; \*:\/home\/deploy:\/bin\/bash\n$/,
+    'deploy has uid, comment, home and shell',
+  );
   t.equal(node.sh('id -Gn deploy').trim().split(' ').slice(1).sort().join(' '), 'adm web', 'deploy is in adm and web');
   t.equal(node.sh('getent shadow deploy | cut -d: -f2').trim(), HASH, 'deploy has the password hash');
   t.equal(node.sh('ls /tmp/pwned 2>/dev/null || echo absent').trim(), 'absent', 'the command in the comment never ran');
@@ -232,8 +295,16 @@ t.test('idempotence on a real Debian 12 node', async (t) => {
   t.equal(node.sh('crontab -u deploy -l'), '# forklift:report\n@daily /bin/echo report\n', 'deploy crontab holds the named entry');
   t.equal(node.sh('cat /etc/cron.d/forklift-test'), "# forklift:tick\n*/5 * * * * root echo 'tick' $(date) >>/tmp/tick.log\n", 'cron.d entry written verbatim');
   t.equal(node.sh('ls /etc/cron.d/forklift-stale 2>/dev/null || echo gone').trim(), 'gone', 'the emptied cron.d file is removed');
-  t.equal(node.sh("dpkg-query -W -f='${db:Status-Status} ' hello tree; dpkg-query -W -f='${db:Status-Status}' gnupg 2>/dev/null || true"), 'installed installed not-installed', 'hello and tree installed, gnupg removed');
-  t.match(node.sh('cat /etc/apt/sources.list.d/forklift-backports.sources'), /^Signed-By: \/etc\/apt\/keyrings\/forklift-backports\.asc$/m, 'the source is signed-by its keyring file');
+  t.equal(
+    node.sh("dpkg-query -W -f='${db:Status-Status} ' hello tree; dpkg-query -W -f='${db:Status-Status}' gnupg 2>/dev/null || true"),
+    'installed installed not-installed',
+    'hello and tree installed, gnupg removed',
+  );
+  t.match(
+    node.sh('cat /etc/apt/sources.list.d/forklift-backports.sources'),
+    /^Signed-By: \/etc\/apt\/keyrings\/forklift-backports\.asc$/m,
+    'the source is signed-by its keyring file',
+  );
   t.match(node.sh('apt-cache policy'), /bookworm-backports\/main/, 'apt verified and uses the new source');
   t.notMatch(first.stdout + first.stderr + second.stdout + second.stderr + plan.stdout, HASH, 'the password hash never appears in the output');
 
@@ -328,8 +399,16 @@ t.test('service action - without systemd the sysvinit fallback starts, stops, en
   const run = (args: object) => {
     const nonce = randomBytes(12).toString('hex');
     const script = render([{ id: 'cron-sysv', action: 'service', args }], new Map()).script;
-    const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s'], { input: scriptPreamble({ nonce }) + script, encoding: 'utf8', timeout: 60_000 });
-    return { status: decodeMarkers(nonce, result.stdout, result.stderr, [], result.status).find((outcome) => outcome.id === 'cron-sysv')?.status, exitCode: result.status, stderr: result.stderr };
+    const result = spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-s'], {
+      input: scriptPreamble({ nonce }) + script,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return {
+      status: decodeMarkers(nonce, result.stdout, result.stderr, [], result.status).find((outcome) => outcome.id === 'cron-sysv')?.status,
+      exitCode: result.status,
+      stderr: result.stderr,
+    };
   };
   const inRoot = (command: string) => spawnSync('chroot', [merged, 'env', '-i', NODE_PATH, 'sh', '-c', command], { encoding: 'utf8' });
   t.notOk(existsSync(join(merged, 'run', 'systemd', 'system')), 'no systemd runs in the chroot');

@@ -29,10 +29,70 @@ function rng(seed: number): () => number {
 const random = rng(Number(process.env.FORKLIFT_QUOTING_SEED ?? 20261125));
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 const FRAGMENTS = [
-  "'", '"', `$(touch ${CANARY})`, '`touch ' + CANARY + '`', `; touch ${CANARY};`, ` && touch ${CANARY}`, `| touch ${CANARY}`,
-  '\n', '\n\n', '*', '?', '[ab]', '[!x]', '-rf ', '--', '-', 'é', '€', '😀', '\u200b', 'ß', '中文', '\\', '\\n', '\\0', '$HOME', '${IFS}',
-  '$1', '$@', '$$', '%s', '%', '%%', '\t', '\r', '|', '&', '>', '<', '>>', '~', '!', '#', ' ', '  ', 'a', 'Z', '0', '$', '{', '}', '(', ')',
-  "'\\''", 'EOF', '\u0001', '\u007f', '=', ':', ',', '.', '/', '../', 'x'.repeat(64),
+  "'",
+  '"',
+  `$(touch ${CANARY})`,
+  '`touch ' + CANARY + '`',
+  `; touch ${CANARY};`,
+  ` && touch ${CANARY}`,
+  `| touch ${CANARY}`,
+  '\n',
+  '\n\n',
+  '*',
+  '?',
+  '[ab]',
+  '[!x]',
+  '-rf ',
+  '--',
+  '-',
+  'é',
+  '€',
+  '😀',
+  '\u200b',
+  'ß',
+  '中文',
+  '\\',
+  '\\n',
+  '\\0',
+  '$HOME',
+  '${IFS}',
+  '$1',
+  '$@',
+  '$$',
+  '%s',
+  '%',
+  '%%',
+  '\t',
+  '\r',
+  '|',
+  '&',
+  '>',
+  '<',
+  '>>',
+  '~',
+  '!',
+  '#',
+  ' ',
+  '  ',
+  'a',
+  'Z',
+  '0',
+  '$',
+  '{',
+  '}',
+  '(',
+  ')',
+  "'\\''",
+  'EOF',
+  '\u0001',
+  '\u007f',
+  '=',
+  ':',
+  ',',
+  '.',
+  '/',
+  '../',
+  'x'.repeat(64),
 ];
 
 /** A hostile string: fragments, sometimes a leading dash, sometimes very long. */
@@ -52,15 +112,17 @@ function accepted(count: number, accept: (value: string) => boolean): string[] {
   }
   return out;
 }
-const validates = (action: string, args: (value: string) => unknown) => (value: string): boolean => {
-  try {
-    validateArgs(action, args(value));
-    return true;
-  } catch (error) {
-    if ((error as Error).name !== 'InputError') throw error;
-    return false;
-  }
-};
+const validates =
+  (action: string, args: (value: string) => unknown) =>
+  (value: string): boolean => {
+    try {
+      validateArgs(action, args(value));
+      return true;
+    } catch (error) {
+      if ((error as Error).name !== 'InputError') throw error;
+      return false;
+    }
+  };
 const utf8Cut = (text: string, maxBytes: number): string => {
   let out = '';
   for (const ch of text) {
@@ -76,8 +138,14 @@ const contents = accepted(n(150), () => true);
 const names = accepted(n(80), () => true).map((value, i) => `${i}-${utf8Cut(value.replace(/\//g, '_'), 200)}`);
 const targets = accepted(n(80), () => true).map((value) => utf8Cut(value, 4000));
 const args = accepted(n(9740), () => true);
-const comments = accepted(n(20), validates('user', (value) => ({ name: 'flq', comment: value })));
-const commands = accepted(n(30), validates('cron', (value) => ({ name: 'q', schedule: '@daily', command: value })));
+const comments = accepted(
+  n(20),
+  validates('user', (value) => ({ name: 'flq', comment: value })),
+);
+const commands = accepted(
+  n(30),
+  validates('cron', (value) => ({ name: 'q', schedule: '@daily', command: value })),
+);
 const total = contents.length + names.length + targets.length + args.length + comments.length + commands.length;
 
 function instancesFor(root: string): ActionInstance[] {
@@ -107,11 +175,14 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
     for (const dir of ['c', 'p', 's', 'e']) mkdirSync(join(root, dir), { recursive: true });
     mkdirSync(upper);
     mkdirSync(work);
-    const script = renderPhaseScript(instancesFor(root), { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), stateDir: join(root, 'state') }).script;
+    const script = renderPhaseScript(instancesFor(root), {
+      phase: 'configure',
+      facts: factsFromOs({ family: 'debian', release: '12' }),
+      stateDir: join(root, 'state'),
+    }).script;
     // run inside a private mount namespace whose /etc is an overlay: useradd and cron.d write into `upper`
     const wrapper =
-      `mount --make-rprivate / && mount -t overlay overlay -o ${shellQuote(`lowerdir=/etc,upperdir=${upper},workdir=${work}`)} /etc && ` +
-      `exec ${shell} -s`;
+      `mount --make-rprivate / && mount -t overlay overlay -o ${shellQuote(`lowerdir=/etc,upperdir=${upper},workdir=${work}`)} /etc && ` + `exec ${shell} -s`;
     const result = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn('unshare', ['-m', 'sh', '-c', wrapper], { env: { PATH: process.env.PATH, TMPDIR: tmpdir() } });
       let stdout = '';
@@ -144,7 +215,12 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
       });
       t.equal(bad, 0, `${targets.length} symlink targets exact`);
       const got: string[] = [];
-      for (let batch = 0; batch * 100 < args.length; batch += 1) got.push(...readFileSync(join(root, 'e', String(batch)), 'utf8').split('\0').slice(0, -1));
+      for (let batch = 0; batch * 100 < args.length; batch += 1)
+        got.push(
+          ...readFileSync(join(root, 'e', String(batch)), 'utf8')
+            .split('\0')
+            .slice(0, -1),
+        );
       t.same(got, args, `${args.length} exec arguments exact`);
       const passwd = readFileSync(join(upper, 'passwd'), 'utf8').split('\n');
       bad = 0;
@@ -161,7 +237,13 @@ t.test(`quoting - ${total} generated strings are rejected cleanly or land byte f
       });
       t.equal(bad, 0, `${commands.length} cron commands exact`);
 
-      const again = runScript(renderPhaseScript(instancesFor(root).filter((item) => item.action === 'symlink'), { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), stateDir: join(root, 'state'), plan: true }).script, shell);
+      const again = runScript(
+        renderPhaseScript(
+          instancesFor(root).filter((item) => item.action === 'symlink'),
+          { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), stateDir: join(root, 'state'), plan: true },
+        ).script,
+        shell,
+      );
       t.equal(again.code, 0, 'plan over the links exits 0');
       t.equal((again.stdout.match(/:changed$/gm) ?? []).length, 0, 'plan over the links reports zero changes: link comparisons are exact too');
       t.notOk(existsSync(CANARY), 'still no canary');

@@ -19,7 +19,13 @@ const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: process.env.TMP
 
 /** Run a script as `SHELL -s` with the nonce line (and upload directories) before the script on stdin, like run-actions. */
 export function runScript(script: string, shell: 'dash' | 'bash' = 'dash', nonce = 'n0nce', dirs: { up?: string; blobs?: string } = {}): ScriptRun {
-  const result = spawnSync(shell, ['-s'], { input: scriptPreamble({ nonce, ...dirs }) + script, encoding: 'utf8', maxBuffer: 256 << 20, env: ENV, timeout: 120_000 });
+  const result = spawnSync(shell, ['-s'], {
+    input: scriptPreamble({ nonce, ...dirs }) + script,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    env: ENV,
+    timeout: 120_000,
+  });
   if (result.error) throw result.error;
   return parseRun(result.status ?? -1, result.stdout, result.stderr, nonce);
 }
@@ -60,6 +66,10 @@ export interface Step {
 
 /** Validate and render steps into one phase script (debian facts unless given). */
 export function renderActions(steps: readonly Step[], options: Partial<PhaseScriptOptions> = {}): string {
-  const instances = steps.map((step, index) => ({ id: step.id ?? `${step.action}-${index + 1}`, action: step.action, args: validateArgs(step.action, step.args) }));
+  const instances = steps.map((step, index) => ({
+    id: step.id ?? `${step.action}-${index + 1}`,
+    action: step.action,
+    args: validateArgs(step.action, step.args),
+  }));
   return renderPhaseScript(instances, { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), ...options }).script;
 }

@@ -14,7 +14,11 @@ function instances(list: Array<[string, string, unknown]>): ActionInstance[] {
 
 const phase = (family: string) =>
   instances([
-    ['src', 'package-source', { name: 'extra', url: 'http://deb.debian.org/debian', suites: ['bookworm-backports'], components: ['main'], description: 'extra' }],
+    [
+      'src',
+      'package-source',
+      { name: 'extra', url: 'http://deb.debian.org/debian', suites: ['bookworm-backports'], components: ['main'], description: 'extra' },
+    ],
     ['web', 'package', { name: ['nginx', 'curl'] }],
     ['motd', 'file', { path: '/etc/motd', content: 'hi\n' }],
     ['tools', 'package', { name: 'git', ensure: 'latest' }],
@@ -31,8 +35,16 @@ t.test('package action - instances of a phase render together at the first one w
     ['src', 'web', 'tools', 'gone', 'motd', 'nginx'],
     'package actions move to the position of the first one, the others keep their order',
   );
-  t.equal(count(script, /apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install /g), 1, 'one apt-get install for the phase');
-  t.equal(count(script, /DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update/g), 2, 'the refresh appears twice in the text (latest first, else before installing) ...');
+  t.equal(
+    count(script, /apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install /g),
+    1,
+    'one apt-get install for the phase',
+  );
+  t.equal(
+    count(script, /DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update/g),
+    2,
+    'the refresh appears twice in the text (latest first, else before installing) ...',
+  );
   t.match(script, /fl_pkg_fresh=1[\s\S]*"\$fl_pkg_fresh" = 0/, '... guarded so it runs at most once');
   t.match(script, /for fl_p in \$fl_pkg_del; do fl_pkg_args="\$fl_pkg_args \$fl_p-"; done/, 'removals ride in the same call with a trailing -');
   t.equal(count(script, /fl_pkg_installed\(\) \{/g), 1, 'the check functions are defined once');
@@ -43,7 +55,11 @@ t.test('package action - dnf and apk aggregate per phase and pass shellcheck', a
   const scratch = mkdtempSync(join(tmpdir(), 'forklift-system-actions-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   const paths: string[] = [];
-  for (const [family, release] of [['debian', '12'], ['fedora', '40'], ['alpine', '3.20']] as const) {
+  for (const [family, release] of [
+    ['debian', '12'],
+    ['fedora', '40'],
+    ['alpine', '3.20'],
+  ] as const) {
     for (const plan of [false, true]) {
       const { script } = renderPhaseScript(phase(family), { phase: 'configure', facts: factsFromOs({ family, release }), plan });
       const path = join(scratch, `${family}-${plan ? 'plan' : 'apply'}.sh`);

@@ -48,10 +48,14 @@ t.test('uploads - the plan names files, never carries their bytes; secrets get n
     ],
     resolveUpload,
   );
-  t.same(rendered.uploads, [
-    { name: 'u1', source: '/p/secrets/db', bytes: SECRET.length + 1, sensitive: true },
-    { name: 'u2', source: '/p/dist/app.bin', bytes: 21, sha256: sha('big non-secret bytes\n') },
-  ], 'one entry per file (the same secret twice is one upload)');
+  t.same(
+    rendered.uploads,
+    [
+      { name: 'u1', source: '/p/secrets/db', bytes: SECRET.length + 1, sensitive: true },
+      { name: 'u2', source: '/p/dist/app.bin', bytes: 21, sha256: sha('big non-secret bytes\n') },
+    ],
+    'one entry per file (the same secret twice is one upload)',
+  );
   t.notMatch(rendered.script, SECRET, 'the secret is not in the script');
   t.match(rendered.script, '"$fl_up"/u1');
   t.match(rendered.script, `"$fl_blobs"/${sha('big non-secret bytes\n')}`);
@@ -73,7 +77,11 @@ t.test('uploads - contentFrom, upload and envFrom applied for real; diffs of sec
   const steps = [
     { id: 'pw', action: 'file', args: { path: join(target, 'pw'), contentFrom: 'secrets/db', mode: '0600' } },
     { id: 'bin', action: 'file', args: { path: join(target, 'app.bin'), upload: 'dist/app.bin', mode: '0755' } },
-    { id: 'env', action: 'exec', args: { script: `printf '%s' "$DB" >${join(target, 'env-out')}`, envFrom: { DB: 'secrets/db' }, creates: join(target, 'env-out') } },
+    {
+      id: 'env',
+      action: 'exec',
+      args: { script: `printf '%s' "$DB" >${join(target, 'env-out')}`, envFrom: { DB: 'secrets/db' }, creates: join(target, 'env-out') },
+    },
   ];
   for (const plan of [true, false]) {
     const rendered = render(steps, resolveUpload, plan, join(root, 'state'));
@@ -96,7 +104,12 @@ t.test('uploads - contentFrom, upload and envFrom applied for real; diffs of sec
 t.test('uploads - a local file above 1 MiB is refused and pointed to upload', async (t) => {
   const instances = [{ id: 'big', action: 'file', args: validateArgs('file', { path: '/opt/big', local: 'big.bin' }) }];
   t.throws(
-    () => renderPhaseScript(instances, { phase: 'configure', facts: factsFromOs({ family: 'debian', release: '12' }), files: new Map([['big.bin', new Uint8Array(1024 * 1024 + 1)]]) }),
+    () =>
+      renderPhaseScript(instances, {
+        phase: 'configure',
+        facts: factsFromOs({ family: 'debian', release: '12' }),
+        files: new Map([['big.bin', new Uint8Array(1024 * 1024 + 1)]]),
+      }),
     { name: 'InputError', message: /local file "big.bin" is 1048577 bytes, more than the 1048576 bytes a plan may carry: use upload: "big.bin"/ },
   );
 });

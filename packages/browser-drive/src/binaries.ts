@@ -37,7 +37,8 @@ function isExecutable(path: string): boolean {
 }
 
 function checkExecutable(path: string, what: string, envName: string): void {
-  if (!isExecutable(path)) throw new UnavailableError(`${what} not found or not executable at ${path}: ${APT_HINT} (or set ${envName})`, { code: 'no-browser' });
+  if (!isExecutable(path))
+    throw new UnavailableError(`${what} not found or not executable at ${path}: ${APT_HINT} (or set ${envName})`, { code: 'no-browser' });
 }
 
 /**
@@ -47,7 +48,9 @@ function checkExecutable(path: string, what: string, envName: string): void {
 export function resolveBinaries(options: BinaryOptions = {}): { chromiumPath: string; driverPath: string } {
   const env = options.env ?? process.env;
   const chromiumPath =
-    options.chromiumPath ?? env.FORKLIFT_CHROMIUM ?? (isExecutable(DEFAULT_CHROMIUM) || !isExecutable(CHROMIUM_LAUNCHER) ? DEFAULT_CHROMIUM : CHROMIUM_LAUNCHER);
+    options.chromiumPath ??
+    env.FORKLIFT_CHROMIUM ??
+    (isExecutable(DEFAULT_CHROMIUM) || !isExecutable(CHROMIUM_LAUNCHER) ? DEFAULT_CHROMIUM : CHROMIUM_LAUNCHER);
   const driverPath = options.driverPath ?? env.FORKLIFT_CHROMEDRIVER ?? DEFAULT_CHROMEDRIVER;
   checkExecutable(chromiumPath, 'chromium', 'FORKLIFT_CHROMIUM');
   checkExecutable(driverPath, 'chromedriver', 'FORKLIFT_CHROMEDRIVER');

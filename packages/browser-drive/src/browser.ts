@@ -24,12 +24,7 @@ export type SelectOption = string | { text: string } | { value: string } | { ind
 
 /** A condition to wait for. */
 export type WaitCondition =
-  | { present: Finder }
-  | { visible: Finder }
-  | { gone: Finder }
-  | { text: TextMatch; in?: Finder }
-  | { url: TextMatch }
-  | { title: TextMatch };
+  { present: Finder } | { visible: Finder } | { gone: Finder } | { text: TextMatch; in?: Finder } | { url: TextMatch } | { title: TextMatch };
 
 /** A frame to switch to: an element finder, a frame index, or 'top' / 'parent'. */
 export type FrameTarget = Finder | number | 'top' | 'parent';
@@ -214,7 +209,10 @@ export class Browser {
       await this.#interact(finder, 'type into', (element) => element.sendKeys(...sequence));
       return;
     }
-    await this.driver.actions().sendKeys(...sequence).perform();
+    await this.driver
+      .actions()
+      .sendKeys(...sequence)
+      .perform();
   }
 
   /** Wait until a condition holds (default timeout unless given). */
@@ -335,7 +333,11 @@ export class Browser {
     if (target === 'top') return this.driver.switchTo().defaultContent();
     if (target === 'parent') return this.driver.switchTo().parentFrame();
     if (typeof target === 'number') {
-      await pollUntil(this.timeoutMs, async () => (await this.driver.switchTo().frame(target), true), () => `no frame number ${target}`);
+      await pollUntil(
+        this.timeoutMs,
+        async () => (await this.driver.switchTo().frame(target), true),
+        () => `no frame number ${target}`,
+      );
       return;
     }
     const element = await this.find(target);
@@ -344,7 +346,12 @@ export class Browser {
 
   /** Switch to another window or tab, waiting for it to appear. */
   async window(target: WindowTarget): Promise<void> {
-    const describe = typeof target === 'number' ? `window number ${target}` : 'title' in target ? `window titled ${describeTextMatch(target.title)}` : `window at ${describeTextMatch(target.url)}`;
+    const describe =
+      typeof target === 'number'
+        ? `window number ${target}`
+        : 'title' in target
+          ? `window titled ${describeTextMatch(target.title)}`
+          : `window at ${describeTextMatch(target.url)}`;
     await pollUntil(
       this.timeoutMs,
       async () => {
@@ -387,7 +394,11 @@ export class Browser {
   }
 
   async #alert(options: { text?: TextMatch; answer?: string }, accept: boolean): Promise<string> {
-    const alert = await pollUntil(this.timeoutMs, () => this.driver.switchTo().alert(), () => 'no alert open');
+    const alert = await pollUntil(
+      this.timeoutMs,
+      () => this.driver.switchTo().alert(),
+      () => 'no alert open',
+    );
     const text = await alert.getText();
     if (options.text !== undefined && !textMatches(text, options.text)) {
       throw new StepFailure(`alert text ${JSON.stringify(text)} does not match ${describeTextMatch(options.text)}`);

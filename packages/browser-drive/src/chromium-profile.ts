@@ -9,7 +9,9 @@ import { join } from 'node:path';
  */
 const NO_GOOGLE_SERVICES =
   '--host-resolver-rules=' +
-  ['*.google.com', '*.googleapis.com', '*.gvt1.com', '*.gstatic.com', '*.googleusercontent.com', '*.doubleclick.net'].map((host) => `MAP ${host} ~NOTFOUND`).join(', ');
+  ['*.google.com', '*.googleapis.com', '*.gvt1.com', '*.gstatic.com', '*.googleusercontent.com', '*.doubleclick.net']
+    .map((host) => `MAP ${host} ~NOTFOUND`)
+    .join(', ');
 
 /** The flags that make chromium work as root on a machine without internet, without GUI unless headed. */
 export const CHROMIUM_FLAGS = [

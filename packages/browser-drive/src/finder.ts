@@ -18,17 +18,17 @@ const ATTRIBUTE_NAME = /^[A-Za-z_][\w.:-]*$/;
 /** The zod schema of a finder, used to validate step scripts before a browser starts. */
 export const FinderSchema: z.ZodType<Finder> = z.union(
   [
-  nonEmpty,
-  z.strictObject({ css: nonEmpty }),
-  z.strictObject({ xpath: nonEmpty }),
-  z.strictObject({ link: nonEmpty }),
-  z.strictObject({ button: nonEmpty }),
-  z
-    .record(z.string(), z.string())
-    .refine((map) => Object.keys(map).length > 0, 'a finder map needs at least one of tag, text or an attribute')
-    .refine((map) => Object.keys(map).every((key) => ATTRIBUTE_NAME.test(key)), 'finder map keys must be attribute names')
-    .refine((map) => !Object.keys(map).some((key) => SOLE_KEYS.has(key)), 'css, xpath, link and button stand alone in a finder')
-    .refine((map) => map.tag === undefined || /^[A-Za-z][\w-]*$/.test(map.tag), 'tag must be an element name') as z.ZodType<AttributeMap>,
+    nonEmpty,
+    z.strictObject({ css: nonEmpty }),
+    z.strictObject({ xpath: nonEmpty }),
+    z.strictObject({ link: nonEmpty }),
+    z.strictObject({ button: nonEmpty }),
+    z
+      .record(z.string(), z.string())
+      .refine((map) => Object.keys(map).length > 0, 'a finder map needs at least one of tag, text or an attribute')
+      .refine((map) => Object.keys(map).every((key) => ATTRIBUTE_NAME.test(key)), 'finder map keys must be attribute names')
+      .refine((map) => !Object.keys(map).some((key) => SOLE_KEYS.has(key)), 'css, xpath, link and button stand alone in a finder')
+      .refine((map) => map.tag === undefined || /^[A-Za-z][\w-]*$/.test(map.tag), 'tag must be an element name') as z.ZodType<AttributeMap>,
   ],
   {
     error: (issue) => {
@@ -68,7 +68,8 @@ export function attributeMapXpath(map: AttributeMap): string {
   for (const [key, value] of Object.entries(map)) {
     if (key === 'tag' || key === 'text' || value === undefined) continue;
     if (key === 'class') {
-      for (const token of value.split(/\s+/).filter(Boolean)) predicates.push(`contains(concat(' ', normalize-space(@class), ' '), ${xpathLiteral(` ${token} `)})`);
+      for (const token of value.split(/\s+/).filter(Boolean))
+        predicates.push(`contains(concat(' ', normalize-space(@class), ' '), ${xpathLiteral(` ${token} `)})`);
     } else predicates.push(`@${key}=${xpathLiteral(value)}`);
   }
   const attributes = predicates.map((predicate) => `[${predicate}]`).join('');
@@ -84,7 +85,8 @@ export function attributeMapXpath(map: AttributeMap): string {
   return `${clickable} | ${byText}[count(${clickable})=0]`;
 }
 
-const CLICKABLE = "self::a or self::button or self::label or self::summary or self::option or @role='button' or @role='link' or @role='tab' or @role='menuitem'";
+const CLICKABLE =
+  "self::a or self::button or self::label or self::summary or self::option or @role='button' or @role='link' or @role='tab' or @role='menuitem'";
 
 function buttonInput(attributes: string, text: string): string {
   return `//input${attributes}[@type='submit' or @type='button' or @type='reset'][@value=${xpathLiteral(text)}]`;
@@ -95,13 +97,12 @@ export function toLocator(finder: Finder): By {
   if (typeof finder === 'string') return By.css(finder);
   if ('css' in finder && typeof finder.css === 'string' && Object.keys(finder).length === 1) return By.css(finder.css);
   if ('xpath' in finder && typeof finder.xpath === 'string' && Object.keys(finder).length === 1) return By.xpath(finder.xpath);
-  if ('link' in finder && typeof finder.link === 'string' && Object.keys(finder).length === 1) return By.xpath(attributeMapXpath({ tag: 'a', text: finder.link }));
+  if ('link' in finder && typeof finder.link === 'string' && Object.keys(finder).length === 1)
+    return By.xpath(attributeMapXpath({ tag: 'a', text: finder.link }));
   if ('button' in finder && typeof finder.button === 'string' && Object.keys(finder).length === 1) {
     const equals = textEquals(finder.button);
     const literal = xpathLiteral(finder.button);
-    return By.xpath(
-      `//button[${equals}] | //*[@role='button'][${equals}] | //input[@type='submit' or @type='button' or @type='reset'][@value=${literal}]`,
-    );
+    return By.xpath(`//button[${equals}] | //*[@role='button'][${equals}] | //input[@type='submit' or @type='button' or @type='reset'][@value=${literal}]`);
   }
   return By.xpath(attributeMapXpath(finder as AttributeMap));
 }

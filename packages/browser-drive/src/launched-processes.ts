@@ -101,7 +101,8 @@ export function exitedEarly(child: ChildProcess, what: string, output: () => str
   const died = new Promise<never>((_, reject) => {
     const onExit = (code: number | null, signal: string | null): void =>
       reject(new UnavailableError(`${what} exited early (${signal ?? `status ${code}`}): ${lastLines(output())}`, { code: 'no-browser' }));
-    const onError = (error: Error): void => reject(new UnavailableError(`${what} could not start: ${error.message}; ${APT_HINT}`, { code: 'no-browser', cause: error }));
+    const onError = (error: Error): void =>
+      reject(new UnavailableError(`${what} could not start: ${error.message}; ${APT_HINT}`, { code: 'no-browser', cause: error }));
     child.once('exit', onExit);
     child.once('error', onError);
   });

@@ -23,7 +23,10 @@ function unprivilegedPrefix(runAsUid: number | undefined, env: Record<string, st
   const uid = runAsUid ?? fromEnv ?? DEFAULT_BROWSER_UID;
   if (uid === 0) return { prefix: [] };
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
-  if (!setpriv) throw new UnavailableError(`browser-drive runs the browser as uid ${uid} when started as root, which needs setpriv: apt-get install util-linux`, { code: 'no-setpriv' });
+  if (!setpriv)
+    throw new UnavailableError(`browser-drive runs the browser as uid ${uid} when started as root, which needs setpriv: apt-get install util-linux`, {
+      code: 'no-setpriv',
+    });
   return { prefix: [setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'], uid };
 }
 

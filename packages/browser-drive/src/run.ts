@@ -53,11 +53,15 @@ export function resolveAddresses(script: StepScript, nodes: readonly NodeRecord[
     try {
       url = resolveUrlInput(step.fields.open, nodes);
     } catch (error) {
-      if (error instanceof AddressError) throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open.${error.field}": ${error.message}`, { code: 'bad-script' });
+      if (error instanceof AddressError)
+        throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open.${error.field}": ${error.message}`, { code: 'bad-script' });
       throw error;
     }
     if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) {
-      if (baseUrl === undefined) throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open": relative URL "${url}" needs --base-url or baseUrl`, { code: 'bad-script' });
+      if (baseUrl === undefined)
+        throw new InputError(`${script.name}: ${stepLabel(step.index, 'open')}: field "open": relative URL "${url}" needs --base-url or baseUrl`, {
+          code: 'bad-script',
+        });
       url = new URL(url, baseUrl).href;
     }
     urls.set(step.index, url);
@@ -102,7 +106,11 @@ interface ScriptRun {
 /** The record of a step that failed on its own: a screenshot and the page source saved, both named in its error. */
 async function failedStepRecord(run: ScriptRun, step: Step, name: string, why: string, durationMs: number): Promise<StepRecordFields> {
   const snapshot = await run.browser.snapshot(run.screenshotsDir(), `${run.scriptBase}-step${step.index + 1}-failed`);
-  const saved = [snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined, snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined, ...snapshot.problems].filter(Boolean);
+  const saved = [
+    snapshot.screenshot ? `screenshot ${snapshot.screenshot}` : undefined,
+    snapshot.pageSource ? `page source ${snapshot.pageSource}` : undefined,
+    ...snapshot.problems,
+  ].filter(Boolean);
   return {
     script: run.script.name,
     index: step.index,

@@ -18,12 +18,7 @@ const common = {
 };
 
 const selectOption = z.union(
-  [
-    z.string(),
-    z.strictObject({ text: z.string() }),
-    z.strictObject({ value: z.string() }),
-    z.strictObject({ index: z.number().int().nonnegative() }),
-  ],
+  [z.string(), z.strictObject({ text: z.string() }), z.strictObject({ value: z.string() }), z.strictObject({ index: z.number().int().nonnegative() })],
   { error: 'expected an option: its text (a string), { text }, { value } or { index }' },
 );
 const waitCondition = z.union(
@@ -131,11 +126,15 @@ export function parseStep(raw: unknown, index: number, where: string): Step {
   if (typeof value === 'string') {
     const verb = camel(value);
     if (!VERBS_WITHOUT_ARGUMENT.has(verb)) {
-      throw new InputError(STEP_VERBS.includes(verb as StepVerb) ? `${at}: step "${value}" needs an argument ({ ${verb}: ... })` : `${at}: unknown step "${value}"`, { code: 'bad-script' });
+      throw new InputError(
+        STEP_VERBS.includes(verb as StepVerb) ? `${at}: step "${value}" needs an argument ({ ${verb}: ... })` : `${at}: unknown step "${value}"`,
+        { code: 'bad-script' },
+      );
     }
     value = { [verb]: true };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${at}: expected a step object like { click: '#id' }`, { code: 'bad-script' });
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InputError(`${at}: expected a step object like { click: '#id' }`, { code: 'bad-script' });
   const object = Object.fromEntries(Object.entries(value).map(([key, field]) => [STEP_VERBS.includes(camel(key) as StepVerb) ? camel(key) : key, field]));
   const verbs = Object.keys(object).filter((key) => STEP_VERBS.includes(key as StepVerb)) as StepVerb[];
   if (verbs.length === 0) {
@@ -147,7 +146,10 @@ export function parseStep(raw: unknown, index: number, where: string): Step {
   const verb = verbs[0];
   const parsed = STEP_SCHEMAS[verb].safeParse(object);
   if (!parsed.success) {
-    throw new InputError(issueLine(parsed.error, { where: `${where}: ${stepLabel(index, verb)}`, what: '', input: object, root: verb, unknownKey: `field for ${verb}` }), { code: 'bad-script' });
+    throw new InputError(
+      issueLine(parsed.error, { where: `${where}: ${stepLabel(index, verb)}`, what: '', input: object, root: verb, unknownKey: `field for ${verb}` }),
+      { code: 'bad-script' },
+    );
   }
   return { verb, index, fields: parsed.data } as Step;
 }
@@ -169,7 +171,10 @@ export function parseScript(value: unknown, source: string): StepScript {
   const object = Array.isArray(value) ? { steps: value } : value;
   const header = ScriptHeaderSchema.safeParse(object);
   if (!header.success) {
-    throw new InputError(issueLine(header.error, { where, what: '', input: object, root: 'steps', unknownKey: 'field (a script has name, baseUrl, timeout, steps)' }), { code: 'bad-script' });
+    throw new InputError(
+      issueLine(header.error, { where, what: '', input: object, root: 'steps', unknownKey: 'field (a script has name, baseUrl, timeout, steps)' }),
+      { code: 'bad-script' },
+    );
   }
   if (header.data.steps.length === 0) throw new InputError(`${where}: field "steps": the script has no steps`, { code: 'bad-script' });
   const steps = header.data.steps.map((raw, index) => parseStep(raw, index, where));
@@ -187,7 +192,10 @@ export function loadScript(path: string): StepScript {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(`${path}: cannot read the script (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { code: 'bad-script', cause: error });
+    throw new InputError(`${path}: cannot read the script (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
+      code: 'bad-script',
+      cause: error,
+    });
   }
   let value: unknown;
   try {

@@ -120,13 +120,16 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutput>
       const where = step.fields.in ?? 'body';
       const actual = await b.text(where);
       if (!textMatches(actual, step.fields.expectText)) {
-        throw new StepFailure(`expected text ${describeTextMatch(step.fields.expectText)} in ${describeFinder(where)}, found ${short(actual.replace(/\s+/g, ' ').trim())}`);
+        throw new StepFailure(
+          `expected text ${describeTextMatch(step.fields.expectText)} in ${describeFinder(where)}, found ${short(actual.replace(/\s+/g, ' ').trim())}`,
+        );
       }
       return {};
     }
     case 'expectTitle': {
       const actual = await b.title();
-      if (!textMatches(actual, step.fields.expectTitle)) throw new StepFailure(`expected title ${describeTextMatch(step.fields.expectTitle)}, found ${JSON.stringify(actual)}`);
+      if (!textMatches(actual, step.fields.expectTitle))
+        throw new StepFailure(`expected title ${describeTextMatch(step.fields.expectTitle)}, found ${JSON.stringify(actual)}`);
       return {};
     }
     case 'expectUrl': {
@@ -139,7 +142,8 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutput>
       return {};
     case 'expectCount': {
       const actual = await b.count(step.fields.expectCount);
-      if (actual !== step.fields.count) throw new StepFailure(`expected ${step.fields.count} elements matching ${describeFinder(step.fields.expectCount)}, found ${actual}`);
+      if (actual !== step.fields.count)
+        throw new StepFailure(`expected ${step.fields.count} elements matching ${describeFinder(step.fields.expectCount)}, found ${actual}`);
       return {};
     }
     case 'screenshot': {

@@ -9,7 +9,13 @@ export const TextMatchSchema = z.union([
   z.strictObject({ equals: z.string() }),
   z.strictObject({ contains: z.string() }),
   z
-    .strictObject({ matches: z.string(), flags: z.string().regex(/^[dgimsuyv]*$/, 'unknown RegExp flag').optional() })
+    .strictObject({
+      matches: z.string(),
+      flags: z
+        .string()
+        .regex(/^[dgimsuyv]*$/, 'unknown RegExp flag')
+        .optional(),
+    })
     .refine((value) => isValidRegExp(value.matches, value.flags), 'not a valid regular expression'),
 ]);
 

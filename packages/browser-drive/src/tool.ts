@@ -61,7 +61,10 @@ Steps: ${STEP_VERBS.join(', ')}`,
         await ctx.emit('step', record);
         const label = stepLabel(record.index, record.step);
         if (record.status === 'failed') ctx.warn(ctx.colors.red(`browser-drive: ${record.error ?? `${label} failed`}`));
-        else ctx.detail(`browser-drive: ${label} ${record.status === 'passed' ? ctx.colors.green('passed') : ctx.colors.dim('skipped')} (${record.durationMs} ms)`);
+        else
+          ctx.detail(
+            `browser-drive: ${label} ${record.status === 'passed' ? ctx.colors.green('passed') : ctx.colors.dim('skipped')} (${record.durationMs} ms)`,
+          );
       },
     });
     ctx.log(`browser-drive: ${script.name}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (of ${script.steps.length} steps)`);

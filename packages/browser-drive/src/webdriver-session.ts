@@ -6,7 +6,14 @@ function newSession(port: number, alwaysMatch: Record<string, unknown>, agent: A
   const body = JSON.stringify({ capabilities: { alwaysMatch, firstMatch: [{}] } });
   return new Promise((resolve, reject) => {
     const request = httpRequest(
-      { host: '127.0.0.1', port, path: '/session', method: 'POST', agent, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/session',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) },
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
@@ -17,7 +24,8 @@ function newSession(port: number, alwaysMatch: Record<string, unknown>, agent: A
           } catch {
             // not JSON: reported below
           }
-          if (response.statusCode === 200 && typeof value?.sessionId === 'string') resolve({ sessionId: value.sessionId, capabilities: value.capabilities ?? {} });
+          if (response.statusCode === 200 && typeof value?.sessionId === 'string')
+            resolve({ sessionId: value.sessionId, capabilities: value.capabilities ?? {} });
           else reject(new Error(`chromedriver refused the session (HTTP ${response.statusCode}): ${value?.message ?? text.slice(0, 200)}`));
         });
       },
@@ -38,7 +46,10 @@ export async function attachWebDriver(driverPort: number, devToolsPort: number, 
   // attaches, not while chromium starts.
   const creating = newSession(driverPort, { browserName: 'chrome', 'goog:chromeOptions': { debuggerAddress: `127.0.0.1:${devToolsPort}` } }, agent);
   creating.catch(() => undefined);
-  const [{ WebDriver, Session, Capabilities }, { default: http }] = await Promise.all([import('selenium-webdriver'), import('selenium-webdriver/http/index.js')]);
+  const [{ WebDriver, Session, Capabilities }, { default: http }] = await Promise.all([
+    import('selenium-webdriver'),
+    import('selenium-webdriver/http/index.js'),
+  ]);
   const created = await Promise.race([creating, browserDied]);
   const executor = new http.Executor(new http.HttpClient(`http://127.0.0.1:${driverPort}`, agent));
   return new WebDriver(new Session(created.sessionId, new Capabilities(new Map(Object.entries(created.capabilities)))), executor);

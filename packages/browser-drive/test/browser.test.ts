@@ -40,7 +40,10 @@ t.test('browser - starts Debian chromium headless through the explicit chromedri
     }
   };
   // compare resolved paths: Debian's chromium-driver may make /usr/bin/chromedriver a symlink to /usr/lib/chromium/chromedriver
-  t.ok(pids.some((pid) => exe(pid) === realpathSync('/usr/bin/chromedriver')), 'the explicit chromedriver runs');
+  t.ok(
+    pids.some((pid) => exe(pid) === realpathSync('/usr/bin/chromedriver')),
+    'the explicit chromedriver runs',
+  );
   // the browser itself is started by browser-drive (Debian's binary, not the launcher script); the driver attaches to it
   const browserPid = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--remote-debugging-port=0'));
   t.ok(browserPid, 'a chromium browser process with DevTools on a port it picked');
@@ -51,7 +54,10 @@ t.test('browser - starts Debian chromium headless through the explicit chromedri
   t.ok(argv.includes('--disable-background-networking'));
   t.ok(argv.includes('--enable-automation'), 'the flags chromedriver would have passed');
   t.ok(argv.includes('--disable-popup-blocking'));
-  t.ok(argv.some((arg) => arg.startsWith('--host-resolver-rules=') && arg.includes('MAP *.google.com ~NOTFOUND')), 'no lookups of Google services');
+  t.ok(
+    argv.some((arg) => arg.startsWith('--host-resolver-rules=') && arg.includes('MAP *.google.com ~NOTFOUND')),
+    'no lookups of Google services',
+  );
   const cmdline = (pid: number): string => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -114,7 +120,10 @@ t.test('browser - content that appears after a delay is waited for', async (t) =
 t.test('browser - a wait that times out is a StepFailure saying what and how long', async (t) => {
   await b.open('/delayed.html?ms=60000');
   await t.rejects(b.waitFor({ visible: '#result' }, 300), new StepFailure('no visible element matches #result after 0.3 s'));
-  await t.rejects(b.waitFor({ text: 'Stock' }, 200), { name: 'StepFailure', message: /^text "Stock" did not appear in body \(last: "Delayed content Loading\.\.\."\) after 0\.2 s$/ });
+  await t.rejects(b.waitFor({ text: 'Stock' }, 200), {
+    name: 'StepFailure',
+    message: /^text "Stock" did not appear in body \(last: "Delayed content Loading\.\.\."\) after 0\.2 s$/,
+  });
   const before = b.timeoutMs;
   b.timeoutMs = 200;
   await t.rejects(b.click({ link: 'Nowhere' }), { message: 'no element matches link "Nowhere" after 0.2 s' });

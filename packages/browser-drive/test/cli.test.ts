@@ -117,10 +117,14 @@ t.test('browser-drive - when it exits, every process it started is gone (rendere
   for (let round = 1; round <= 3; round += 1) {
     const marker = `FORKLIFT_BROWSER_DRIVE_TEST=${process.pid}-${round}`;
     // the built binary (no tsx, whose esbuild helper would carry the marker too)
-    const child = spawn(process.execPath, [BIN, join(scripts, 'failing.json5'), '--base-url', server.url, '--screenshots', join(work, `shots-gone-${round}`), '--timeout', '3'], {
-      env: { ...process.env, NODE_OPTIONS: '', FORKLIFT_BROWSER_DRIVE_TEST: `${process.pid}-${round}` },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, join(scripts, 'failing.json5'), '--base-url', server.url, '--screenshots', join(work, `shots-gone-${round}`), '--timeout', '3'],
+      {
+        env: { ...process.env, NODE_OPTIONS: '', FORKLIFT_BROWSER_DRIVE_TEST: `${process.pid}-${round}` },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     let seenWhileRunning = 0;
@@ -142,7 +146,10 @@ t.test('browser-drive - script errors exit 65 naming step and field before any b
   const env = { FORKLIFT_CHROMEDRIVER: fakeDriver };
   const bad = await runInProcess([join(scripts, 'bad.json5')], { env });
   t.equal(bad.code, 65);
-  t.equal(bad.stderr, `browser-drive: ${join(scripts, 'bad.json5')}: step 2 (steps[1]): unknown step "clik" (steps: ${'open, click, fill, clear, select, check, uncheck, submit, press, waitFor, expectText, expectTitle, expectUrl, expectVisible, expectCount, screenshot, execute, back, forward, refresh, frame, window, setCookie, deleteCookie, deleteCookies, expectCookie, acceptAlert, dismissAlert'})\n`);
+  t.equal(
+    bad.stderr,
+    `browser-drive: ${join(scripts, 'bad.json5')}: step 2 (steps[1]): unknown step "clik" (steps: ${'open, click, fill, clear, select, check, uncheck, submit, press, waitFor, expectText, expectTitle, expectUrl, expectVisible, expectCount, screenshot, execute, back, forward, refresh, frame, window, setCookie, deleteCookie, deleteCookies, expectCookie, acceptAlert, dismissAlert'})\n`,
+  );
   const missing = join(work, 'missing-field.json5');
   writeFileSync(missing, "{ steps: [{ open: 'about:blank' }, { click: '#a' }, { fill: '#email' }] }");
   const noField = await runInProcess([missing], { env });
@@ -150,9 +157,15 @@ t.test('browser-drive - script errors exit 65 naming step and field before any b
   t.equal(noField.stderr, `browser-drive: ${missing}: step 3 (steps[2], fill): field "with": missing, expected the text to type (a string)\n`);
   const noNode = await runInProcess([join(scripts, 'node.json5')], { env });
   t.equal(noNode.code, 65);
-  t.match(noNode.stderr, /^browser-drive: node-web: step 1 \(steps\[0\], open\): field "open\.node": no running node number 0 in group "web" in the input \(that group has 0\)\n$/);
+  t.match(
+    noNode.stderr,
+    /^browser-drive: node-web: step 1 \(steps\[0\], open\): field "open\.node": no running node number 0 in group "web" in the input \(that group has 0\)\n$/,
+  );
   t.notOk(existsSync(marker), 'the driver was never started');
-  t.same(bad.records.map((record) => record.kind), ['error', 'summary']);
+  t.same(
+    bad.records.map((record) => record.kind),
+    ['error', 'summary'],
+  );
 });
 
 t.test('browser-drive - a driver or browser that dies at start exits 69 and leaves no process behind', async (t) => {
@@ -183,7 +196,10 @@ t.test('browser-drive - a missing browser or driver exits 69 with the apt comman
   );
   const noDriver = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url, '--chromedriver', '/nonexistent/chromedriver']);
   t.equal(noDriver.code, 69);
-  t.match(noDriver.stderr, /chromedriver not found or not executable at \/nonexistent\/chromedriver: install it with: apt-get install chromium chromium-driver/);
+  t.match(
+    noDriver.stderr,
+    /chromedriver not found or not executable at \/nonexistent\/chromedriver: install it with: apt-get install chromium chromium-driver/,
+  );
   const headed = await runInProcess([join(scripts, 'failing.json5'), '--base-url', server.url, '--headed'], { env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
   t.equal(headed.code, 69);
   t.match(headed.stderr, /--headed needs a display/);
@@ -219,7 +235,9 @@ t.test('browser-drive - SIGINT during a step ends the run with 130 and leaves no
   const profileArg = live
     .map((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((arg) => arg.startsWith('--user-data-dir='));
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .find((arg) => arg.startsWith('--user-data-dir='));
       } catch {
         return undefined;
       }

@@ -26,13 +26,20 @@ function sshArgs(target: NodeRecord, command: string): string[] {
   const knownHosts = join(home, 'known_hosts');
   writeFileSync(knownHosts, `${target.address} ${target.hostKey}\n`);
   return [
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'ConnectTimeout=10',
-    '-i', String(target.privateKey),
-    '-p', String(target.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=10',
+    '-i',
+    String(target.privateKey),
+    '-p',
+    String(target.port),
     `${target.user}@${target.address}`,
     command,
   ];

@@ -64,7 +64,10 @@ export function runCli(args: string[], options: { stdin?: string; env?: Record<s
 }
 
 /** Run browser-drive in this process through the contract's main() (for fast usage and input checks). */
-export async function runInProcess(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Omit<CliResult, 'descendants' | 'signal'>> {
+export async function runInProcess(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Omit<CliResult, 'descendants' | 'signal'>> {
   const { main } = await import('@forklift/contract');
   const { browserDriveTool } = await import('../src/tool.js');
   const { PassThrough, Readable } = await import('node:stream');

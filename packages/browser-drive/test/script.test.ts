@@ -80,7 +80,12 @@ t.test('loadScript - fixture scripts validate; a bad one fails naming its second
 });
 
 t.test('resolveAddresses - node addresses become URLs from running node records', async (t) => {
-  const nodes = [node('web-0', 'web', '10.1.0.2', 'destroyed'), node('web-1', 'web', '10.1.0.3'), node('web-2', 'web', 'fd00::5'), node('db-1', 'db', '10.1.0.9')];
+  const nodes = [
+    node('web-0', 'web', '10.1.0.2', 'destroyed'),
+    node('web-1', 'web', '10.1.0.3'),
+    node('web-2', 'web', 'fd00::5'),
+    node('db-1', 'db', '10.1.0.9'),
+  ];
   const script = parseScript(
     [
       { open: { node: { group: 'web' }, port: 8080, path: '/health' } },
@@ -107,8 +112,14 @@ t.test('resolveAddresses - a node that is not in the input is a script error nam
 t.test('finders - taxi maps, link and button text become XPath', async (t) => {
   t.equal(attributeMapXpath({ tag: 'input', name: 'email' }), "//input[@name='email']");
   t.equal(attributeMapXpath({ tag: 'a', text: 'Login' }), "//a[normalize-space(.)='Login'][not(.//*[normalize-space(.)='Login'])]");
-  t.match(attributeMapXpath({ text: 'Sign in' }), /^\/\/\*\[self::a or self::button .*\]\[normalize-space\(\.\)='Sign in'\] \| \/\/input\[@type='submit' or @type='button' or @type='reset'\]\[@value='Sign in'\] \| .*\[count\(.*\)=0\]$/);
-  t.equal(attributeMapXpath({ tag: 'li', class: 'item special' }), "//li[contains(concat(' ', normalize-space(@class), ' '), ' item ')][contains(concat(' ', normalize-space(@class), ' '), ' special ')]");
+  t.match(
+    attributeMapXpath({ text: 'Sign in' }),
+    /^\/\/\*\[self::a or self::button .*\]\[normalize-space\(\.\)='Sign in'\] \| \/\/input\[@type='submit' or @type='button' or @type='reset'\]\[@value='Sign in'\] \| .*\[count\(.*\)=0\]$/,
+  );
+  t.equal(
+    attributeMapXpath({ tag: 'li', class: 'item special' }),
+    "//li[contains(concat(' ', normalize-space(@class), ' '), ' item ')][contains(concat(' ', normalize-space(@class), ' '), ' special ')]",
+  );
   t.equal(xpathLiteral(`it's "x"`), `concat('it', "'", 's "x"')`);
   t.same(toLocator('#a'), { using: 'css selector', value: '#a' });
   t.same(toLocator({ xpath: '//a' }), { using: 'xpath', value: '//a' });

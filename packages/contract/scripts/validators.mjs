@@ -49,7 +49,13 @@ function createAjv() {
     unicode: false,
     unicodeRegExp: false,
     code: { source: true, esm: true, lines: true },
-    logger: { log: console.log, warn: (...args) => { if (!/option unicode\b/.test(args.join(' '))) console.warn(...args); }, error: console.error },
+    logger: {
+      log: console.log,
+      warn: (...args) => {
+        if (!/option unicode\b/.test(args.join(' '))) console.warn(...args);
+      },
+      error: console.error,
+    },
   });
 }
 
@@ -87,6 +93,8 @@ export function validatorsModule(schemas) {
     HEADER +
     '/** A validator of one record kind: true when the value is valid against the strict variant of its JSON Schema. */\n' +
     'export type Validate = (value: unknown) => boolean;\n' +
-    Object.keys(schemas).map((kind) => `export declare const ${kind}: Validate;\n`).join('');
+    Object.keys(schemas)
+      .map((kind) => `export declare const ${kind}: Validate;\n`)
+      .join('');
   return { js, dts };
 }

@@ -58,7 +58,10 @@ export const PlanUploadSchema = z.looseObject({
   name: z.string().regex(UPLOAD_NAME_PATTERN),
   source: nonEmpty,
   bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   sensitive: z.boolean().optional(),
 });
 

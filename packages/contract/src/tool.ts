@@ -130,7 +130,8 @@ export function helpText(tool: ToolDefinition): string {
     ['--debug', 'stack traces with errors'],
   ];
   if (tool.detailedExitcode) common.push(['--detailed-exitcode', 'exit 2 when everything succeeded and something changed']);
-  if (tool.stdin !== 'none') common.push(['--max-line-bytes N', `longest stdin line accepted (default ${Math.round((tool.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) / 1048576)} MiB)`]);
+  if (tool.stdin !== 'none')
+    common.push(['--max-line-bytes N', `longest stdin line accepted (default ${Math.round((tool.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES) / 1048576)} MiB)`]);
   const exitLines = EXIT_CODE_LINES.map(([code, text]) => `  ${code.padEnd(5)}${code === '1' && tool.failure ? `${text}: ${tool.failure}` : text}`);
   return [
     tool.usage.trimEnd(),
@@ -170,7 +171,9 @@ function parseFlags(tool: ToolDefinition, argv: string[]): { args: string[]; fla
  * none did). @example upstreamFailures(input) // 'upstream render-crate failed (its summary says ok:false)'
  */
 export function upstreamFailures(input: readonly InputRecord[]): string | undefined {
-  const failed = input.filter((item) => item.kind === 'summary' && (item.record as { ok?: unknown }).ok === false).map((item) => String((item.record as { tool?: unknown }).tool ?? '?'));
+  const failed = input
+    .filter((item) => item.kind === 'summary' && (item.record as { ok?: unknown }).ok === false)
+    .map((item) => String((item.record as { tool?: unknown }).tool ?? '?'));
   const errors = input.filter((item) => item.kind === 'error').length;
   if (failed.length === 0 && errors === 0) return undefined;
   const parts = [];

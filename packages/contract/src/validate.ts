@@ -16,7 +16,13 @@ export function loadRecordSchemas(): Promise<RecordsModule> {
 }
 
 /** The InputError for a record zod rejected: `WHERE: KIND record field "PATH": DETAIL`. */
-export function recordIssueError(kind: string, object: unknown, issue: ValidationIssue | { issues: readonly ValidationIssue[] }, where: string, line: number): InputError {
+export function recordIssueError(
+  kind: string,
+  object: unknown,
+  issue: ValidationIssue | { issues: readonly ValidationIssue[] },
+  where: string,
+  line: number,
+): InputError {
   return new InputError(issueLine(issue, { where, what: `${kind} record`, input: object }), { line });
 }
 

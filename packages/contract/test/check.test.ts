@@ -13,27 +13,126 @@ const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
   node: [
     { v: 1, kind: 'node', id: 'web-1', group: 'web', service: 'local', provider: 'nspawn', address: '10.0.0.2', port: 22, user: 'root', state: 'running' },
     {
-      v: 1, kind: 'node', id: 'web-2', group: 'web', service: 'local', provider: 'nspawn', address: 'fd00::2', port: 65535, user: 'admin',
-      privateKey: '/root/.forklift/keys/id', hostKey: 'ssh-ed25519 AAAA', os: { family: 'debian', release: '12', init: 'systemd', extra: [1] },
-      color: 'blue', roles: ['web', 'db'], tags: { rack: 'a1' }, state: 'destroyed', provisionedAt: '2024-01-01',
+      v: 1,
+      kind: 'node',
+      id: 'web-2',
+      group: 'web',
+      service: 'local',
+      provider: 'nspawn',
+      address: 'fd00::2',
+      port: 65535,
+      user: 'admin',
+      privateKey: '/root/.forklift/keys/id',
+      hostKey: 'ssh-ed25519 AAAA',
+      os: { family: 'debian', release: '12', init: 'systemd', extra: [1] },
+      color: 'blue',
+      roles: ['web', 'db'],
+      tags: { rack: 'a1' },
+      state: 'destroyed',
+      provisionedAt: '2024-01-01',
     },
   ],
-  plan: [{ v: 1, kind: 'plan', node: 'web-1', phase: 'configure', script: 'set -eu\n', actions: [{ id: 'a.1', action: 'package', label: 'nginx', extra: true }], sha256: 'a'.repeat(64), mode: 'plan' }],
+  plan: [
+    {
+      v: 1,
+      kind: 'plan',
+      node: 'web-1',
+      phase: 'configure',
+      script: 'set -eu\n',
+      actions: [{ id: 'a.1', action: 'package', label: 'nginx', extra: true }],
+      sha256: 'a'.repeat(64),
+      mode: 'plan',
+    },
+  ],
   result: [
-    { v: 1, kind: 'result', node: 'web-1', phase: 'configure', action: 'package', id: 'a.1', label: 'nginx', status: 'changed', exitCode: 0, stdout: '', stderr: '', durationMs: 12 },
-    { v: 1, kind: 'result', node: 'web-1', phase: 'configure', action: 'a.1', label: 'nginx', status: 'failed', exitCode: -1, stdout: 'x', stderr: 'y', diff: '--- a\n', durationMs: 0 },
+    {
+      v: 1,
+      kind: 'result',
+      node: 'web-1',
+      phase: 'configure',
+      action: 'package',
+      id: 'a.1',
+      label: 'nginx',
+      status: 'changed',
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+      durationMs: 12,
+    },
+    {
+      v: 1,
+      kind: 'result',
+      node: 'web-1',
+      phase: 'configure',
+      action: 'a.1',
+      label: 'nginx',
+      status: 'failed',
+      exitCode: -1,
+      stdout: 'x',
+      stderr: 'y',
+      diff: '--- a\n',
+      durationMs: 0,
+    },
   ],
   phase: [{ v: 1, kind: 'phase', node: 'web-1', phase: 'configure', status: 'ok', counts: { changed: 0, ok: 3, failed: 0, skipped: 0 }, durationMs: 40 }],
   test: [
     { v: 1, kind: 'test', file: 'a.expect.ts', name: 'line 1', status: 'passed', durationMs: 0, assertions: 1, run: 2 },
-    { v: 1, kind: 'test', file: 'a.expect.ts', name: '', status: 'failed', durationMs: 3, failure: { message: 'expected: 1 was: 2', expected: 1, actual: { a: [null] }, diff: 'x', location: 'a.expect.ts:1:1' } },
+    {
+      v: 1,
+      kind: 'test',
+      file: 'a.expect.ts',
+      name: '',
+      status: 'failed',
+      durationMs: 3,
+      failure: { message: 'expected: 1 was: 2', expected: 1, actual: { a: [null] }, diff: 'x', location: 'a.expect.ts:1:1' },
+    },
     { v: 1, kind: 'test', file: 'a.expect.ts', name: 'n', status: 'errored', durationMs: 3, failure: undefined },
   ],
-  step: [{ v: 1, kind: 'step', script: 'login.json', index: 0, step: 'open', status: 'skipped', durationMs: 1, screenshot: 's.png', error: 'e' }, { v: 1, kind: 'step', script: 'x.json5', index: 2, step: 'execute', status: 'failed', durationMs: 3, result: { a: [1, null] }, pageSource: '/tmp/x.html' }],
+  step: [
+    { v: 1, kind: 'step', script: 'login.json', index: 0, step: 'open', status: 'skipped', durationMs: 1, screenshot: 's.png', error: 'e' },
+    { v: 1, kind: 'step', script: 'x.json5', index: 2, step: 'execute', status: 'failed', durationMs: 3, result: { a: [1, null] }, pageSource: '/tmp/x.html' },
+  ],
   promotion: [
-    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }], stage: 1, status: 'shifted', window: { requests: 10, errors: 0, errorRate: 0 } },
-    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }], stage: 2, status: 'rolled-back', window: { requests: 4000, errors: 9, errorRate: 0.00225 }, reason: 'error rate 0.23% above 0.1%' },
-    { v: 1, kind: 'promotion', app: 'wine', from: 'blue', to: 'green', weights: [], stage: 0, status: 'held', window: { requests: 0, errors: 0, errorRate: 0 } },
+    {
+      v: 1,
+      kind: 'promotion',
+      app: 'wine',
+      from: 'blue',
+      to: 'green',
+      weights: [
+        { color: 'blue', weight: 90 },
+        { color: 'green', weight: 10 },
+      ],
+      stage: 1,
+      status: 'shifted',
+      window: { requests: 10, errors: 0, errorRate: 0 },
+    },
+    {
+      v: 1,
+      kind: 'promotion',
+      app: 'wine',
+      from: 'blue',
+      to: 'green',
+      weights: [
+        { color: 'blue', weight: 100 },
+        { color: 'green', weight: 0 },
+      ],
+      stage: 2,
+      status: 'rolled-back',
+      window: { requests: 4000, errors: 9, errorRate: 0.00225 },
+      reason: 'error rate 0.23% above 0.1%',
+    },
+    {
+      v: 1,
+      kind: 'promotion',
+      app: 'wine',
+      from: 'blue',
+      to: 'green',
+      weights: [],
+      stage: 0,
+      status: 'held',
+      window: { requests: 0, errors: 0, errorRate: 0 },
+    },
   ],
   error: [
     { v: 1, kind: 'error', code: 'unreachable', message: 'connect timeout', node: 'web-1' },
@@ -42,7 +141,14 @@ const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
   ],
   summary: [
     { v: 1, kind: 'summary', tool: 'expect-run', ok: false, counts: { tests: 100, passed: 99 }, durationMs: 0 },
-    { v: 1, kind: 'summary', tool: 'run-actions', ok: true, counts: { nodes: 2, ok: 10, changed: 2, failed: 0, skipped: 0, unreachable: 0, failedNodes: 0 }, durationMs: 7 },
+    {
+      v: 1,
+      kind: 'summary',
+      tool: 'run-actions',
+      ok: true,
+      counts: { nodes: 2, ok: 10, changed: 2, failed: 0, skipped: 0, unreachable: 0, failedNodes: 0 },
+      durationMs: 7,
+    },
     { v: 1, kind: 'summary', tool: 'some-other-tool', ok: true, counts: { widgets: 3 }, durationMs: 7 },
     { v: 1, kind: 'summary', tool: 'render-crate', ok: false, counts: {}, durationMs: 7 },
   ],
@@ -50,9 +156,41 @@ const valid: Record<KnownKind, Array<Record<string, unknown>>> = {
 
 // values put in place of every field (and every nested field) of the valid records
 const ODD: unknown[] = [
-  undefined, null, true, false, 0, -0, -1, 1, 1.5, 22, 65535, 65536, 2 ** 53, -(2 ** 53), NaN, Infinity, -Infinity,
-  '', 'x', '22', 'running', 'a'.repeat(64), 'A'.repeat(64), [], [''], ['x', 1], {}, { family: 'debian' }, { family: '', release: '' },
-  { color: 'x', weight: 1 }, { requests: 1, errors: 1, x: 1 }, { changed: 0, ok: 0, failed: 0, skipped: 0 }, new Date(0), () => 1, 10n,
+  undefined,
+  null,
+  true,
+  false,
+  0,
+  -0,
+  -1,
+  1,
+  1.5,
+  22,
+  65535,
+  65536,
+  2 ** 53,
+  -(2 ** 53),
+  NaN,
+  Infinity,
+  -Infinity,
+  '',
+  'x',
+  '22',
+  'running',
+  'a'.repeat(64),
+  'A'.repeat(64),
+  [],
+  [''],
+  ['x', 1],
+  {},
+  { family: 'debian' },
+  { family: '', release: '' },
+  { color: 'x', weight: 1 },
+  { requests: 1, errors: 1, x: 1 },
+  { changed: 0, ok: 0, failed: 0, skipped: 0 },
+  new Date(0),
+  () => 1,
+  10n,
 ];
 
 type Path = Array<string | number>;
@@ -121,9 +259,21 @@ t.test('quick check - what Ajv does not know fails generation, and the strict va
   t.throws(() => compileStrict({ type: 'date' }), 'an unknown type');
   t.throws(() => compileStrict({ type: 'string', minLenght: 1 }), 'an unknown keyword');
   t.throws(() => validatorsModule({ x: { $id: 'https://forklift.dev/schema/x', const: { a: 1 } } }), /runtime helper/, 'code that needs an Ajv runtime helper');
-  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'], additionalProperties: false })({ a: 1, b: 2 }), false, 'an extra key zod would strip');
-  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'] })({ a: 1, b: 2 }), false, 'an object that says nothing of other keys is closed, as zod strips them');
-  t.equal(compileStrict({ type: 'object', properties: { a: { type: 'number' } }, additionalProperties: {} })({ a: 1, b: 2 }), true, 'a loose object keeps them');
+  t.equal(
+    compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'], additionalProperties: false })({ a: 1, b: 2 }),
+    false,
+    'an extra key zod would strip',
+  );
+  t.equal(
+    compileStrict({ type: 'object', properties: { a: { type: 'number' } }, required: ['a'] })({ a: 1, b: 2 }),
+    false,
+    'an object that says nothing of other keys is closed, as zod strips them',
+  );
+  t.equal(
+    compileStrict({ type: 'object', properties: { a: { type: 'number' } }, additionalProperties: {} })({ a: 1, b: 2 }),
+    true,
+    'a loose object keeps them',
+  );
   t.equal(compileStrict({ type: 'number' })(NaN), false, 'NaN is not a number to zod');
   t.equal(compileStrict({ type: 'number' })(-Infinity), false, 'nor is -Infinity');
   t.equal(compileStrict({ type: 'integer' })(2 ** 53), false, 'integers are safe integers to zod');
@@ -142,14 +292,20 @@ t.test('quick check - values that are not plain data are left to zod', async (t)
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
   t.equal(isPlainData(cycle), false, 'a cycle');
-  t.equal(quickCheckRecord('summary', { v: 1, kind: 'summary', tool: 't', ok: true, counts: new Date(0), durationMs: 0 }), false, 'a Date is an object with no keys to Ajv, and not a record to zod');
+  t.equal(
+    quickCheckRecord('summary', { v: 1, kind: 'summary', tool: 't', ok: true, counts: new Date(0), durationMs: 0 }),
+    false,
+    'a Date is an object with no keys to Ajv, and not a record to zod',
+  );
 });
 
 t.test('quick check - a record zod strips or rejects is decided by zod when reading', async (t) => {
   const phase = { v: 1, kind: 'phase', node: 'n', phase: 'p', status: 'ok', counts: { changed: 0, ok: 1, failed: 0, skipped: 0, extra: 5 }, durationMs: 1 };
   const [item] = await readAllRecords(Readable.from([JSON.stringify(phase) + '\n']));
   t.same(item!.record, { ...phase, counts: { changed: 0, ok: 1, failed: 0, skipped: 0 } }, 'zod stripped the extra count as before');
-  await t.rejects(readAllRecords(Readable.from([JSON.stringify({ ...phase, durationMs: -1 }) + '\n'])), { message: 'stdin line 1: phase record field "durationMs": Too small: expected number to be >=0' });
+  await t.rejects(readAllRecords(Readable.from([JSON.stringify({ ...phase, durationMs: -1 }) + '\n'])), {
+    message: 'stdin line 1: phase record field "durationMs": Too small: expected number to be >=0',
+  });
 });
 
 // The zod constructs whose JSON Schema (as generated by z.toJSONSchema) states them exactly as zod
@@ -175,8 +331,12 @@ function inexact(schema: z.ZodType, path: string): string[] {
   for (const check of def.checks ?? []) {
     const { check: name, format, pattern } = check._zod.def;
     const exact =
-      name === 'min_length' || name === 'max_length' || name === 'greater_than' || name === 'less_than' ||
-      (name === 'number_format' && format === 'safeint') || (name === 'string_format' && format === 'regex' && pattern?.flags === '');
+      name === 'min_length' ||
+      name === 'max_length' ||
+      name === 'greater_than' ||
+      name === 'less_than' ||
+      (name === 'number_format' && format === 'safeint') ||
+      (name === 'string_format' && format === 'regex' && pattern?.flags === '');
     if (!exact) out.push(`${path}: check ${name}${format ? ` ${format}` : ''}`);
   }
   // z.looseObject (catchall unknown) and z.strictObject (catchall never: additionalProperties false) are exact
@@ -194,12 +354,20 @@ function inexact(schema: z.ZodType, path: string): string[] {
   return out;
 }
 
-t.test('quick check - the record schemas use only what their JSON Schemas state exactly (else make the strict variant in scripts/validators.mjs state it first)', async (t) => {
-  // the summary's one refinement, the counts per tool, is stated by jsonSchemaFor as one if/then per tool
-  const stated = new Set(['summary: check custom']);
-  for (const kind of KNOWN_KINDS) t.same(inexact(recordSchemas[kind] as z.ZodType, kind).filter((problem) => !stated.has(problem)), [], kind);
-  for (const [tool, counts] of Object.entries(summaryCountsSchemas)) t.same(inexact(counts as z.ZodType, `${tool} counts`), [], `${tool} counts`);
-});
+t.test(
+  'quick check - the record schemas use only what their JSON Schemas state exactly (else make the strict variant in scripts/validators.mjs state it first)',
+  async (t) => {
+    // the summary's one refinement, the counts per tool, is stated by jsonSchemaFor as one if/then per tool
+    const stated = new Set(['summary: check custom']);
+    for (const kind of KNOWN_KINDS)
+      t.same(
+        inexact(recordSchemas[kind] as z.ZodType, kind).filter((problem) => !stated.has(problem)),
+        [],
+        kind,
+      );
+    for (const [tool, counts] of Object.entries(summaryCountsSchemas)) t.same(inexact(counts as z.ZodType, `${tool} counts`), [], `${tool} counts`);
+  },
+);
 
 t.test('summary counts - the count names of each forklift tool are checked the same by zod and the quick check', async (t) => {
   const cases: Array<[string, Record<string, unknown>, boolean]> = [

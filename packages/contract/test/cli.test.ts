@@ -5,7 +5,12 @@ import { forkliftCatTool, main, ExitCode, UsageError, UnavailableError, InputErr
 import { catBin, nodeLine, runCat } from './helpers.js';
 
 t.test('forklift-cat - unknown kinds pass through byte-for-byte and in order, nodes re-emitted', async (t) => {
-  const lines = ['{"v":1,"kind":"zeta",  "b":2,"a":1}', nodeLine, '{"v":1,"kind":"alpha","x":"é\\u00e9"}', '{"v":1,"kind":"result","node":"n","phase":"configure","action":"a1","label":"l","status":"ok","exitCode":0,"stdout":"","stderr":"","durationMs":3}'];
+  const lines = [
+    '{"v":1,"kind":"zeta",  "b":2,"a":1}',
+    nodeLine,
+    '{"v":1,"kind":"alpha","x":"é\\u00e9"}',
+    '{"v":1,"kind":"result","node":"n","phase":"configure","action":"a1","label":"l","status":"ok","exitCode":0,"stdout":"","stderr":"","durationMs":3}',
+  ];
   const { code, stdout, stderr } = await runCat(lines.join('\n') + '\n');
   t.equal(code, 0, stderr);
   const out = stdout.trimEnd().split('\n');
@@ -22,7 +27,10 @@ t.test('forklift-cat - unknown kinds pass through byte-for-byte and in order, no
 t.test('forklift-cat - empty stdin succeeds with only the summary', async (t) => {
   const { code, stdout } = await runCat('');
   t.equal(code, 0);
-  const out = stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const out = stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.equal(out.length, 1);
   t.match(out[0], { kind: 'summary', ok: true });
 });
@@ -67,7 +75,12 @@ t.test('forklift-cat - a TTY stdin is a usage error: one line, exit 64, nothing 
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   stdin.isTTY = true;
   let err = '';
-  const stderr = new Writable({ write(chunk, _enc, cb) { err += chunk; cb(); } });
+  const stderr = new Writable({
+    write(chunk, _enc, cb) {
+      err += chunk;
+      cb();
+    },
+  });
   const stdout = capture();
   const code = await main(forkliftCatTool, [], { stdin, stdout: stdout.stream, stderr, env: {} });
   t.equal(code, 64);
@@ -77,7 +90,12 @@ t.test('forklift-cat - a TTY stdin is a usage error: one line, exit 64, nothing 
 
 function capture() {
   let text = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { text += chunk; cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk;
+      cb();
+    },
+  });
   return { stream, text: () => text };
 }
 
@@ -93,8 +111,16 @@ async function runTool(def: ToolDefinition, argv: string[], input = '', signal?:
   const code = await main(def, argv, { stdin, stdout: out.stream, stderr: err.stream, env: {}, signal });
   const stdout = out.text();
   return {
-    code, stdout, stderr: err.text(),
-    get records() { return stdout.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l)); },
+    code,
+    stdout,
+    stderr: err.text(),
+    get records() {
+      return stdout
+        .trimEnd()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
   };
 }
 
@@ -106,19 +132,45 @@ t.test('main - errors map to exit codes in one place', async (t) => {
     [new Error('boom'), ExitCode.internal],
   ];
   for (const [error, expected] of cases) {
-    const r = await runTool(tool(async () => { throw error; }), []);
+    const r = await runTool(
+      tool(async () => {
+        throw error;
+      }),
+      [],
+    );
     t.equal(r.code, expected, String(error));
     t.equal(r.stderr.trimEnd().split('\n').length, 1, 'one line without --debug');
     if (expected === ExitCode.usage) t.equal(r.stdout, '', 'a usage error writes no records');
     else t.match(r.records.at(-1), { kind: 'summary', ok: false });
   }
-  const debug = await runTool(tool(async () => { throw new Error('boom'); }), ['--debug']);
+  const debug = await runTool(
+    tool(async () => {
+      throw new Error('boom');
+    }),
+    ['--debug'],
+  );
   t.match(debug.stderr, /Error: boom\n\s+at /, '--debug prints the stack');
 });
 
 t.test('main - outcome maps to 0, 1 and 2 with --detailed-exitcode', async (t) => {
-  t.equal((await runTool(tool(async () => ({ ok: true, changed: true })), [])).code, 0);
-  t.equal((await runTool(tool(async () => ({ ok: false })), [])).code, 1);
+  t.equal(
+    (
+      await runTool(
+        tool(async () => ({ ok: true, changed: true })),
+        [],
+      )
+    ).code,
+    0,
+  );
+  t.equal(
+    (
+      await runTool(
+        tool(async () => ({ ok: false })),
+        [],
+      )
+    ).code,
+    1,
+  );
   const detailed = tool(async () => ({ ok: true, changed: true }), { detailedExitcode: true });
   t.equal((await runTool(detailed, ['--detailed-exitcode'])).code, 2);
   t.equal((await runTool(detailed, [])).code, 0);
@@ -126,20 +178,29 @@ t.test('main - outcome maps to 0, 1 and 2 with --detailed-exitcode', async (t) =
 
 t.test('main - nodes are re-emitted (updated) before the tool records, consumed kinds dropped, summary last', async (t) => {
   const input = [nodeLine, '{"v":1,"kind":"plan-ish","keep":true}', '{"v":1,"kind":"eat-me"}'].join('\n');
-  const def = tool(async (ctx) => {
-    ctx.updateNode({ ...ctx.nodes[0], os: { family: 'debian', release: '12' } });
-    t.equal(ctx.consumed.length, 1);
-    await ctx.emit('error', { code: 'unreachable', message: 'x', node: 'web-1' });
-    return { ok: true, counts: { n: 1 } };
-  }, { consumes: ['eat-me'] });
+  const def = tool(
+    async (ctx) => {
+      ctx.updateNode({ ...ctx.nodes[0], os: { family: 'debian', release: '12' } });
+      t.equal(ctx.consumed.length, 1);
+      await ctx.emit('error', { code: 'unreachable', message: 'x', node: 'web-1' });
+      return { ok: true, counts: { n: 1 } };
+    },
+    { consumes: ['eat-me'] },
+  );
   const r = await runTool(def, [], input);
-  t.same(r.records.map((x) => x.kind), ['node', 'plan-ish', 'error', 'summary']);
+  t.same(
+    r.records.map((x) => x.kind),
+    ['node', 'plan-ish', 'error', 'summary'],
+  );
   t.same(r.records[0].os, { family: 'debian', release: '12' });
   t.same(r.records[3].counts, { n: 1 });
 });
 
 t.test('main - abort with SIGINT/SIGTERM gives 130/143 after the summary', async (t) => {
-  for (const [reason, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [reason, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     const controller = new AbortController();
     const def = tool(async (ctx) => {
       controller.abort(reason);
@@ -153,7 +214,11 @@ t.test('main - abort with SIGINT/SIGTERM gives 130/143 after the summary', async
 });
 
 t.test('main - argument bounds and repeatable flags', async (t) => {
-  const def = tool(async (ctx) => ({ ok: true, counts: { phases: (ctx.flags.phase as string[]).length } }), { flags: { multiple: ['phase'] }, maxArgs: 1, minArgs: 1 });
+  const def = tool(async (ctx) => ({ ok: true, counts: { phases: (ctx.flags.phase as string[]).length } }), {
+    flags: { multiple: ['phase'] },
+    maxArgs: 1,
+    minArgs: 1,
+  });
   t.equal((await runTool(def, [])).code, 64);
   t.equal((await runTool(def, ['a', 'b'])).code, 64);
   const ok = await runTool(def, ['a', '--phase', 'x', '--phase', 'y']);
@@ -179,9 +244,17 @@ t.test('upstream failure - a summary with ok:false or an error record upstream m
   ] as const) {
     const run = await runCat(`${lines.join('\n')}\n`);
     t.equal(run.code, code, `${what}: exit ${code}`);
-    const out = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const out = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     t.match(out.at(-1), { kind: 'summary', tool: 'forklift-cat', ok }, `${what}: own summary ok:${ok}`);
     t.equal(out.length, lines.length + 1, `${what}: everything passed through`);
-    if (!ok) t.match(run.stderr, /forklift-cat: (upstream render-crate failed \(its summary says ok:false\)|1 error record upstream): this run ends ok:false/, `${what}: says why on stderr`);
+    if (!ok)
+      t.match(
+        run.stderr,
+        /forklift-cat: (upstream render-crate failed \(its summary says ok:false\)|1 error record upstream): this run ends ok:false/,
+        `${what}: says why on stderr`,
+      );
   }
 });

@@ -1,10 +1,27 @@
 import t from 'tap';
 import { PassThrough, Writable } from 'node:stream';
-import { closest, colorDiff, colorEnabled, colorsFor, helpText, main, parseArgv, positiveIntegerFlag, secondsFlag, UsageError, type ToolDefinition } from '../src/index.js';
+import {
+  closest,
+  colorDiff,
+  colorEnabled,
+  colorsFor,
+  helpText,
+  main,
+  parseArgv,
+  positiveIntegerFlag,
+  secondsFlag,
+  UsageError,
+  type ToolDefinition,
+} from '../src/index.js';
 
 function capture() {
   let text = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { text += chunk; cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk;
+      cb();
+    },
+  });
   return { stream, text: () => text };
 }
 
@@ -41,7 +58,10 @@ async function run(def: ToolDefinition, argv: string[], env: Record<string, stri
 
 t.test('parseArgv - values, aliases, -- and negative numbers', async (t) => {
   const spec = { boolean: ['plan', 'quiet', 'verbose'], string: ['timeout'], multiple: ['phase'], alias: { q: 'quiet', v: 'verbose' } };
-  t.same(parseArgv(['a', '--timeout', '5', '--phase=x', '--phase', 'y', '--plan'], spec), { args: ['a'], flags: { timeout: '5', phase: ['x', 'y'], plan: true } });
+  t.same(parseArgv(['a', '--timeout', '5', '--phase=x', '--phase', 'y', '--plan'], spec), {
+    args: ['a'],
+    flags: { timeout: '5', phase: ['x', 'y'], plan: true },
+  });
   t.same(parseArgv(['--timeout', '-1'], spec).flags.timeout, '-1', 'a negative number after a value option is its value');
   t.same(parseArgv(['--timeout=-0.5'], spec).flags.timeout, '-0.5');
   t.same(parseArgv(['-1', '-', 'x'], spec).args, ['-1', '-', 'x'], 'a negative number and - are positional');
@@ -100,7 +120,10 @@ t.test('main - -h is --help; the help lists --version, the common options and ev
   for (const flag of ['-h, --help', '--version', '-q, --quiet', '-v, --verbose', '--debug', '--max-line-bytes N']) t.match(long.stdout, flag);
   for (const code of ['0', '1', '2', '64', '65', '69', '70', '130', '143']) t.match(long.stdout, new RegExp(`\\n  ${code} +\\S`), `exit code ${code} listed`);
   t.notMatch(helpText(demo({ stdin: 'none' })), '--max-line-bytes', 'no stdin option for a tool that reads none');
-  t.match(helpText(demo({ detailedExitcode: true, failure: 'a thing failed' })), /--detailed-exitcode[\s\S]*1 +ran to the end but something failed: a thing failed/);
+  t.match(
+    helpText(demo({ detailedExitcode: true, failure: 'a thing failed' })),
+    /--detailed-exitcode[\s\S]*1 +ran to the end but something failed: a thing failed/,
+  );
 });
 
 t.test('main - usage errors: exit 64, one line naming --help, nothing on stdout', async (t) => {
@@ -138,5 +161,8 @@ t.test('colours - only on a terminal, NO_COLOR and FORCE_COLOR honoured', async 
   t.equal(colorEnabled({ isTTY: true }, { FORCE_COLOR: '0' }), false);
   const diff = '--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n same';
   t.equal(colorDiff(diff, colorsFor({ isTTY: false }, {})), diff, 'no escape codes off a terminal');
-  t.equal(colorDiff(diff, colorsFor({ isTTY: true }, {})), '\u001b[1m--- a\u001b[22m\n\u001b[1m+++ b\u001b[22m\n\u001b[36m@@ -1 +1 @@\u001b[39m\n\u001b[31m-old\u001b[39m\n\u001b[32m+new\u001b[39m\n same');
+  t.equal(
+    colorDiff(diff, colorsFor({ isTTY: true }, {})),
+    '\u001b[1m--- a\u001b[22m\n\u001b[1m+++ b\u001b[22m\n\u001b[36m@@ -1 +1 @@\u001b[39m\n\u001b[31m-old\u001b[39m\n\u001b[32m+new\u001b[39m\n same',
+  );
 });

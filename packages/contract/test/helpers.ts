@@ -6,8 +6,16 @@ export const catBin = fileURLToPath(new URL('../bin/forklift-cat.js', import.met
 
 /** A valid node record line. */
 export const nodeLine = JSON.stringify({
-  v: 1, kind: 'node', id: 'web-1', group: 'web', service: 'local', provider: 'nspawn',
-  address: '10.0.0.2', port: 22, user: 'root', state: 'running',
+  v: 1,
+  kind: 'node',
+  id: 'web-1',
+  group: 'web',
+  service: 'local',
+  provider: 'nspawn',
+  address: '10.0.0.2',
+  port: 22,
+  user: 'root',
+  state: 'running',
 });
 
 /** Run forklift-cat (a real binary built on the CLI helper) with stdin bytes. */

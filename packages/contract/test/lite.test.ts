@@ -33,11 +33,27 @@ const code = await main(tool, [], { stdin: Readable.from([process.env.INPUT]), s
 const kinds = stdout.trim().split('\\n').filter(Boolean).map((line) => JSON.parse(line).kind);
 console.log(JSON.stringify({ code, stderr, kinds, zodLoaded: '__zod_globalConfig' in globalThis }));
 `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', INPUT: input } });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', INPUT: input },
+  });
   return JSON.parse(out);
 }
 
-const node = { v: 1, kind: 'node', id: 'web-1', group: 'web', service: 'local', provider: 'nspawn', address: '10.0.0.2', port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' } };
+const node = {
+  v: 1,
+  kind: 'node',
+  id: 'web-1',
+  group: 'web',
+  service: 'local',
+  provider: 'nspawn',
+  address: '10.0.0.2',
+  port: 22,
+  user: 'root',
+  state: 'running',
+  os: { family: 'debian', release: '12' },
+};
 const summary = { v: 1, kind: 'summary', tool: 'up', ok: true, counts: { nodes: 1 }, durationMs: 5 };
 
 t.test('lite - valid records in and out of every kind: zod is never loaded', async (t) => {
@@ -56,7 +72,37 @@ t.test('lite - a bad record loads zod for the same one-line error and exit 65', 
 });
 
 t.test('lite - exports everything of the main entry but the zod schemas', async (t) => {
-  const zodOnly = ['OsFactsSchema', 'NodeRecordSchema', 'PlanActionSchema', 'PlanRecordSchema', 'PlanUploadSchema', 'ActionStatusSchema', 'ResultRecordSchema', 'StatusCountsSchema', 'PhaseRecordSchema', 'TestFailureSchema', 'TestRecordSchema', 'StepRecordSchema', 'ColorWeightSchema', 'PromotionStatusSchema', 'PromotionWindowSchema', 'PromotionRecordSchema', 'ErrorRecordSchema', 'SummaryRecordSchema', 'summaryCountsSchemas', 'recordSchemas', 'makeRecord', 'jsonSchemaFor', 'parseRecordLine'];
-  t.same(Object.keys(lite).sort(), Object.keys(full).filter((name) => !zodOnly.includes(name)).sort());
-  for (const name of Object.keys(lite)) t.equal((lite as Record<string, unknown>)[name], (full as Record<string, unknown>)[name], `${name} is the same binding`);
+  const zodOnly = [
+    'OsFactsSchema',
+    'NodeRecordSchema',
+    'PlanActionSchema',
+    'PlanRecordSchema',
+    'PlanUploadSchema',
+    'ActionStatusSchema',
+    'ResultRecordSchema',
+    'StatusCountsSchema',
+    'PhaseRecordSchema',
+    'TestFailureSchema',
+    'TestRecordSchema',
+    'StepRecordSchema',
+    'ColorWeightSchema',
+    'PromotionStatusSchema',
+    'PromotionWindowSchema',
+    'PromotionRecordSchema',
+    'ErrorRecordSchema',
+    'SummaryRecordSchema',
+    'summaryCountsSchemas',
+    'recordSchemas',
+    'makeRecord',
+    'jsonSchemaFor',
+    'parseRecordLine',
+  ];
+  t.same(
+    Object.keys(lite).sort(),
+    Object.keys(full)
+      .filter((name) => !zodOnly.includes(name))
+      .sort(),
+  );
+  for (const name of Object.keys(lite))
+    t.equal((lite as Record<string, unknown>)[name], (full as Record<string, unknown>)[name], `${name} is the same binding`);
 });

@@ -41,6 +41,9 @@ const records = await readAllRecords(Readable.from([line + '\\n']));
 console.log(JSON.stringify([records[0].known, '__zod_globalConfig' in globalThis]));`;
   writeFileSync(join(project, 'lite.mjs'), lite);
   t.equal(execFileSync(process.execPath, ['lite.mjs'], { cwd: project, encoding: 'utf8' }).trim(), '[true,false]');
-  const schema = execFileSync(process.execPath, ['-e', `console.log(require.resolve('@forklift/contract/schema/node.schema.json'))`], { cwd: project, encoding: 'utf8' });
+  const schema = execFileSync(process.execPath, ['-e', `console.log(require.resolve('@forklift/contract/schema/node.schema.json'))`], {
+    cwd: project,
+    encoding: 'utf8',
+  });
   t.match(schema, /node\.schema\.json/);
 });

@@ -26,19 +26,55 @@ async function rejection(input: Buffer | string, maxLineBytes?: number): Promise
 // Each bad-input case: the reader's message, and the real binary's exit code and single stderr line.
 const badCases: Array<{ name: string; input: Buffer | string; line: number; message: RegExp; maxLineBytes?: number }> = [
   { name: 'a non-JSON line', input: `${nodeLine}\nnot json\n`, line: 2, message: /^stdin line 2: not JSON/ },
-  { name: 'a 10 KB record nested 5,000 deep (was a stack overflow, exit 70)', input: `${nodeLine}\n{"v":1,"kind":"node","x":${'['.repeat(5000)}${']'.repeat(5000)}}\n`, line: 2, message: /^stdin line 2: nested deeper than 128 levels of arrays and objects$/ },
-  { name: 'an unknown kind nested 5,000 deep in objects', input: `{"v":1,"kind":"zeta","x":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}\n`, line: 1, message: /^stdin line 1: nested deeper than 128 levels/ },
+  {
+    name: 'a 10 KB record nested 5,000 deep (was a stack overflow, exit 70)',
+    input: `${nodeLine}\n{"v":1,"kind":"node","x":${'['.repeat(5000)}${']'.repeat(5000)}}\n`,
+    line: 2,
+    message: /^stdin line 2: nested deeper than 128 levels of arrays and objects$/,
+  },
+  {
+    name: 'an unknown kind nested 5,000 deep in objects',
+    input: `{"v":1,"kind":"zeta","x":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}\n`,
+    line: 1,
+    message: /^stdin line 1: nested deeper than 128 levels/,
+  },
   { name: 'a JSON array instead of an object', input: '[1,2]\n', line: 1, message: /^stdin line 1: expected a JSON object, got an array$/ },
   { name: 'a JSON scalar instead of an object', input: '42\n', line: 1, message: /^stdin line 1: expected a JSON object, got a number$/ },
   { name: 'a JSON string instead of an object', input: '"node"\n', line: 1, message: /^stdin line 1: expected a JSON object, got a string$/ },
   { name: 'a v other than 1', input: '{"v":2,"kind":"node"}\n', line: 1, message: /^stdin line 1: field "v": unsupported record version 2/ },
   { name: 'a missing v', input: '{"kind":"node"}\n', line: 1, message: /^stdin line 1: missing field "v"/ },
   { name: 'a missing kind', input: '{"v":1}\n', line: 1, message: /^stdin line 1: field "kind": missing$/ },
-  { name: 'a known kind missing a required field', input: `${nodeLine}\n${nodeLine.replace('"address":"10.0.0.2",', '')}\n`, line: 2, message: /^stdin line 2: node record field "address": missing$/ },
-  { name: 'a known kind with a wrong type', input: nodeLine.replace('"port":22', '"port":"22"') + '\n', line: 1, message: /^stdin line 1: node record field "port": .*number/ },
-  { name: 'a nested field of the wrong type', input: nodeLine.replace('"state":"running"', '"state":"running","os":{"family":"debian","release":12}') + '\n', line: 1, message: /^stdin line 1: node record field "os\.release": / },
-  { name: 'invalid UTF-8', input: Buffer.concat([Buffer.from(`${nodeLine}\n{"v":1,"kind":"x","s":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]), line: 2, message: /^stdin line 2: not valid UTF-8$/ },
-  { name: 'a line over the limit', input: `${nodeLine}\n{"v":1,"kind":"x","pad":"${'a'.repeat(2000)}"}\n`, line: 2, message: /^stdin line 2: longer than the limit of 1024 bytes$/, maxLineBytes: 1024 },
+  {
+    name: 'a known kind missing a required field',
+    input: `${nodeLine}\n${nodeLine.replace('"address":"10.0.0.2",', '')}\n`,
+    line: 2,
+    message: /^stdin line 2: node record field "address": missing$/,
+  },
+  {
+    name: 'a known kind with a wrong type',
+    input: nodeLine.replace('"port":22', '"port":"22"') + '\n',
+    line: 1,
+    message: /^stdin line 1: node record field "port": .*number/,
+  },
+  {
+    name: 'a nested field of the wrong type',
+    input: nodeLine.replace('"state":"running"', '"state":"running","os":{"family":"debian","release":12}') + '\n',
+    line: 1,
+    message: /^stdin line 1: node record field "os\.release": /,
+  },
+  {
+    name: 'invalid UTF-8',
+    input: Buffer.concat([Buffer.from(`${nodeLine}\n{"v":1,"kind":"x","s":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]),
+    line: 2,
+    message: /^stdin line 2: not valid UTF-8$/,
+  },
+  {
+    name: 'a line over the limit',
+    input: `${nodeLine}\n{"v":1,"kind":"x","pad":"${'a'.repeat(2000)}"}\n`,
+    line: 2,
+    message: /^stdin line 2: longer than the limit of 1024 bytes$/,
+    maxLineBytes: 1024,
+  },
 ];
 
 for (const c of badCases) {
@@ -73,7 +109,10 @@ t.test('reader - a long line split across many chunks is bounded without bufferi
   chunks.push(Buffer.from('"}\n{"v":1,"kind":"y"}\n'));
   await t.rejects(readAllRecords(Readable.from(chunks), { maxLineBytes: 50_000 }), { message: /stdin line 1: longer than the limit/ });
   const ok = await readAllRecords(Readable.from(chunks), { maxLineBytes: 200_000 });
-  t.same(ok.map((r) => r.kind), ['x', 'y']);
+  t.same(
+    ok.map((r) => r.kind),
+    ['x', 'y'],
+  );
 });
 
 t.test('reader - a multi-byte character split across chunks decodes', async (t) => {
@@ -89,7 +128,14 @@ t.test('reader - empty stdin gives no records', async (t) => {
 
 t.test('reader - CRLF endings are tolerated and a last line without newline is read', async (t) => {
   const records = await read(`${nodeLine}\r\n{"v":1,"kind":"x"}\r\n{"v":1,"kind":"y"}`);
-  t.same(records.map((r) => [r.kind, r.line, r.known]), [['node', 1, true], ['x', 2, false], ['y', 3, false]]);
+  t.same(
+    records.map((r) => [r.kind, r.line, r.known]),
+    [
+      ['node', 1, true],
+      ['x', 2, false],
+      ['y', 3, false],
+    ],
+  );
   t.equal(records[1].raw, '{"v":1,"kind":"x"}', 'raw text keeps no CR');
 });
 

@@ -34,7 +34,10 @@ export const appServerOptions = z.strictObject({
   runtime: z
     .strictObject({
       path: controllerFile.describe('the Node.js binary on the controller, relative to the spec project'),
-      version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'must be a Node.js version like v20.20.2').describe('its version (names the install directory)'),
+      version: z
+        .string()
+        .regex(/^v?\d+\.\d+\.\d+$/, 'must be a Node.js version like v20.20.2')
+        .describe('its version (names the install directory)'),
     })
     .describe('the Node.js runtime shipped with the app, installed as /opt/forklift/node/VERSION/bin/node'),
   port: z.number().int().min(1).max(65535).default(3000).describe('the TCP port the app listens on (readiness check, and what nginx reads)'),
@@ -43,14 +46,20 @@ export const appServerOptions = z.strictObject({
   group: principalName.default('apps').describe('the common group every app server runs in (its primary group)'),
   gid: z.number().int().min(100).max(65000).optional().describe('its gid'),
   baseDir: safeAbsolute.default('/srv').describe('where BASE/NAME/releases/VERSION and BASE/NAME/current live'),
-  config: z.union([jsonObject, configFunction]).optional().describe('the app configuration (JSON), or a function of the render context returning it; written to configPath'),
+  config: z
+    .union([jsonObject, configFunction])
+    .optional()
+    .describe('the app configuration (JSON), or a function of the render context returning it; written to configPath'),
   configPath: safeAbsolute.optional().describe('where the configuration file goes (default /etc/NAME/config.json)'),
   configEnv: z
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
     .optional()
     .describe('an environment variable that names configPath for the app (e.g. WINE_CELLAR_CONFIG)'),
-  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment names are upper-case letters, digits and _'), noNewline).default({}).describe('extra environment of the service (not secret: it is in the unit file)'),
+  env: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment names are upper-case letters, digits and _'), noNewline)
+    .default({})
+    .describe('extra environment of the service (not secret: it is in the unit file)'),
   secrets: z
     .array(
       z.strictObject({
@@ -62,8 +71,15 @@ export const appServerOptions = z.strictObject({
     .describe('secret files (passwords, keys) sent out of band'),
   readiness: z
     .strictObject({
-      path: z.string().regex(/^\/[A-Za-z0-9._~/?=&%-]*$/, 'must be a URL path starting with /').default('/healthz').describe('the URL path checked on 127.0.0.1:PORT'),
-      status: z.union([z.literal('any'), z.number().int().min(100).max(599)]).default('any').describe('the HTTP status that means ready, or any answer'),
+      path: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._~/?=&%-]*$/, 'must be a URL path starting with /')
+        .default('/healthz')
+        .describe('the URL path checked on 127.0.0.1:PORT'),
+      status: z
+        .union([z.literal('any'), z.number().int().min(100).max(599)])
+        .default('any')
+        .describe('the HTTP status that means ready, or any answer'),
       timeoutS: z.number().int().min(1).max(3600).default(60).describe('how long to wait after a start or restart'),
     })
     .default({ path: '/healthz', status: 'any', timeoutS: 60 })

@@ -33,7 +33,8 @@ export interface Crate<Schema extends z.ZodType = z.ZodType> {
 export function defineCrate<Schema extends z.ZodType>(definition: CrateDefinition<Schema>): Crate<Schema> {
   const fromOptions = (options: unknown): ServerSpec => {
     const parsed = definition.schema.safeParse(options ?? {});
-    if (!parsed.success) throw new InputError(issueLine(parsed.error, { where: 'options', input: options ?? {}, unknownKey: 'option' }), { code: 'bad-crate-options' });
+    if (!parsed.success)
+      throw new InputError(issueLine(parsed.error, { where: 'options', input: options ?? {}, unknownKey: 'option' }), { code: 'bad-crate-options' });
     return { ...definition.build(parsed.data), name: definition.name };
   };
   const crate = (options: z.input<Schema>): ServerSpec => {

@@ -22,13 +22,30 @@ import { daemonReload } from './systemd.js';
 
 /** Options of the haproxy crate. */
 export const haproxyOptions = z.strictObject({
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes').describe('the app served: names the frontend, the live backend APP and the color backends APP_blue, APP_green'),
+  app: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes')
+    .describe('the app served: names the frontend, the live backend APP and the color backends APP_blue, APP_green'),
   live: colorSchema.default('blue').describe('the live color of an LB that has no promote-color state yet (later, the state on the node decides)'),
-  port: z.number().int().min(1).max(65535).default(80).describe('the live frontend\'s port'),
-  stagingPort: z.number().int().min(1).max(65535).default(8080).describe('the staging frontend\'s port: reaches only the staged color (the one that is not live)'),
-  serverRole: z.string().regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -').default('web').describe('the role of the servers behind the LB in the node records (each colored blue or green)'),
+  port: z.number().int().min(1).max(65535).default(80).describe("the live frontend's port"),
+  stagingPort: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(8080)
+    .describe("the staging frontend's port: reaches only the staged color (the one that is not live)"),
+  serverRole: z
+    .string()
+    .regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -')
+    .default('web')
+    .describe('the role of the servers behind the LB in the node records (each colored blue or green)'),
   serverPort: z.number().int().min(1).max(65535).default(80).describe("the servers' port"),
-  healthPath: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a URL path like /healthz').default('/healthz').describe('the path HAProxy checks on every server (200 = healthy)'),
+  healthPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, 'must be a URL path like /healthz')
+    .default('/healthz')
+    .describe('the path HAProxy checks on every server (200 = healthy)'),
   checkIntervalMs: z.number().int().min(100).max(60_000).default(1000).describe('time between two health checks of a server'),
   fall: z.number().int().min(1).max(10).default(2).describe('failed checks before a server is DOWN'),
   rise: z.number().int().min(1).max(10).default(2).describe('passed checks before a server is UP again'),
@@ -205,7 +222,8 @@ function createOnce(path: string, content: string): string {
  */
 export const haproxy = defineCrate({
   name: 'haproxy',
-  summary: 'HAProxy blue/green LB: live frontend and weighted backend, per-color backends with health checks, staging frontend, admin socket, server-state-file; weights kept on the node by promote-color',
+  summary:
+    'HAProxy blue/green LB: live frontend and weighted backend, per-color backends with health checks, staging frontend, admin socket, server-state-file; weights kept on the node by promote-color',
   schema: haproxyOptions,
   build: (o) => {
     const configure = (ctx: SpecContext): ActionEntry[] => {
@@ -218,7 +236,12 @@ export const haproxy = defineCrate({
         { action: 'directory', id: 'haproxy-promote-dir', path: PROMOTE_DIR, owner: 'root', group: 'root', mode: '0755' },
         // the node-side state: seeded once from `live`, then promote-color's (never overwritten here)
         { action: 'exec', id: 'haproxy-weights-seed', script: createOnce(fragment, renderFragment(o.app, initialWeights(servers, o.live))), creates: fragment },
-        { action: 'exec', id: 'haproxy-staging-seed', script: createOnce(stagingMapPath(o.app), renderStagingMap(o.app, otherColor(o.live))), creates: stagingMapPath(o.app) },
+        {
+          action: 'exec',
+          id: 'haproxy-staging-seed',
+          script: createOnce(stagingMapPath(o.app), renderStagingMap(o.app, otherColor(o.live))),
+          creates: stagingMapPath(o.app),
+        },
         { action: 'directory', id: 'haproxy-helper-dir', path: '/usr/local/lib/forklift', owner: 'root', group: 'root', mode: '0755' },
         { action: 'file', id: 'haproxy-save-state', path: SAVE_STATE_HELPER, content: SAVE_STATE_SCRIPT, owner: 'root', group: 'root', mode: '0755' },
         { action: 'directory', id: 'haproxy-dropin-dir', path: '/etc/systemd/system/haproxy.service.d', owner: 'root', group: 'root', mode: '0755' },

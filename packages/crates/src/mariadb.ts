@@ -9,10 +9,27 @@ import { describeSelector } from './peers.js';
 const sqlName = z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'must be 1-64 letters, digits or _');
 const accountName = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'must be 1-80 letters, digits, _ . -');
 const accountHost = z.string().regex(/^[A-Za-z0-9_.%:-]{1,255}$/, 'must be a host pattern of letters, digits, _ . % : -');
-const controllerFile = z.string().min(1).describe('a file on the controller, relative to the spec\'s project; its first line is the password');
+const controllerFile = z.string().min(1).describe("a file on the controller, relative to the spec's project; its first line is the password");
 const privilege = z.enum([
-  'ALL PRIVILEGES', 'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'INDEX', 'ALTER', 'REFERENCES',
-  'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER',
+  'ALL PRIVILEGES',
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'CREATE',
+  'DROP',
+  'INDEX',
+  'ALTER',
+  'REFERENCES',
+  'CREATE TEMPORARY TABLES',
+  'LOCK TABLES',
+  'EXECUTE',
+  'CREATE VIEW',
+  'SHOW VIEW',
+  'CREATE ROUTINE',
+  'ALTER ROUTINE',
+  'EVENT',
+  'TRIGGER',
 ]);
 const label = z.string().regex(LABEL_PATTERN, 'must be lowercase letters, digits, _ and - (at most 40)');
 
@@ -28,7 +45,13 @@ export const mariadbOptions = z.strictObject({
     .describe("address the server listens on (default: the node record's address; Debian's default is 127.0.0.1)"),
   port: z.number().int().min(1).max(65535).default(3306).describe('TCP port'),
   color: colorSchema.optional().describe("the color whose numbers the server takes (default: the node record's color, else blue)"),
-  serverId: z.number().int().min(1).max(4294967295).optional().describe('server_id (default: 1 for blue, 2 for green): distinct on every server that replicates'),
+  serverId: z
+    .number()
+    .int()
+    .min(1)
+    .max(4294967295)
+    .optional()
+    .describe('server_id (default: 1 for blue, 2 for green): distinct on every server that replicates'),
   innodbBufferPoolMiB: z.number().int().min(8).max(1048576).default(64).describe('innodb_buffer_pool_size in MiB'),
   databases: z.array(sqlName).default([]).describe('databases that exist (created on every node, not replicated)'),
   users: z
@@ -55,7 +78,8 @@ export const mariadbOptions = z.strictObject({
       passwordFrom: controllerFile,
     })
     .superRefine((replication, ctx) => {
-      if (replication.role === 'replica' && replication.peer === undefined) ctx.addIssue({ code: 'custom', path: ['peer'], message: 'missing: a replica needs its primary (a node id or { role, group, color })' });
+      if (replication.role === 'replica' && replication.peer === undefined)
+        ctx.addIssue({ code: 'custom', path: ['peer'], message: 'missing: a replica needs its primary (a node id or { role, group, color })' });
     })
     .optional()
     .describe('GTID replication between two servers'),
@@ -113,7 +137,12 @@ function accountEntries(id: string, name: string, host: string, passwordFrom: st
   ];
   grants.forEach((grant, index) => {
     const privileges = grant.privileges.join(',');
-    entries.push({ action: 'exec', id: `${id}-grant-${index + 1}`, script: helper('grant-set', grant.database, name, host, privileges), unless: helper('grant-ok', grant.database, name, host, privileges) });
+    entries.push({
+      action: 'exec',
+      id: `${id}-grant-${index + 1}`,
+      script: helper('grant-set', grant.database, name, host, privileges),
+      unless: helper('grant-ok', grant.database, name, host, privileges),
+    });
   });
   return entries;
 }
@@ -133,12 +162,20 @@ function configure(options: MariadbOptions, ctx: SpecContext): Entry[] {
   options.users.forEach((user, index) => entries.push(...accountEntries(`mariadb-user-${index + 1}`, user.name, user.host, user.passwordFrom, user.grants)));
   const replication = options.replication;
   if (replication) {
-    entries.push(...accountEntries('mariadb-replication', replication.user, '%', replication.passwordFrom, [{ database: '*', privileges: ['REPLICATION SLAVE' as never] }]));
+    entries.push(
+      ...accountEntries('mariadb-replication', replication.user, '%', replication.passwordFrom, [
+        { database: '*', privileges: ['REPLICATION SLAVE' as never] },
+      ]),
+    );
     if (replication.role === 'primary') {
       entries.push({ action: 'exec', id: 'mariadb-replication-init', script: helper('init-primary'), creates: MARIADB_ROLE_FILE });
     } else {
       const found = findPeer(ctx, replication.peer!);
-      if (found.length !== 1) throw crateError('replication.peer', `a replica needs exactly one ${describePeer(replication.peer!)} among the node records (found ${found.length}${found.length ? `: ${found.map((n) => n.id).join(', ')}` : ''})`);
+      if (found.length !== 1)
+        throw crateError(
+          'replication.peer',
+          `a replica needs exactly one ${describePeer(replication.peer!)} among the node records (found ${found.length}${found.length ? `: ${found.map((n) => n.id).join(', ')}` : ''})`,
+        );
       const primary = found[0]!;
       // once: later the promote and demote phases decide whom this node follows
       entries.push({
@@ -157,7 +194,8 @@ function demote(options: MariadbOptions, ctx: SpecContext): Entry[] {
   if (!replication) return [{ action: 'exec', id: 'mariadb-demote', script: "echo 'mariadb: demote needs the replication option' >&2; exit 1" }];
   const found = replication.peer === undefined ? [] : findPeer(ctx, replication.peer);
   if (found.length !== 1) {
-    const what = replication.peer === undefined ? 'replication.peer is not set' : `found ${found.length} ${describePeer(replication.peer)} among the node records`;
+    const what =
+      replication.peer === undefined ? 'replication.peer is not set' : `found ${found.length} ${describePeer(replication.peer)} among the node records`;
     return [{ action: 'exec', id: 'mariadb-demote', script: `echo ${shellQuote(`mariadb: demote needs the one node to follow (${what})`)} >&2; exit 1` }];
   }
   const primary = found[0]!;
@@ -181,7 +219,8 @@ function demote(options: MariadbOptions, ctx: SpecContext): Entry[] {
  */
 export const mariadb = defineCrate({
   name: 'mariadb',
-  summary: 'MariaDB (Debian): bound to the node address, databases, users and grants (passwords out of band), per-color ids, GTID replication with promote/demote phases',
+  summary:
+    'MariaDB (Debian): bound to the node address, databases, users and grants (passwords out of band), per-color ids, GTID replication with promote/demote phases',
   schema: mariadbOptions,
   build: (options) =>
     serverSpec({

@@ -30,7 +30,11 @@ export const nfsClientOptions = z.strictObject({
     .min(1)
     .optional()
     .describe("a private key file on the controller (relative to the spec's project) for the sshfs fallback; delivered out of band, never in a record"),
-  sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('files').describe("the server's share account the fallback logs in as (nfs-server's user)"),
+  sshUser: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+    .default('files')
+    .describe("the server's share account the fallback logs in as (nfs-server's user)"),
   method: z.enum(['auto', 'kernel', 'sshfs']).default('auto').describe("auto: the kernel client when the node's nfsClient fact says it has one, else sshfs"),
 });
 
@@ -69,7 +73,8 @@ export function mountUnitName(path: string): string {
  */
 export const nfsClient = defineCrate({
   name: 'nfs-client',
-  summary: 'the file store at one path on every client: kernel NFSv4 where the kernel has it, else the sshfs fallback (chosen from the nfsClient fact, named in the label)',
+  summary:
+    'the file store at one path on every client: kernel NFSv4 where the kernel has it, else the sshfs fallback (chosen from the nfsClient fact, named in the label)',
   schema: nfsClientOptions,
   build: (options) =>
     serverSpec({
@@ -90,13 +95,28 @@ export const nfsClient = defineCrate({
             type = 'nfs4';
             mountOptions = '_netdev,hard,timeo=100';
           } else {
-            if (options.sshKeyFrom === undefined) throw crateError('sshKeyFrom', `node ${ctx.node.id} mounts by sshfs (${why}): give the key the file server's ${options.sshUser} account accepts`);
+            if (options.sshKeyFrom === undefined)
+              throw crateError('sshKeyFrom', `node ${ctx.node.id} mounts by sshfs (${why}): give the key the file server's ${options.sshUser} account accepts`);
             if (!server!.hostKey) throw crateError('server', `node ${server!.id} has no hostKey in its record: the sshfs fallback pins it`);
             entries.push(
               { action: 'package', id: 'nfs-client-package', name: 'sshfs' },
               { action: 'directory', id: 'nfs-client-dir', path: NFS_CLIENT_DIR, owner: 'root', group: 'root', mode: '0700' },
-              { action: 'file', id: 'nfs-client-key', path: `${NFS_CLIENT_DIR}/id`, contentFrom: options.sshKeyFrom, owner: 'root', group: 'root', mode: '0600' },
-              { action: 'file', id: 'nfs-client-known-hosts', path: `${NFS_CLIENT_DIR}/known_hosts`, mode: '0644', content: `${server!.address} ${server!.hostKey}\n` },
+              {
+                action: 'file',
+                id: 'nfs-client-key',
+                path: `${NFS_CLIENT_DIR}/id`,
+                contentFrom: options.sshKeyFrom,
+                owner: 'root',
+                group: 'root',
+                mode: '0600',
+              },
+              {
+                action: 'file',
+                id: 'nfs-client-known-hosts',
+                path: `${NFS_CLIENT_DIR}/known_hosts`,
+                mode: '0644',
+                content: `${server!.address} ${server!.hostKey}\n`,
+              },
             );
             watched.push('nfs-client-key', 'nfs-client-known-hosts');
             what = `${options.sshUser}@${server!.address}:${options.export}`;

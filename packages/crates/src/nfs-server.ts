@@ -14,7 +14,9 @@ export const nfsServerOptions = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe("a controller file (relative to the spec's project) of public keys allowed to reach the share by SFTP (nfs-client's user-space fallback); without it there is no SFTP access"),
+    .describe(
+      "a controller file (relative to the spec's project) of public keys allowed to reach the share by SFTP (nfs-client's user-space fallback); without it there is no SFTP access",
+    ),
 });
 
 /** Parsed options of the nfs-server crate. */
@@ -67,20 +69,38 @@ export const nfsServer = defineCrate({
             { action: 'package', id: 'nfs-server-package', name: 'nfs-ganesha' },
             { action: 'package', id: 'nfs-server-vfs-package', name: 'nfs-ganesha-vfs' },
             { action: 'group', id: 'nfs-server-group', name: options.user, gid: options.uid, system: true },
-            { action: 'user', id: 'nfs-server-user', name: options.user, uid: options.uid, group: options.user, home: options.export, createHome: false, shell: '/usr/sbin/nologin', system: true, comment: 'forklift nfs-server share' },
+            {
+              action: 'user',
+              id: 'nfs-server-user',
+              name: options.user,
+              uid: options.uid,
+              group: options.user,
+              home: options.export,
+              createHome: false,
+              shell: '/usr/sbin/nologin',
+              system: true,
+              comment: 'forklift nfs-server share',
+            },
             { action: 'directory', id: 'nfs-server-export', path: options.export, owner: options.user, group: options.user, mode: '2775' },
             { action: 'file', id: 'nfs-server-conf', path: '/etc/ganesha/ganesha.conf', mode: '0644', content: ganeshaConf(options) },
             { action: 'service', id: 'nfs-server-service', name: 'nfs-ganesha', state: 'started', enabled: true, restartOn: ['nfs-server-conf'] },
             {
               action: 'exec',
               id: 'nfs-server-ready',
-              script: "for i in $(seq 1 60); do ss -Hltn 'sport = :2049' | grep -q . && exit 0; sleep 1; done; echo 'nfs-ganesha does not listen on port 2049' >&2; exit 1",
+              script:
+                "for i in $(seq 1 60); do ss -Hltn 'sport = :2049' | grep -q . && exit 0; sleep 1; done; echo 'nfs-ganesha does not listen on port 2049' >&2; exit 1",
               unless: "ss -Hltn 'sport = :2049' | grep -q .",
             },
           ];
           if (options.sftpAuthorizedKeys !== undefined) {
             entries.push(
-              { action: 'file', id: 'nfs-server-sftp-keys', path: `/etc/ssh/forklift-${options.user}.authorized_keys`, mode: '0644', local: options.sftpAuthorizedKeys },
+              {
+                action: 'file',
+                id: 'nfs-server-sftp-keys',
+                path: `/etc/ssh/forklift-${options.user}.authorized_keys`,
+                mode: '0644',
+                local: options.sftpAuthorizedKeys,
+              },
               {
                 action: 'file',
                 id: 'nfs-server-sftp-config',
@@ -90,7 +110,14 @@ export const nfsServer = defineCrate({
                 content: `# managed by forklift (crate nfs-server): ${options.user} reaches the share by SFTP only\nMatch User ${options.user}\n    AuthorizedKeysFile /etc/ssh/forklift-${options.user}.authorized_keys\n    ForceCommand internal-sftp\n    AllowTcpForwarding no\n    AllowAgentForwarding no\n    X11Forwarding no\n    PermitTTY no\n`,
               },
               { action: 'exec', id: 'nfs-server-sshd-check', script: 'sshd -t', unless: 'sshd -t' },
-              { action: 'service', id: 'nfs-server-sshd', name: 'ssh', state: 'started', restartOn: ['nfs-server-sftp-config', 'nfs-server-sftp-keys'], onChange: 'reload' },
+              {
+                action: 'service',
+                id: 'nfs-server-sshd',
+                name: 'ssh',
+                state: 'started',
+                restartOn: ['nfs-server-sftp-config', 'nfs-server-sftp-keys'],
+                onChange: 'reload',
+              },
             );
           }
           return entries;

@@ -14,14 +14,30 @@ const safeAbsolute = z
 
 /** Options of the nginx crate. */
 export const nginxOptions = z.strictObject({
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes').describe('the app proxied (names the upstream and the site file)'),
+  app: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes')
+    .describe('the app proxied (names the upstream and the site file)'),
   port: z.number().int().min(1).max(65535).default(80).describe('the port nginx listens on'),
-  appPort: z.number().int().min(1).max(65535).optional().describe("the app servers' port (default: the app-server crate's setting for this app on this node, else 3000)"),
-  appRole: z.string().regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -').default('app').describe('the role of the app server nodes in the node records'),
-  color: colorSchema.optional().describe('proxy to the app servers of this color (default: the node\'s own color, else blue)'),
+  appPort: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe("the app servers' port (default: the app-server crate's setting for this app on this node, else 3000)"),
+  appRole: z
+    .string()
+    .regex(LABEL_PATTERN, 'must be a role: lowercase letters, digits, _ and -')
+    .default('app')
+    .describe('the role of the app server nodes in the node records'),
+  color: colorSchema.optional().describe("proxy to the app servers of this color (default: the node's own color, else blue)"),
   labels: z
     .strictObject({
-      path: z.string().regex(/^\/[A-Za-z0-9._-]+\/$/, 'must be one URL path segment between slashes, e.g. /labels/').default('/labels/'),
+      path: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._-]+\/$/, 'must be one URL path segment between slashes, e.g. /labels/')
+        .default('/labels/'),
       dir: safeAbsolute.default('/mnt/files/labels'),
     })
     .nullable()
@@ -67,14 +83,7 @@ export function nginxSite(o: z.output<typeof nginxOptions>, color: string, upstr
     '',
   ];
   if (o.labels) {
-    lines.push(
-      `    location ${o.labels.path} {`,
-      `        alias ${o.labels.dir}/;`,
-      '        try_files $uri =404;',
-      '        expires 1h;',
-      '    }',
-      '',
-    );
+    lines.push(`    location ${o.labels.path} {`, `        alias ${o.labels.dir}/;`, '        try_files $uri =404;', '        expires 1h;', '    }', '');
   }
   lines.push(
     '    location / {',
@@ -142,7 +151,15 @@ export const nginx = defineCrate({
           script: 'nginx -t',
           onlyIf: '[ -e /var/lib/forklift/pending/nginx-service ]',
         },
-        { action: 'service', id: 'nginx-service', name: 'nginx', state: 'started', enabled: true, restartOn: ['nginx-default-site', 'nginx-site'], onChange: 'reload' },
+        {
+          action: 'service',
+          id: 'nginx-service',
+          name: 'nginx',
+          state: 'started',
+          enabled: true,
+          restartOn: ['nginx-default-site', 'nginx-site'],
+          onChange: 'reload',
+        },
       ];
       return actions;
     };

@@ -6,9 +6,7 @@ import { safePath } from './schemas.js';
 /** Options of the node-exporter crate. */
 export const nodeExporterOptions = z.strictObject({
   port: z.number().int().min(1).max(65535).default(9100).describe('TCP port the exporter listens on'),
-  textfileDir: safePath
-    .default('/var/lib/node-exporter-textfile')
-    .describe('directory of the textfile collector (*.prom files other jobs write)'),
+  textfileDir: safePath.default('/var/lib/node-exporter-textfile').describe('directory of the textfile collector (*.prom files other jobs write)'),
 });
 
 /**
@@ -35,7 +33,14 @@ export const nodeExporter = defineCrate({
             mode: '0644',
             content: `# managed by forklift (crate node-exporter)\nARGS="--web.listen-address=:${options.port} --collector.textfile.directory=${options.textfileDir}"\n`,
           },
-          { action: 'service', id: 'node-exporter-service', name: 'prometheus-node-exporter', state: 'started', enabled: true, restartOn: ['node-exporter-defaults'] },
+          {
+            action: 'service',
+            id: 'node-exporter-service',
+            name: 'prometheus-node-exporter',
+            state: 'started',
+            enabled: true,
+            restartOn: ['node-exporter-defaults'],
+          },
         ],
       },
     }),

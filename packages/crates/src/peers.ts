@@ -21,7 +21,10 @@ export function requirePeers(ctx: SpecContext, selector: PeerSelector, options: 
   const found = peers(ctx.nodes, selector);
   const min = options.min ?? 1;
   if (found.length < min) {
-    throw crateError(options.field, `needs ${min === 1 ? 'a node' : `${min} nodes`} with ${describeSelector(selector)} among the node records (found ${found.length})`);
+    throw crateError(
+      options.field,
+      `needs ${min === 1 ? 'a node' : `${min} nodes`} with ${describeSelector(selector)} among the node records (found ${found.length})`,
+    );
   }
   return found;
 }

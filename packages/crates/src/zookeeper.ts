@@ -5,16 +5,34 @@ import { crateError, defineCrate } from './crate.js';
 import { safePath } from './schemas.js';
 
 /** A znode path: `/a/b`, no trailing slash, no empty or dot segments. */
-const znodePath = z.string().regex(/^(\/[A-Za-z0-9_.:-]+)+$/, 'must be a znode path like /app/config (letters, digits, _ . : -)').refine((path) => !/\/\.\.?(\/|$)/.test(path), 'no . or .. segments');
+const znodePath = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9_.:-]+)+$/, 'must be a znode path like /app/config (letters, digits, _ . : -)')
+  .refine((path) => !/\/\.\.?(\/|$)/.test(path), 'no . or .. segments');
 
 /** Options of the zookeeper crate. */
 export const zookeeperOptions = z.strictObject({
-  heapMiB: z.number().int().min(32).max(65536).default(256).describe('JVM heap (-Xms and -Xmx) in MiB; Debian\'s default is a quarter of the host\'s memory'),
-  dataDir: safePath.default('/var/lib/zookeeper').describe('data directory (snapshots, transaction log, myid); Debian\'s default is /tmp/zookeeper'),
+  heapMiB: z.number().int().min(32).max(65536).default(256).describe("JVM heap (-Xms and -Xmx) in MiB; Debian's default is a quarter of the host's memory"),
+  dataDir: safePath.default('/var/lib/zookeeper').describe("data directory (snapshots, transaction log, myid); Debian's default is /tmp/zookeeper"),
   clientPort: z.number().int().min(1).max(65535).default(2181).describe('client port'),
-  role: z.string().min(1).default('zk').describe('the ensemble: the running nodes with this role, sorted by id (myid = position + 1); 1, 3, 5 or 7 of them. A node without the role renders standalone'),
+  role: z
+    .string()
+    .min(1)
+    .default('zk')
+    .describe(
+      'the ensemble: the running nodes with this role, sorted by id (myid = position + 1); 1, 3, 5 or 7 of them. A node without the role renders standalone',
+    ),
   znodes: z
-    .record(znodePath, z.union([z.string().min(1).refine((value) => !value.includes('\n'), 'no newline'), z.record(z.string(), z.unknown())]))
+    .record(
+      znodePath,
+      z.union([
+        z
+          .string()
+          .min(1)
+          .refine((value) => !value.includes('\n'), 'no newline'),
+        z.record(z.string(), z.unknown()),
+      ]),
+    )
     .default({})
     .describe('configuration znodes set from the spec, path -> value (a string, or an object stored as JSON); set from the first member of the ensemble'),
 });
@@ -75,8 +93,10 @@ if zk create "$path" "$value" | grep -q 'Node already exists'; then zk set "$pat
 function ensembleOf(ctx: SpecContext, role: string): string[] {
   const members = peers(ctx.nodes, { role });
   if (members.length === 0) return [];
-  if (!members.some((member) => member.id === ctx.node.id)) throw crateError('role', `node ${ctx.node.id} is not among the nodes with role ${role} (${members.map((m) => m.id).join(', ')}): give it the role`);
-  if (![1, 3, 5, 7].includes(members.length)) throw crateError('role', `an ensemble needs 1, 3, 5 or 7 nodes with role ${role} (found ${members.length}: ${members.map((m) => m.id).join(', ')})`);
+  if (!members.some((member) => member.id === ctx.node.id))
+    throw crateError('role', `node ${ctx.node.id} is not among the nodes with role ${role} (${members.map((m) => m.id).join(', ')}): give it the role`);
+  if (![1, 3, 5, 7].includes(members.length))
+    throw crateError('role', `an ensemble needs 1, 3, 5 or 7 nodes with role ${role} (found ${members.length}: ${members.map((m) => m.id).join(', ')})`);
   return members.map((member) => member.address);
 }
 
@@ -145,7 +165,12 @@ export const zookeeper = defineCrate({
             { action: 'package', id: 'zookeeper-package', name: 'zookeeperd' },
             { action: 'directory', id: 'zookeeper-conf-dir', path: ZOOKEEPER_CONF_DIR, mode: '0755' },
             // log4j settings stay Debian's: copied once from the package's example configuration
-            { action: 'exec', id: 'zookeeper-log4j', command: ['cp', '/etc/zookeeper/conf_example/log4j.properties', conf('log4j.properties')], creates: conf('log4j.properties') },
+            {
+              action: 'exec',
+              id: 'zookeeper-log4j',
+              command: ['cp', '/etc/zookeeper/conf_example/log4j.properties', conf('log4j.properties')],
+              creates: conf('log4j.properties'),
+            },
             { action: 'file', id: 'zookeeper-cfg', path: conf('zoo.cfg'), mode: '0644', content: zooCfg(options, ensemble) },
             { action: 'file', id: 'zookeeper-environment', path: conf('environment'), mode: '0644', content: environment(options) },
             { action: 'file', id: 'zookeeper-myid', path: conf('myid'), mode: '0644', content: `${myid}\n` },

@@ -9,8 +9,19 @@ import { groupSpec, renderPlans, type SpecContext } from '@forklift/render-crate
 import { appServer, systemdQuote } from '../src/index.js';
 
 const self = {
-  v: 1, kind: 'node', id: 'blue-app-1', group: 'blue-app', service: 'local', provider: 'nspawn', address: '10.0.0.11', port: 22, user: 'root',
-  state: 'running', os: { family: 'debian', release: '12' }, roles: ['app'], color: 'blue',
+  v: 1,
+  kind: 'node',
+  id: 'blue-app-1',
+  group: 'blue-app',
+  service: 'local',
+  provider: 'nspawn',
+  address: '10.0.0.11',
+  port: 22,
+  user: 'root',
+  state: 'running',
+  os: { family: 'debian', release: '12' },
+  roles: ['app'],
+  color: 'blue',
 } as NodeRecord;
 
 const BASE = { name: 'wine-cellar', version: '1.2.0', bundle: 'build/wine-cellar.mjs', runtime: { path: 'build/node', version: 'v20.20.2' } };
@@ -24,16 +35,33 @@ function actionsOf(spec: ReturnType<typeof appServer>, ctx: Partial<SpecContext>
 t.test('app-server - runtime and bundle are uploads to versioned paths; current points at the release', async (t) => {
   const actions = actionsOf(appServer({ ...BASE, uid: 2001, gid: 2000 }));
   const byId = new Map(actions.map((a) => [a.id, a]));
-  t.match(byId.get('app-wine-cellar-runtime'), { action: 'file', path: '/opt/forklift/node/v20.20.2/bin/node', upload: 'build/node', mode: '0755', owner: 'root' });
-  t.match(byId.get('app-wine-cellar-bundle'), { action: 'file', path: '/srv/wine-cellar/releases/1.2.0/wine-cellar.mjs', upload: 'build/wine-cellar.mjs', owner: 'root', mode: '0644' });
+  t.match(byId.get('app-wine-cellar-runtime'), {
+    action: 'file',
+    path: '/opt/forklift/node/v20.20.2/bin/node',
+    upload: 'build/node',
+    mode: '0755',
+    owner: 'root',
+  });
+  t.match(byId.get('app-wine-cellar-bundle'), {
+    action: 'file',
+    path: '/srv/wine-cellar/releases/1.2.0/wine-cellar.mjs',
+    upload: 'build/wine-cellar.mjs',
+    owner: 'root',
+    mode: '0644',
+  });
   t.match(byId.get('app-wine-cellar-current'), { action: 'symlink', path: '/srv/wine-cellar/current', target: 'releases/1.2.0' });
   t.match(byId.get('app-wine-cellar-user'), { action: 'user', name: 'wine-cellar', group: 'apps', uid: 2001, system: true, shell: '/usr/sbin/nologin' });
   t.match(byId.get('app-wine-cellar-group'), { action: 'group', name: 'apps', gid: 2000 });
-  t.notOk(actions.some((a) => 'content' in a && String(a.content).length > 100_000), 'no large content inline');
+  t.notOk(
+    actions.some((a) => 'content' in a && String(a.content).length > 100_000),
+    'no large content inline',
+  );
 });
 
 t.test('app-server - the unit runs the current release with the shipped runtime as the app user, restarts on failure', async (t) => {
-  const unit = String(actionsOf(appServer({ ...BASE, configEnv: 'WINE_CELLAR_CONFIG', env: { GREETING: 'a "b" 100%' } })).find((a) => a.id === 'app-wine-cellar-unit')!.content);
+  const unit = String(
+    actionsOf(appServer({ ...BASE, configEnv: 'WINE_CELLAR_CONFIG', env: { GREETING: 'a "b" 100%' } })).find((a) => a.id === 'app-wine-cellar-unit')!.content,
+  );
   t.match(unit, 'ExecStart=/opt/forklift/node/v20.20.2/bin/node /srv/wine-cellar/current/wine-cellar.mjs\n');
   t.match(unit, 'User=wine-cellar\nGroup=apps\n');
   t.match(unit, 'Restart=on-failure\n');
@@ -50,10 +78,26 @@ t.test('app-server - config (object or function of the context), secrets out of 
   });
   const actions = actionsOf(spec);
   const byId = new Map(actions.map((a) => [a.id, a]));
-  t.match(byId.get('app-wine-cellar-config'), { path: '/etc/wine-cellar/config.json', content: '{\n  "color": "blue",\n  "db": {\n    "host": "10.0.0.30"\n  }\n}\n', group: 'apps', mode: '0640' });
-  t.match(byId.get('app-wine-cellar-secret-1'), { action: 'file', path: '/etc/wine-cellar/db-password', contentFrom: 'secrets/db-password', sensitive: true, owner: 'wine-cellar', mode: '0400' });
+  t.match(byId.get('app-wine-cellar-config'), {
+    path: '/etc/wine-cellar/config.json',
+    content: '{\n  "color": "blue",\n  "db": {\n    "host": "10.0.0.30"\n  }\n}\n',
+    group: 'apps',
+    mode: '0640',
+  });
+  t.match(byId.get('app-wine-cellar-secret-1'), {
+    action: 'file',
+    path: '/etc/wine-cellar/db-password',
+    contentFrom: 'secrets/db-password',
+    sensitive: true,
+    owner: 'wine-cellar',
+    mode: '0400',
+  });
   t.same(byId.get('app-wine-cellar-service'), {
-    action: 'service', id: 'app-wine-cellar-service', name: 'wine-cellar', state: 'started', enabled: true,
+    action: 'service',
+    id: 'app-wine-cellar-service',
+    name: 'wine-cellar',
+    state: 'started',
+    enabled: true,
     restartOn: ['app-wine-cellar-bundle', 'app-wine-cellar-current', 'app-wine-cellar-unit', 'app-wine-cellar-config', 'app-wine-cellar-secret-1'],
   });
   const ids = actions.map((a) => a.id);
@@ -76,7 +120,10 @@ t.test('app-server - renders a plan whose uploads name the controller files, nev
   const [plan] = await renderPlans(groupSpec({ group: 'blue-app', extends: [appServer(BASE)] }), [self], { phases: ['configure'], cwd: project });
   const uploads = (plan as unknown as { uploads?: Array<{ source: string; sha256?: string }> }).uploads ?? [];
   t.same(uploads.map((u) => u.source).sort(), [join(project, 'build', 'node'), join(project, 'build', 'wine-cellar.mjs')]);
-  t.ok(uploads.every((u) => /^[0-9a-f]{64}$/.test(u.sha256 ?? '')), 'checked by sha256');
+  t.ok(
+    uploads.every((u) => /^[0-9a-f]{64}$/.test(u.sha256 ?? '')),
+    'checked by sha256',
+  );
   t.notMatch(plan!.script, 'console.log("hi")');
 });
 

@@ -9,7 +9,20 @@ import { runBinary, toNdjson } from '@forklift/testkit';
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 function node(id: string, group: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { v: 1, kind: 'node', id, group, service: 'local', provider: 'nspawn', address: '127.0.0.1', port: 9, user: 'root', state: 'running', os: { family: 'debian', release: '12' }, ...fields };
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group,
+    service: 'local',
+    provider: 'nspawn',
+    address: '127.0.0.1',
+    port: 9,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+    ...fields,
+  };
 }
 
 const cases: Array<{ title: string; spec: string; nodes: Array<Record<string, unknown>>; message: RegExp }> = [
@@ -41,7 +54,8 @@ const cases: Array<{ title: string; spec: string; nodes: Array<Record<string, un
     title: 'a replica with no primary among the nodes',
     spec: 'groups/db-green',
     nodes: [node('crate-db-green-1', 'crate-db-green', { roles: ['db'], color: 'green' })],
-    message: /^run-actions: groups\/db-green\.json5 extends\[0\] \(mariadb\): replication\.peer: a replica needs exactly one node with role db, color blue among the node records \(found 0\)\n?$/,
+    message:
+      /^run-actions: groups\/db-green\.json5 extends\[0\] \(mariadb\): replication\.peer: a replica needs exactly one node with role db, color blue among the node records \(found 0\)\n?$/,
   },
   {
     title: 'two ZooKeeper nodes (not an ensemble)',
@@ -53,7 +67,8 @@ const cases: Array<{ title: string; spec: string; nodes: Array<Record<string, un
     title: 'an NFS client with no file server among the nodes',
     spec: 'groups/files-clients',
     nodes: [node('crate-files-clients-1', 'crate-files-clients', { roles: ['app'] })],
-    message: /^run-actions: groups\/files-clients\.json5 extends\[0\] \(nfs-client\): server: needs a node with role files among the node records \(found 0\)\n?$/,
+    message:
+      /^run-actions: groups\/files-clients\.json5 extends\[0\] \(nfs-client\): server: needs a node with role files among the node records \(found 0\)\n?$/,
   },
 ];
 
@@ -63,7 +78,14 @@ for (const { title, spec, nodes, message } of cases) {
     t.equal(run.exitCode, 65);
     t.match(run.stderr, message);
     t.equal(run.stderr.trimEnd().split('\n').length, 1, 'one line');
-    t.same(run.records.filter((r) => r.kind === 'result' || r.kind === 'phase'), [], 'nothing ran');
-    t.notOk(run.records.some((r) => r.kind === 'error' && r.code === 'unreachable'), 'no connection was tried');
+    t.same(
+      run.records.filter((r) => r.kind === 'result' || r.kind === 'phase'),
+      [],
+      'nothing ran',
+    );
+    t.notOk(
+      run.records.some((r) => r.kind === 'error' && r.code === 'unreachable'),
+      'no connection was tried',
+    );
   });
 }

@@ -12,7 +12,19 @@ import { colorOf, crateByName, crates, defineCrate, nodeExporter, peers, require
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 function node(id: string, fields: Partial<NodeRecord> = {}): NodeRecord {
-  return { v: 1, kind: 'node', id, group: id.replace(/-\d+$/, ''), service: 'local', provider: 'nspawn', address: '10.0.0.2', port: 22, user: 'root', state: 'running', ...fields } as NodeRecord;
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group: id.replace(/-\d+$/, ''),
+    service: 'local',
+    provider: 'nspawn',
+    address: '10.0.0.2',
+    port: 22,
+    user: 'root',
+    state: 'running',
+    ...fields,
+  } as NodeRecord;
 }
 
 function ctxFor(self: NodeRecord, nodes: NodeRecord[]): SpecContext {
@@ -54,10 +66,22 @@ t.test('peers - by role, group and color, running only, sorted by id', async (t)
     node('blue-app-3', { roles: ['app'], color: 'blue', state: 'destroyed' }),
     node('zk-1', { roles: ['zk'] }),
   ];
-  t.same(peers(nodes, { role: 'app', color: 'blue' }).map((n) => n.id), ['blue-app-1', 'blue-app-2']);
-  t.same(peers(nodes, { group: 'zk' }).map((n) => n.id), ['zk-1']);
-  t.same(peers(nodes).map((n) => n.id), ['blue-app-1', 'blue-app-2', 'green-app-1', 'zk-1']);
-  t.same(requirePeers(ctxFor(nodes[4]!, nodes), { role: 'zk' }, { field: 'ensemble' }).map((n) => n.id), ['zk-1']);
+  t.same(
+    peers(nodes, { role: 'app', color: 'blue' }).map((n) => n.id),
+    ['blue-app-1', 'blue-app-2'],
+  );
+  t.same(
+    peers(nodes, { group: 'zk' }).map((n) => n.id),
+    ['zk-1'],
+  );
+  t.same(
+    peers(nodes).map((n) => n.id),
+    ['blue-app-1', 'blue-app-2', 'green-app-1', 'zk-1'],
+  );
+  t.same(
+    requirePeers(ctxFor(nodes[4]!, nodes), { role: 'zk' }, { field: 'ensemble' }).map((n) => n.id),
+    ['zk-1'],
+  );
   t.throws(() => requirePeers(ctxFor(nodes[4]!, nodes), { role: 'db', color: 'green' }, { field: 'primary' }), {
     message: 'primary: needs a node with role db, color green among the node records (found 0)',
   });
@@ -75,10 +99,15 @@ t.test('renderPlans - a render-time crate error names the spec label, the crate 
     name: 'needs-zk',
     summary: 'x',
     schema: z.strictObject({}),
-    build: () => serverSpec({ phases: { configure: (ctx) => [{ action: 'exec', script: `echo ${requirePeers(ctx, { role: 'zk' }, { field: 'zookeeper' })[0]!.address}` }] } }),
+    build: () =>
+      serverSpec({
+        phases: { configure: (ctx) => [{ action: 'exec', script: `echo ${requirePeers(ctx, { role: 'zk' }, { field: 'zookeeper' })[0]!.address}` }] },
+      }),
   });
   const spec = serverSpec({ source: 'groups/app.ts', extends: [{ ...needsZk({}), source: 'groups/app.ts extends[0] (needs-zk)' }] });
-  await t.rejects(renderPlans(spec, [node('app-1')]), { message: 'groups/app.ts extends[0] (needs-zk): zookeeper: needs a node with role zk among the node records (found 0)' });
+  await t.rejects(renderPlans(spec, [node('app-1')]), {
+    message: 'groups/app.ts extends[0] (needs-zk): zookeeper: needs a node with role zk among the node records (found 0)',
+  });
 });
 
 t.test('render-crate - a crate by name in JSON5 and by import in TypeScript render the same script', async (t) => {
@@ -96,7 +125,10 @@ t.test('render-crate - bad crate input is exit 65 with one line naming the spec 
     ['groups/bad-type', /^render-crate: groups\/bad-type\.json5 extends\[0\] \(node-exporter\): options\.port: .*expected number/],
     ['groups/bad-import', /^render-crate: groups\/bad-import\.ts: crate node-exporter: options\.port: .*expected number/],
     ['groups/bad-unknown-option', /^render-crate: groups\/bad-unknown-option\.json5 extends\[0\] \(node-exporter\): options: unknown option "prot"/],
-    ['groups/bad-crate-name', /^render-crate: groups\/bad-crate-name\.json5 extends\[0\]\.crate: unknown crate "node-exportr" \(@forklift\/crates has .*node-exporter/],
+    [
+      'groups/bad-crate-name',
+      /^render-crate: groups\/bad-crate-name\.json5 extends\[0\]\.crate: unknown crate "node-exportr" \(@forklift\/crates has .*node-exporter/,
+    ],
     ['groups/bad-crate-key', /^render-crate: groups\/bad-crate-key\.json5 extends\[0\]: unknown key "option"/],
   ];
   for (const [spec, message] of cases) {
@@ -104,6 +136,9 @@ t.test('render-crate - bad crate input is exit 65 with one line naming the spec 
     t.equal(result.exitCode, 65, spec);
     t.match(result.stderr, message, spec);
     t.equal(result.stderr.trimEnd().split('\n').length, 1, `${spec}: one line`);
-    t.notOk(result.records.some((r) => r.kind === 'plan'), `${spec}: no plan`);
+    t.notOk(
+      result.records.some((r) => r.kind === 'plan'),
+      `${spec}: no plan`,
+    );
   }
 });

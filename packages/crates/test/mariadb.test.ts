@@ -29,8 +29,12 @@ t.before(async () => {
 
 /** SQL as the winecellar account over TCP from `from` to `to`'s address (the password from the crate's root-only file, never on argv). */
 const sqlAs = (from: NodeRecord, to: NodeRecord, query: string) =>
-  onNode(from, `MYSQL_PWD="$(head -n 1 '/etc/mysql/forklift/winecellar@%.password')" mariadb -h ${to.address} -u winecellar --batch --skip-column-names winecellar -e "${query}"`);
-const slaveStatus = async (node: NodeRecord, field: string) => /: (.*)$/.exec((await onNode(node, `mariadb -e 'SHOW SLAVE STATUS\\G' | grep -E '^ *${field}:' || true`)).trim())?.[1] ?? '';
+  onNode(
+    from,
+    `MYSQL_PWD="$(head -n 1 '/etc/mysql/forklift/winecellar@%.password')" mariadb -h ${to.address} -u winecellar --batch --skip-column-names winecellar -e "${query}"`,
+  );
+const slaveStatus = async (node: NodeRecord, field: string) =>
+  /: (.*)$/.exec((await onNode(node, `mariadb -e 'SHOW SLAVE STATUS\\G' | grep -E '^ *${field}:' || true`)).trim())?.[1] ?? '';
 const waitFor = async (check: () => Promise<boolean>, ms = 30_000) => {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) if (await check()) return true;
   return false;
@@ -47,13 +51,25 @@ t.test('mariadb - blue primary and green replica converge; SQL answers on the no
   t.notOk(JSON.stringify([first.records, second.records, first.stderr, second.stderr]).includes(PASSWORD), 'the password is in no record and no log line');
   t.equal((await sqlAs(green, blue, 'SELECT 1')).trim(), '1', 'the account answers on the primary address');
   t.equal((await onNode(blue, `ss -ltn 'sport = :3306' | tail -n +2 | awk '{print $4}'`)).trim(), `${blue.address}:3306`, 'bound to the node address only');
-  t.match(await onNode(blue, 'mariadb -N -e "SELECT @@server_id, @@gtid_domain_id, @@auto_increment_offset, @@auto_increment_increment"'), /^1\t1\t1\t2$/m, 'blue numbers');
-  t.match(await onNode(green, 'mariadb -N -e "SELECT @@server_id, @@gtid_domain_id, @@auto_increment_offset, @@auto_increment_increment"'), /^2\t2\t2\t2$/m, 'green numbers');
+  t.match(
+    await onNode(blue, 'mariadb -N -e "SELECT @@server_id, @@gtid_domain_id, @@auto_increment_offset, @@auto_increment_increment"'),
+    /^1\t1\t1\t2$/m,
+    'blue numbers',
+  );
+  t.match(
+    await onNode(green, 'mariadb -N -e "SELECT @@server_id, @@gtid_domain_id, @@auto_increment_offset, @@auto_increment_increment"'),
+    /^2\t2\t2\t2$/m,
+    'green numbers',
+  );
   t.equal(await slaveStatus(green, 'Master_Host'), blue.address, 'green replicates from blue');
 });
 
 t.test('mariadb - a row written on the primary appears on the replica', async (t) => {
-  await sqlAs(blue, blue, 'CREATE TABLE IF NOT EXISTS wines (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(80)); INSERT INTO wines (name) VALUES (\'Barolo on blue\')');
+  await sqlAs(
+    blue,
+    blue,
+    "CREATE TABLE IF NOT EXISTS wines (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(80)); INSERT INTO wines (name) VALUES ('Barolo on blue')",
+  );
   t.ok(await waitFor(async () => (await sqlAs(green, green, 'SELECT name FROM wines')).includes('Barolo on blue')), 'the row is on green');
 });
 
@@ -61,30 +77,64 @@ t.test('mariadb - converge again: 0 changed; --plan: 0 changes (both nodes)', as
   for (const spec of ['groups/db-blue', 'groups/db-green']) {
     const again = await converge(spec, all, { cwd: FIXTURES });
     t.equal(again.exitCode, 0, describeRun(again));
-    t.same(again.changed.map((r) => r.label), [], `${spec}: nothing changed`);
+    t.same(
+      again.changed.map((r) => r.label),
+      [],
+      `${spec}: nothing changed`,
+    );
     const plan = await converge(spec, all, { cwd: FIXTURES, args: ['--plan'] });
     t.equal(plan.exitCode, 0, describeRun(plan));
-    t.same(plan.changed.map((r) => r.label), [], `${spec}: the plan has no change`);
+    t.same(
+      plan.changed.map((r) => r.label),
+      [],
+      `${spec}: the plan has no change`,
+    );
   }
 });
 
 t.test('mariadb - promote green, demote blue: blue follows green, a row written on green reaches blue, converge keeps the roles', async (t) => {
   const promote = await converge('groups/db-green', all, { cwd: FIXTURES, args: ['--phase', 'promote'] });
   t.equal(promote.exitCode, 0, describeRun(promote));
-  t.same(promote.changed.map((r) => r.id), ['mariadb-promote']);
+  t.same(
+    promote.changed.map((r) => r.id),
+    ['mariadb-promote'],
+  );
   const demote = await converge('groups/db-blue', all, { cwd: FIXTURES, args: ['--phase', 'demote'] });
   t.equal(demote.exitCode, 0, describeRun(demote));
-  t.same(demote.changed.map((r) => r.id), ['mariadb-demote']);
+  t.same(
+    demote.changed.map((r) => r.id),
+    ['mariadb-demote'],
+  );
   t.equal(await slaveStatus(green, 'Master_Host'), '', 'green follows nobody');
   t.equal(await slaveStatus(blue, 'Master_Host'), green.address, 'blue follows green');
   t.equal(await slaveStatus(blue, 'Slave_SQL_Running'), 'Yes');
-  await sqlAs(green, green, 'INSERT INTO wines (name) VALUES (\'Rioja on green\')');
-  t.ok(await waitFor(async () => (await sqlAs(blue, blue, 'SELECT name FROM wines ORDER BY id')).includes('Rioja on green')), 'the row written on the new primary is on the old one');
-  t.same((await sqlAs(blue, blue, 'SELECT id FROM wines ORDER BY id')).trim().split('\n').map(Number).map((id) => id % 2), [1, 0], 'blue ids odd, green ids even');
-  for (const [spec, phase] of [['groups/db-green', 'promote'], ['groups/db-blue', 'demote'], ['groups/db-blue', 'configure'], ['groups/db-green', 'configure']] as const) {
+  await sqlAs(green, green, "INSERT INTO wines (name) VALUES ('Rioja on green')");
+  t.ok(
+    await waitFor(async () => (await sqlAs(blue, blue, 'SELECT name FROM wines ORDER BY id')).includes('Rioja on green')),
+    'the row written on the new primary is on the old one',
+  );
+  t.same(
+    (await sqlAs(blue, blue, 'SELECT id FROM wines ORDER BY id'))
+      .trim()
+      .split('\n')
+      .map(Number)
+      .map((id) => id % 2),
+    [1, 0],
+    'blue ids odd, green ids even',
+  );
+  for (const [spec, phase] of [
+    ['groups/db-green', 'promote'],
+    ['groups/db-blue', 'demote'],
+    ['groups/db-blue', 'configure'],
+    ['groups/db-green', 'configure'],
+  ] as const) {
     const again = await converge(spec, all, { cwd: FIXTURES, args: ['--phase', phase] });
     t.equal(again.exitCode, 0, describeRun(again));
-    t.same(again.changed.map((r) => r.label), [], `${spec} ${phase} again: nothing changed`);
+    t.same(
+      again.changed.map((r) => r.label),
+      [],
+      `${spec} ${phase} again: nothing changed`,
+    );
   }
   t.equal(await slaveStatus(blue, 'Master_Host'), green.address, 'blue still follows green after configure');
 });
@@ -94,13 +144,26 @@ t.test('mariadb - and back (the next release): promote blue, which was a primary
   // a replica: promote must not wait for them (it would time out, and it fails when it times out)
   const promote = await converge('groups/db-blue', all, { cwd: FIXTURES, args: ['--phase', 'promote'] });
   t.equal(promote.exitCode, 0, describeRun(promote));
-  t.same(promote.changed.map((r) => r.id), ['mariadb-promote']);
+  t.same(
+    promote.changed.map((r) => r.id),
+    ['mariadb-promote'],
+  );
   const demote = await converge('groups/db-green', all, { cwd: FIXTURES, args: ['--phase', 'demote'] });
   t.equal(demote.exitCode, 0, describeRun(demote));
-  t.same(demote.changed.map((r) => r.id), ['mariadb-demote']);
+  t.same(
+    demote.changed.map((r) => r.id),
+    ['mariadb-demote'],
+  );
   t.equal(await slaveStatus(blue, 'Master_Host'), '', 'blue follows nobody');
   t.equal(await slaveStatus(green, 'Master_Host'), blue.address, 'green follows blue');
-  await sqlAs(blue, blue, 'INSERT INTO wines (name) VALUES (\'Chinon on blue again\')');
-  t.ok(await waitFor(async () => (await sqlAs(green, green, 'SELECT name FROM wines')).includes('Chinon on blue again')), 'the row written on blue is on green');
-  t.same((await sqlAs(green, green, 'SELECT name FROM wines ORDER BY id')).trim().split('\n'), ['Barolo on blue', 'Rioja on green', 'Chinon on blue again'], 'every row on both');
+  await sqlAs(blue, blue, "INSERT INTO wines (name) VALUES ('Chinon on blue again')");
+  t.ok(
+    await waitFor(async () => (await sqlAs(green, green, 'SELECT name FROM wines')).includes('Chinon on blue again')),
+    'the row written on blue is on green',
+  );
+  t.same(
+    (await sqlAs(green, green, 'SELECT name FROM wines ORDER BY id')).trim().split('\n'),
+    ['Barolo on blue', 'Rioja on green', 'Chinon on blue again'],
+    'every row on both',
+  );
 });

@@ -6,7 +6,20 @@ import { ProjectFiles, renderPlans } from '@forklift/render-crate';
 import { nfsClient, nfsServer } from '../src/index.js';
 
 function node(id: string, fields: Record<string, unknown> = {}): NodeRecord {
-  return { v: 1, kind: 'node', id, group: id.replace(/-\d+$/, ''), service: 'local', provider: 'nspawn', address: '10.0.0.9', port: 22, user: 'root', state: 'running', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM68vCKcgzf4WvBpjqcYGCGA', ...fields } as NodeRecord;
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group: id.replace(/-\d+$/, ''),
+    service: 'local',
+    provider: 'nspawn',
+    address: '10.0.0.9',
+    port: 22,
+    user: 'root',
+    state: 'running',
+    hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM68vCKcgzf4WvBpjqcYGCGA',
+    ...fields,
+  } as NodeRecord;
 }
 
 const server = node('files-1', { roles: ['files'], address: '10.0.0.2' });

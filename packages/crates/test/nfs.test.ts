@@ -31,18 +31,35 @@ t.test('nfs - the server converges and answers NFSv4; the clients mount the shar
   t.equal(first.exitCode, 0, describeRun(first));
   // an NFS client in user space (libnfs) lists the export over NFSv4: ganesha really serves it
   await onNode(server, 'echo from-the-server > /srv/files/hello.txt');
-  await onNode(clients[0]!, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnfs-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnfs-utils >/dev/null; }', { timeoutMs: 300_000 });
-  t.equal((await onNode(clients[0]!, `nfs-cat 'nfs://${server.address}/srv/files/hello.txt?version=4'`)).trim(), 'from-the-server', 'nfs-ganesha serves the file over NFSv4');
+  await onNode(
+    clients[0]!,
+    'DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnfs-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnfs-utils >/dev/null; }',
+    { timeoutMs: 300_000 },
+  );
+  t.equal(
+    (await onNode(clients[0]!, `nfs-cat 'nfs://${server.address}/srv/files/hello.txt?version=4'`)).trim(),
+    'from-the-server',
+    'nfs-ganesha serves the file over NFSv4',
+  );
 
   const mount = await converge('groups/files-clients', all, { cwd: FIXTURES });
   t.comment(`apt: ${packageTimes(mount)}`);
   t.equal(mount.exitCode, 0, describeRun(mount));
   const nodes = mount.records.filter((r) => r.kind === 'node' && String(r.group) === 'crate-files-clients');
-  t.same(nodes.map((n) => (n.os as { nfsClient?: string }).nfsClient), ['none', 'none'], 'run-actions gathered the fact: no kernel NFS client on these nodes');
+  t.same(
+    nodes.map((n) => (n.os as { nfsClient?: string }).nfsClient),
+    ['none', 'none'],
+    'run-actions gathered the fact: no kernel NFS client on these nodes',
+  );
   const labels = mount.results.filter((r) => r.id === 'nfs-client-sshfs').map((r) => r.label);
   t.equal(labels.length, 2);
   for (const label of labels) t.equal(label, 'exec # /mnt/files: sshfs fallback (kernel has no NFS client)', 'the label names the fallback');
-  for (const client of clients) t.match(await onNode(client, 'findmnt -n -o FSTYPE,SOURCE /mnt/files'), new RegExp(`^fuse\\.sshfs\\s+files@${server.address.replaceAll('.', '\\.')}:/srv/files`), `${client.id} mounts the share`);
+  for (const client of clients)
+    t.match(
+      await onNode(client, 'findmnt -n -o FSTYPE,SOURCE /mnt/files'),
+      new RegExp(`^fuse\\.sshfs\\s+files@${server.address.replaceAll('.', '\\.')}:/srv/files`),
+      `${client.id} mounts the share`,
+    );
 });
 
 t.test('nfs - a file written on one client is read on the other (and on the server, owned by the share account)', async (t) => {
@@ -56,14 +73,25 @@ t.test('nfs - converge again: 0 changed; --plan: 0 changes (server and clients)'
   for (const spec of ['groups/files', 'groups/files-clients']) {
     const again = await converge(spec, all, { cwd: FIXTURES });
     t.equal(again.exitCode, 0, describeRun(again));
-    t.same(again.changed.map((r) => `${String(r.node)} ${String(r.label)}`), [], `${spec}: nothing changed`);
+    t.same(
+      again.changed.map((r) => `${String(r.node)} ${String(r.label)}`),
+      [],
+      `${spec}: nothing changed`,
+    );
     const plan = await converge(spec, all, { cwd: FIXTURES, args: ['--plan'] });
     t.equal(plan.exitCode, 0, describeRun(plan));
-    t.same(plan.changed.map((r) => `${String(r.node)} ${String(r.label)}`), [], `${spec}: the plan has no change`);
+    t.same(
+      plan.changed.map((r) => `${String(r.node)} ${String(r.label)}`),
+      [],
+      `${spec}: the plan has no change`,
+    );
   }
 });
 
 t.test('nfs - the share account is SFTP only: no shell on the file server', async (t) => {
-  const out = await onNode(clients[0]!, `ssh -o BatchMode=yes -o UserKnownHostsFile=/etc/forklift/nfs-client/known_hosts -i /etc/forklift/nfs-client/id files@${server.address} id 2>&1 || true`);
+  const out = await onNode(
+    clients[0]!,
+    `ssh -o BatchMode=yes -o UserKnownHostsFile=/etc/forklift/nfs-client/known_hosts -i /etc/forklift/nfs-client/id files@${server.address} id 2>&1 || true`,
+  );
   t.match(out, /This service allows sftp connections only/);
 });

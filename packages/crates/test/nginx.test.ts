@@ -7,8 +7,18 @@ import { appServer, nginx, nginxOptions, nginxSite } from '../src/index.js';
 
 function node(id: string, address: string, fields: Partial<NodeRecord> = {}): NodeRecord {
   return {
-    v: 1, kind: 'node', id, group: id.replace(/-\d+$/, ''), service: 'local', provider: 'nspawn', address, port: 22, user: 'root',
-    state: 'running', os: { family: 'debian', release: '12' }, ...fields,
+    v: 1,
+    kind: 'node',
+    id,
+    group: id.replace(/-\d+$/, ''),
+    service: 'local',
+    provider: 'nspawn',
+    address,
+    port: 22,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+    ...fields,
   } as NodeRecord;
 }
 
@@ -29,7 +39,10 @@ async function siteFor(spec: ReturnType<typeof groupSpec>, nodes: NodeRecord[]):
 
 t.test('nginx - upstreams are the running app nodes of its own color, sorted by id', async (t) => {
   const site = await siteFor(groupSpec({ group: 'blue-web', extends: [nginx({ app: 'wine-cellar' })] }), SYSTEM);
-  t.match(site, 'upstream wine_cellar_blue {\n    server 10.0.0.11:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.0.12:3000 max_fails=2 fail_timeout=5s;\n    keepalive 32;');
+  t.match(
+    site,
+    'upstream wine_cellar_blue {\n    server 10.0.0.11:3000 max_fails=2 fail_timeout=5s;\n    server 10.0.0.12:3000 max_fails=2 fail_timeout=5s;\n    keepalive 32;',
+  );
   t.notMatch(site, '10.0.0.21', 'no green app');
   t.notMatch(site, '10.0.0.13', 'no destroyed node');
 });
@@ -41,11 +54,22 @@ t.test('nginx - the color option overrides the node color', async (t) => {
 
 t.test('nginx - topology (a): one node with every role proxies to itself; appPort from the app-server crate', async (t) => {
   const one = node('wine-cellar-1', '10.0.0.5', { roles: ['lb', 'web', 'app', 'db', 'zk', 'files'], color: 'blue' });
-  const app = appServer({ name: 'wine-cellar', version: '1.0.0', port: 3100, bundle: 'build/wine-cellar.mjs', runtime: { path: 'build/node', version: 'v20.20.2' } });
+  const app = appServer({
+    name: 'wine-cellar',
+    version: '1.0.0',
+    port: 3100,
+    bundle: 'build/wine-cellar.mjs',
+    runtime: { path: 'build/node', version: 'v20.20.2' },
+  });
   const spec = groupSpec({ group: 'wine-cellar', extends: [app, nginx({ app: 'wine-cellar' })] });
   // render only the nginx part's site text: the settings of the app-server crate reach nginx's phase
   const { phases } = spec.extends![1] as { phases: { configure: (ctx: unknown) => Array<{ id: string; content?: string }> } };
-  const actions = phases.configure({ node: one, nodes: [one], facts: { family: 'debian', release: '12' }, settings: { appServer: { 'wine-cellar': { port: 3100 } } } });
+  const actions = phases.configure({
+    node: one,
+    nodes: [one],
+    facts: { family: 'debian', release: '12' },
+    settings: { appServer: { 'wine-cellar': { port: 3100 } } },
+  });
   t.match(actions.find((a) => a.id === 'nginx-site')!.content, 'server 10.0.0.5:3100 max_fails');
 });
 
@@ -61,7 +85,16 @@ t.test('nginx - gzip, keep-alive to the upstream, /labels/ from the shared store
 t.test('nginx - the plan tests the configuration before the reload and removes the default site', async (t) => {
   const [plan] = await renderPlans(groupSpec({ group: 'blue-web', extends: [nginx({ app: 'wine-cellar' })] }), SYSTEM, { phases: ['configure'] });
   const ids = plan!.actions.map((a) => a.id);
-  t.same(ids, ['nginx-package', 'nginx-default-site', 'nginx-dropin-dir', 'nginx-reload-dropin', 'nginx-daemon-reload', 'nginx-site', 'nginx-test', 'nginx-service']);
+  t.same(ids, [
+    'nginx-package',
+    'nginx-default-site',
+    'nginx-dropin-dir',
+    'nginx-reload-dropin',
+    'nginx-daemon-reload',
+    'nginx-site',
+    'nginx-test',
+    'nginx-service',
+  ]);
   t.ok(ids.indexOf('nginx-test') < ids.indexOf('nginx-service'), 'nginx -t before the reload');
   t.match(plan!.script, /ExecReload=\/usr\/sbin\/nginx -t -q -g /, 'every reload tests the configuration (systemd drop-in)');
 });

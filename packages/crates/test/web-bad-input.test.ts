@@ -9,7 +9,20 @@ import { runBinary, toNdjson } from '@forklift/testkit';
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 function node(id: string, group: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { v: 1, kind: 'node', id, group, service: 'local', provider: 'nspawn', address: '127.0.0.1', port: 9, user: 'root', state: 'running', os: { family: 'debian', release: '12' }, ...fields };
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group,
+    service: 'local',
+    provider: 'nspawn',
+    address: '127.0.0.1',
+    port: 9,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+    ...fields,
+  };
 }
 
 const web = node('crate-web-blue-1', 'crate-web-blue', { roles: ['web'], color: 'blue' });
@@ -27,7 +40,8 @@ const cases: Array<{ title: string; spec: string; nodes: Array<Record<string, un
     title: 'nginx: no app server of its color among the nodes',
     spec: 'groups/web-blue',
     nodes: [web, greenApp],
-    message: /^run-actions: groups\/web-blue\.json5 extends\[0\] \(nginx\): upstreams: needs a node with role app, color blue among the node records \(found 0\)\n?$/,
+    message:
+      /^run-actions: groups\/web-blue\.json5 extends\[0\] \(nginx\): upstreams: needs a node with role app, color blue among the node records \(found 0\)\n?$/,
   },
   {
     title: 'app-server: a missing required option',
@@ -49,7 +63,14 @@ for (const { title, spec, nodes, message } of cases) {
     t.equal(run.exitCode, 65);
     t.match(run.stderr, message);
     t.equal(run.stderr.trimEnd().split('\n').length, 1, 'one line');
-    t.same(run.records.filter((r) => r.kind === 'result' || r.kind === 'phase'), [], 'nothing ran');
-    t.notOk(run.records.some((r) => r.kind === 'error' && r.code === 'unreachable'), 'no connection was tried');
+    t.same(
+      run.records.filter((r) => r.kind === 'result' || r.kind === 'phase'),
+      [],
+      'nothing ran',
+    );
+    t.notOk(
+      run.records.some((r) => r.kind === 'error' && r.code === 'unreachable'),
+      'no connection was tried',
+    );
   });
 }

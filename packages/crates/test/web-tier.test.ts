@@ -39,9 +39,17 @@ function sh(command: string, extraEnv: Record<string, string> = {}): Promise<Run
   });
 }
 const records = (stdout: string): Array<Record<string, any>> =>
-  stdout.trim() === '' ? [] : stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+  stdout.trim() === ''
+    ? []
+    : stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, any>);
 const results = (run: Run) => records(run.stdout).filter((r) => r.kind === 'result');
-const changed = (run: Run) => results(run).filter((r) => r.status === 'changed').map((r) => `${r.node} ${r.action} ${r.label}`);
+const changed = (run: Run) =>
+  results(run)
+    .filter((r) => r.status === 'changed')
+    .map((r) => `${r.node} ${r.action} ${r.label}`);
 
 async function onNode(node: NodeRecord, command: string): Promise<Run> {
   const transport = await sshTransport(node);
@@ -90,7 +98,14 @@ const web = nodes.find((n) => n.group === 'crates-web')!;
 const fetchWeb = (path: string, init?: RequestInit) => fetch(`http://${web.address}${path}`, init);
 
 t.test('first converge - app servers then nginx, everything changes, nothing secret in the records', async (t) => {
-  t.same(apps.map((n) => [n.roles, n.color]), [[['app'], 'blue'], [['app'], 'blue']], 'node records carry roles and color from the group spec');
+  t.same(
+    apps.map((n) => [n.roles, n.color]),
+    [
+      [['app'], 'blue'],
+      [['app'], 'blue'],
+    ],
+    'node records carry roles and color from the group spec',
+  );
   const app = await converge('app');
   t.equal(app.code, 0, app.stderr.slice(-3000));
   t.ok(changed(app).length > 10, 'app actions changed');
@@ -116,7 +131,7 @@ t.test('through nginx - both app servers answer, keep-alive upstreams, gzip, /la
   t.same([...seen].sort(), apps.map((n) => n.id).sort(), 'requests reach both app servers');
   const gz = await fetch(`http://${web.address}/hello`, { headers: { 'accept-encoding': 'gzip' } });
   t.equal(gz.headers.get('content-encoding'), 'gzip');
-  t.equal((await fetchWeb('/labels/one.txt').then((r) => r.text())), 'a label\n');
+  t.equal(await fetchWeb('/labels/one.txt').then((r) => r.text()), 'a label\n');
   t.equal((await fetchWeb('/labels/none.txt')).status, 404);
   // the upstream connections stay open between requests (keepalive): established connections from nginx to :3000
   const conns = await onNode(web, "ss -tnH state established '( dport = :3000 )' | wc -l");
@@ -125,15 +140,24 @@ t.test('through nginx - both app servers answer, keep-alive upstreams, gzip, /la
 
 t.test('app servers - own user in the common group, code owned by root, config and secret modes', async (t) => {
   for (const node of apps) {
-    const ps = await onNode(node, 'ps -o user=,group= -p "$(systemctl show -p MainPID --value hello)"; stat -c "%U:%G %a %n" /srv/hello/releases/1.0.0/hello-1.0.0.mjs /etc/hello/token /etc/hello/config.json; readlink /srv/hello/current');
+    const ps = await onNode(
+      node,
+      'ps -o user=,group= -p "$(systemctl show -p MainPID --value hello)"; stat -c "%U:%G %a %n" /srv/hello/releases/1.0.0/hello-1.0.0.mjs /etc/hello/token /etc/hello/config.json; readlink /srv/hello/current',
+    );
     t.equal(ps.code, 0, ps.stderr);
-    t.same(ps.stdout.trim().split('\n').map((l) => l.trim().replace(/\s+/g, ' ')), [
-      'hello apps',
-      'root:root 644 /srv/hello/releases/1.0.0/hello-1.0.0.mjs',
-      'hello:root 400 /etc/hello/token',
-      'root:apps 640 /etc/hello/config.json',
-      'releases/1.0.0',
-    ]);
+    t.same(
+      ps.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().replace(/\s+/g, ' ')),
+      [
+        'hello apps',
+        'root:root 644 /srv/hello/releases/1.0.0/hello-1.0.0.mjs',
+        'hello:root 400 /etc/hello/token',
+        'root:apps 640 /etc/hello/config.json',
+        'releases/1.0.0',
+      ],
+    );
   }
 });
 
@@ -161,7 +185,10 @@ t.test('restart on failure - a killed app server is started again by systemd', a
   t.not(after, before, `restarted (pid ${before} -> ${after})`);
   let status = 0;
   for (let i = 0; i < 40 && status !== 200; i++) {
-    status = await fetch(`http://${node.address}:3000/healthz`).then((r) => r.status, () => 0);
+    status = await fetch(`http://${node.address}:3000/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status !== 200) await new Promise((r) => setTimeout(r, 250));
   }
   t.equal(status, 200, 'it answers again');
@@ -185,10 +212,16 @@ t.test('new versions - current switches and the service restarts; only keepRelea
 
 t.test('a bad nginx configuration fails before the reload, and the reload stays pending', async (t) => {
   // a file of ours nginx cannot load: the next site change must fail at nginx -t and keep the old config running
-  await onNode(web, "printf 'this is not nginx;\\n' > /etc/nginx/conf.d/zz-broken.conf && sed -i 's/keepalive 32;/keepalive 31;/' /etc/nginx/conf.d/hello.conf");
+  await onNode(
+    web,
+    "printf 'this is not nginx;\\n' > /etc/nginx/conf.d/zz-broken.conf && sed -i 's/keepalive 32;/keepalive 31;/' /etc/nginx/conf.d/hello.conf",
+  );
   const bad = await converge('web');
   t.equal(bad.code, 1);
-  t.match(results(bad).find((r) => r.status === 'failed'), { id: 'nginx-test', action: 'exec', stderr: /zz-broken\.conf/ });
+  t.match(
+    results(bad).find((r) => r.status === 'failed'),
+    { id: 'nginx-test', action: 'exec', stderr: /zz-broken\.conf/ },
+  );
   t.equal((await fetchWeb('/hello')).status, 200, 'the running nginx still serves');
   await onNode(web, 'rm /etc/nginx/conf.d/zz-broken.conf');
   const fixed = await converge('web');

@@ -11,7 +11,8 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 t.setTimeout(25 * 60_000);
 
 const ruok = (node: NodeRecord) => onNode(node, `bash -c 'exec 3<>/dev/tcp/127.0.0.1/2181; printf ruok >&3; timeout 5 cat <&3'`);
-const mode = async (node: NodeRecord) => /^Mode: (\w+)$/m.exec(await onNode(node, `bash -c 'exec 3<>/dev/tcp/127.0.0.1/2181; printf srvr >&3; timeout 5 cat <&3'`))?.[1];
+const mode = async (node: NodeRecord) =>
+  /^Mode: (\w+)$/m.exec(await onNode(node, `bash -c 'exec 3<>/dev/tcp/127.0.0.1/2181; printf srvr >&3; timeout 5 cat <&3'`))?.[1];
 
 let single: NodeRecord[] = [];
 let ensemble: NodeRecord[] = [];
@@ -33,7 +34,11 @@ t.test('zookeeper - one node converges: imok, heap and data dir set, the znode h
   t.equal(await mode(node), 'standalone');
   const java = await onNode(node, 'ps -o args= -u zookeeper');
   t.match(java, /-Xmx128m/, 'the heap is set');
-  t.match(await onNode(node, 'ls /srv/zookeeper; readlink /srv/zookeeper/myid; cat /etc/zookeeper/conf/myid'), /^myid\nversion-2\n\/etc\/zookeeper\/conf\/myid\n1\n$/, 'data in the data dir, myid 1');
+  t.match(
+    await onNode(node, 'ls /srv/zookeeper; readlink /srv/zookeeper/myid; cat /etc/zookeeper/conf/myid'),
+    /^myid\nversion-2\n\/etc\/zookeeper\/conf\/myid\n1\n$/,
+    'data in the data dir, myid 1',
+  );
   const value = await onNode(node, '/usr/local/sbin/forklift-zk-get 2181 /wine-cellar/config');
   t.same(JSON.parse(value), { greeting: 'hello from the spec' }, 'the configuration znode holds the JSON from the spec');
 });
@@ -41,17 +46,29 @@ t.test('zookeeper - one node converges: imok, heap and data dir set, the znode h
 t.test('zookeeper - converge again: 0 changed; --plan: 0 changes', async (t) => {
   const again = await converge('groups/zk', single, { cwd: FIXTURES });
   t.equal(again.exitCode, 0, describeRun(again));
-  t.same(again.changed.map((r) => r.label), [], 'nothing changed');
+  t.same(
+    again.changed.map((r) => r.label),
+    [],
+    'nothing changed',
+  );
   const plan = await converge('groups/zk', single, { cwd: FIXTURES, args: ['--plan'] });
   t.equal(plan.exitCode, 0, describeRun(plan));
-  t.same(plan.changed.map((r) => r.label), [], 'the plan has no change');
+  t.same(
+    plan.changed.map((r) => r.label),
+    [],
+    'the plan has no change',
+  );
 });
 
 t.test('zookeeper - a znode changed by hand is set back by the next converge', async (t) => {
   const [node] = single as [NodeRecord];
   await onNode(node, `/usr/local/sbin/forklift-zk-set 2181 /wine-cellar/config '{"greeting":"by hand"}'`);
   const plan = await converge('groups/zk', single, { cwd: FIXTURES, args: ['--plan'] });
-  t.same(plan.changed.map((r) => r.id), ['zookeeper-znode-1'], 'the plan names the znode');
+  t.same(
+    plan.changed.map((r) => r.id),
+    ['zookeeper-znode-1'],
+    'the plan names the znode',
+  );
   const fix = await converge('groups/zk', single, { cwd: FIXTURES });
   t.equal(fix.exitCode, 0, describeRun(fix));
   t.same(JSON.parse(await onNode(node, '/usr/local/sbin/forklift-zk-get 2181 /wine-cellar/config')), { greeting: 'hello from the spec' });
@@ -72,5 +89,9 @@ t.test('zookeeper - three nodes with role zk form one ensemble: a leader, two fo
   t.equal((await onNode(ensemble[2]!, '/usr/local/sbin/forklift-zk-get 2181 /crate-test/shared')).trim(), `written on ${ensemble[0]!.id}`);
   const again = await converge('groups/zk3', ensemble, { cwd: FIXTURES });
   t.equal(again.exitCode, 0, describeRun(again));
-  t.same(again.changed.map((r) => `${String(r.node)} ${String(r.label)}`), [], 'nothing changed');
+  t.same(
+    again.changed.map((r) => `${String(r.node)} ${String(r.label)}`),
+    [],
+    'nothing changed',
+  );
 });

@@ -4,7 +4,11 @@ import { createExpectRunTool, EXPECT_RUN_FLAGS } from './tool.js';
 
 function wantsTap(argv: string[]): boolean {
   try {
-    const { flags } = parseArgv(argv, { boolean: [...EXPECT_RUN_FLAGS.boolean, 'help', 'version', 'debug', 'quiet', 'verbose'], string: [...EXPECT_RUN_FLAGS.string, 'max-line-bytes'], alias: { h: 'help', q: 'quiet', v: 'verbose' } });
+    const { flags } = parseArgv(argv, {
+      boolean: [...EXPECT_RUN_FLAGS.boolean, 'help', 'version', 'debug', 'quiet', 'verbose'],
+      string: [...EXPECT_RUN_FLAGS.string, 'max-line-bytes'],
+      alias: { h: 'help', q: 'quiet', v: 'verbose' },
+    });
     return flags.tap === true && flags.help !== true && flags.version !== true;
   } catch {
     return false; // main() reports the usage error

@@ -54,7 +54,8 @@ export function discoverTests(paths: readonly string[], cwd: string): Discovery 
     const absolute = isAbsolute(given) ? given : resolve(cwd, given);
     if (isGlob(given)) {
       // tinyglobby (picomatch): **, *, ?, [classes], {braces}, extglobs; node_modules and .git are skipped
-      for (const file of globSync(absolute, { absolute: true, onlyFiles: true, expandDirectories: false, ignore: ['**/node_modules/**', '**/.git/**'] })) found.add(resolve(file));
+      for (const file of globSync(absolute, { absolute: true, onlyFiles: true, expandDirectories: false, ignore: ['**/node_modules/**', '**/.git/**'] }))
+        found.add(resolve(file));
       // every directory under the glob's base, so --watch sees a matching file appear
       walk(globBase(absolute), () => false, found, dirs);
       continue;

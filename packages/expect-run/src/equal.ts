@@ -2,7 +2,8 @@ import { structuredPatch } from 'diff/lib/patch/create.js';
 import { keyPath, type Mismatch } from './mismatch.js';
 import { show, showString } from './show.js';
 
-type Category = 'null' | 'undefined' | 'number' | 'string' | 'boolean' | 'bigint' | 'symbol' | 'function' | 'array' | 'set' | 'map' | 'date' | 'regexp' | 'error' | 'object';
+type Category =
+  'null' | 'undefined' | 'number' | 'string' | 'boolean' | 'bigint' | 'symbol' | 'function' | 'array' | 'set' | 'map' | 'date' | 'regexp' | 'error' | 'object';
 
 function categoryOf(value: unknown): Category {
   if (value === null) return 'null';
@@ -49,7 +50,11 @@ export function linesMismatch(path: string, expected: string, actual: string): M
   const lineNumber = first.oldStart + context;
   const side = (lines: string[]): string => (lines.length ? showString(lines[0]!.slice(1)) : 'nothing');
   const count = `${hunks.length} hunk${hunks.length === 1 ? '' : 's'}`;
-  const lines = [`--- expected`, `+++ actual`, ...hunks.flatMap((hunk) => [`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines])].join('\n');
+  const lines = [
+    `--- expected`,
+    `+++ actual`,
+    ...hunks.flatMap((hunk) => [`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines]),
+  ].join('\n');
   return { path, detail: `strings differ at line ${lineNumber} (${count}): expected ${side(removed)} was ${side(added)}`, lines };
 }
 
@@ -107,7 +112,8 @@ export function diffValues(expected: unknown, actual: unknown, path = '', firstO
     case 'string':
       return [stringMismatch(path, expected as string, actual as string)];
     case 'date':
-      return (expected as Date).getTime() === (actual as Date).getTime() || (Number.isNaN((expected as Date).getTime()) && Number.isNaN((actual as Date).getTime()))
+      return (expected as Date).getTime() === (actual as Date).getTime() ||
+        (Number.isNaN((expected as Date).getTime()) && Number.isNaN((actual as Date).getTime()))
         ? []
         : [valueMismatch(path, expected, actual)];
     case 'regexp':
@@ -123,12 +129,22 @@ export function diffValues(expected: unknown, actual: unknown, path = '', firstO
     case 'set':
       return itemsMismatch(path, [...(expected as Set<unknown>)], [...(actual as Set<unknown>)], false);
     case 'map':
-      return diffEntries(path, new Map(expected as Map<unknown, unknown>), new Map(actual as Map<unknown, unknown>), (key) => `${path}[${show(key)}]`, firstOnly);
+      return diffEntries(
+        path,
+        new Map(expected as Map<unknown, unknown>),
+        new Map(actual as Map<unknown, unknown>),
+        (key) => `${path}[${show(key)}]`,
+        firstOnly,
+      );
     case 'object': {
       const left = expected as Record<string, unknown>;
       const right = actual as Record<string, unknown>;
       const toMap = (object: Record<string, unknown>): Map<unknown, unknown> =>
-        new Map(Object.keys(object).filter((key) => object[key] !== undefined).map((key) => [key, object[key]]));
+        new Map(
+          Object.keys(object)
+            .filter((key) => object[key] !== undefined)
+            .map((key) => [key, object[key]]),
+        );
       return diffEntries(path, toMap(left), toMap(right), (key) => keyPath(path, String(key)), firstOnly);
     }
     default:
@@ -137,7 +153,13 @@ export function diffValues(expected: unknown, actual: unknown, path = '', firstO
   }
 }
 
-function diffEntries(path: string, expected: Map<unknown, unknown>, actual: Map<unknown, unknown>, pathOf: (key: unknown) => string, firstOnly: boolean): Mismatch[] {
+function diffEntries(
+  path: string,
+  expected: Map<unknown, unknown>,
+  actual: Map<unknown, unknown>,
+  pathOf: (key: unknown) => string,
+  firstOnly: boolean,
+): Mismatch[] {
   const out: Mismatch[] = [];
   for (const [key, value] of expected) {
     if (!actual.has(key)) out.push({ path: pathOf(key), detail: `only in expected: ${show(value)}` });

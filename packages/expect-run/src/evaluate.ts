@@ -5,9 +5,7 @@ import { checkEach, EACH, isFromEach } from './wrappers.js';
 
 /** What checking one expectation gave: the differences, or an error raised while getting the actual value. */
 export type Verdict =
-  | { kind: 'checked'; mismatches: Mismatch[]; actual: unknown }
-  | { kind: 'error'; error: unknown; message: string }
-  | { kind: 'timeout'; message: string };
+  { kind: 'checked'; mismatches: Mismatch[]; actual: unknown } | { kind: 'error'; error: unknown; message: string } | { kind: 'timeout'; message: string };
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';

@@ -19,7 +19,14 @@ export class ExpectationError extends Error {
 }
 
 /** The failure of an expectation whose check found differences, located at the call site. */
-export function mismatchFailure(mismatches: Mismatch[], expected: unknown, actual: unknown, siteStack: string | undefined, file: string | undefined, cwd: string): FailureInfo {
+export function mismatchFailure(
+  mismatches: Mismatch[],
+  expected: unknown,
+  actual: unknown,
+  siteStack: string | undefined,
+  file: string | undefined,
+  cwd: string,
+): FailureInfo {
   const message = formatMessage(mismatches);
   return {
     message,

@@ -95,4 +95,3 @@ export function checkValue(expected: unknown, actual: unknown, path = ''): Misma
   }
   return diffValues(expected, actual, path);
 }
-

@@ -72,7 +72,11 @@ async function runTest(entry: TestEntry, file: FileState, options: RunFileOption
   let status: Outcome['status'] = 'passed';
   try {
     const body = Promise.resolve().then(() => entry.fn({ signal: controller.signal }));
-    await raceAbort(body.then(() => Promise.all(test.pending)), options.signal, timeoutMs);
+    await raceAbort(
+      body.then(() => Promise.all(test.pending)),
+      options.signal,
+      timeoutMs,
+    );
   } catch (error) {
     if (error instanceof RunnerStop) {
       controller.abort('timeout');

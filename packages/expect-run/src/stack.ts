@@ -74,7 +74,9 @@ export function formatFrame(frame: Frame, cwd: string): string {
  * @example userFrames(error.stack, process.cwd())[0] // 'test/web.expect.ts:12:3'
  */
 export function userFrames(stack: string | undefined, cwd: string): string[] {
-  return parseStack(stack).filter(isUserFrame).map((frame) => formatFrame(frame, cwd));
+  return parseStack(stack)
+    .filter(isUserFrame)
+    .map((frame) => formatFrame(frame, cwd));
 }
 
 /** The first user frame that lies in `file` (a test file), else the first user frame at all. */

@@ -19,7 +19,10 @@ export interface CommandResult {
 
 /** The part of run-actions' Transport that expect-run uses. */
 export interface CommandTransport {
-  exec(command: string, options?: { onStdout?(chunk: Buffer): void; onStderr?(chunk: Buffer): void; signal?: AbortSignal }): Promise<{ exitCode: number | null }>;
+  exec(
+    command: string,
+    options?: { onStdout?(chunk: Buffer): void; onStderr?(chunk: Buffer): void; signal?: AbortSignal },
+  ): Promise<{ exitCode: number | null }>;
   close(): Promise<void>;
 }
 
@@ -30,7 +33,6 @@ export interface NodeHandle {
   /** Run a shell command line (a string) or an argv (quoted for you) on the node over SSH. */
   run(command: string | readonly string[]): Promise<CommandResult>;
 }
-
 
 const CONNECTIONS = Symbol.for('forklift.expect-run.connections');
 

@@ -32,7 +32,15 @@ function parseGrep(value: unknown): RegExp | undefined {
 }
 
 function countsOf(summary: RunSummary, runs: number): Record<string, number> {
-  return { files: summary.files, tests: summary.tests, assertions: summary.assertions, passed: summary.passed, failed: summary.failed, errors: summary.errors, runs };
+  return {
+    files: summary.files,
+    tests: summary.tests,
+    assertions: summary.assertions,
+    passed: summary.passed,
+    failed: summary.failed,
+    errors: summary.errors,
+    runs,
+  };
 }
 
 /**

@@ -80,7 +80,9 @@ export function inside(part: unknown): Checker {
  * @example expect(more(Number, (port) => port > 1024), 8080)
  */
 export function more(...checks: unknown[]): Checker {
-  return makeChecker(`more(${checks.map((check) => show(check, 30)).join(', ')})`, (actual, path) => checks.flatMap((check) => checkValue(check, actual, path)));
+  return makeChecker(`more(${checks.map((check) => show(check, 30)).join(', ')})`, (actual, path) =>
+    checks.flatMap((check) => checkValue(check, actual, path)),
+  );
 }
 
 /** What `moreOf` reads from the actual value: a key path (`'db.port'`) or a function. */
@@ -105,7 +107,9 @@ function accessorPath(path: string, accessor: Accessor): string {
  * @example expect(moreOf([200, 'status'], [/ok/, (r) => r.body]), await http(web, 80, '/health'))
  */
 export function moreOf(...pairs: Array<[expected: unknown, accessor: Accessor]>): Checker {
-  const text = pairs.map(([expected, accessor]) => `[${show(expected, 30)}, ${typeof accessor === 'function' ? describeFunction(accessor) : JSON.stringify(accessor)}]`).join(', ');
+  const text = pairs
+    .map(([expected, accessor]) => `[${show(expected, 30)}, ${typeof accessor === 'function' ? describeFunction(accessor) : JSON.stringify(accessor)}]`)
+    .join(', ');
   return makeChecker(`moreOf(${text})`, (actual, path) =>
     pairs.flatMap(([expected, accessor]) => {
       const at = accessorPath(path, accessor);
@@ -146,4 +150,3 @@ export function fromEach<T>(items: Iterable<T>, map?: (item: T, index: number) =
 export function checkEach(expected: unknown, each: FromEach, path = ''): Mismatch[] {
   return each[EACH].flatMap((item, index) => checkValue(expected, item, `${path}[${index}]`));
 }
-

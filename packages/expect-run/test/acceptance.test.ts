@@ -31,7 +31,7 @@ t.test('acceptance - tests see the piped node record and check command output on
   t.same(
     tests.map((record) => [record.name, record.status]),
     [
-      ['line 6: expect(1, nodes(\'testkit\').length)', 'passed'],
+      ["line 6: expect(1, nodes('testkit').length)", 'passed'],
       ["line 7: expect(inObj({ exitCode: 3, stdout: 'a\\n' }), onNode(node!).run('echo a; exit 3'))", 'passed'],
       ['a command on the node gives its exit code, stdout and stderr', 'passed'],
       ['an argv is quoted for the shell', 'passed'],

@@ -24,7 +24,7 @@ t.test('browser - a page checked in chromium, and the session closed at the end 
     result.records.filter((record) => record.kind === 'test').map((record) => [record.name, record.status]),
     [
       ['a page in a real browser, left open on purpose', 'passed'],
-      ["line 14: expect([], descendantPids(process.pid).map(commandOf).filter((name) => /chrom/.test(name)))", 'passed'],
+      ['line 14: expect([], descendantPids(process.pid).map(commandOf).filter((name) => /chrom/.test(name)))', 'passed'],
     ],
   );
 });

@@ -24,12 +24,18 @@ t.test('discover - braces and character classes work in globs', async (t) => {
     `${FIXTURES}/pass/values.expect.ts`,
     `${FIXTURES}/stack/deep.expect.ts`,
   ]);
-  t.same(relative(discoverTests([`${FIXTURES}/broken/[ac]-*.expect.ts`], REPO_ROOT).files), [`${FIXTURES}/broken/a-loads.expect.ts`, `${FIXTURES}/broken/c-after.expect.ts`]);
+  t.same(relative(discoverTests([`${FIXTURES}/broken/[ac]-*.expect.ts`], REPO_ROOT).files), [
+    `${FIXTURES}/broken/a-loads.expect.ts`,
+    `${FIXTURES}/broken/c-after.expect.ts`,
+  ]);
   t.same(relative(discoverTests([`${FIXTURES}/broken/[!ac]-*.expect.ts`], REPO_ROOT).files), [`${FIXTURES}/broken/b-throws.expect.ts`], 'a negated class');
   t.same(relative(discoverTests([`${FIXTURES}/{js-only,nope}/*-plain.expect.[jt]s`], REPO_ROOT).files), [`${FIXTURES}/js-only/a-plain.expect.js`]);
   t.ok(isGlob('test/{a,b}/x.expect.ts') && isGlob('test/[ab].expect.ts') && !isGlob('test/a.expect.ts'));
   const watched = discoverTests([`${FIXTURES}/{pass,stack}/*.expect.ts`], REPO_ROOT).dirs;
-  t.ok(watched.includes(`${REPO_ROOT}/${FIXTURES}/pass`) && watched.includes(`${REPO_ROOT}/${FIXTURES}/broken`), '--watch looks at every directory under the glob base');
+  t.ok(
+    watched.includes(`${REPO_ROOT}/${FIXTURES}/pass`) && watched.includes(`${REPO_ROOT}/${FIXTURES}/broken`),
+    '--watch looks at every directory under the glob base',
+  );
 });
 
 t.test('discover - a glob that matches nothing finds no files (the runner says so)', async (t) => {

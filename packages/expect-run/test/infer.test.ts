@@ -24,9 +24,19 @@ const table: Array<[string, unknown, unknown, string]> = [
   ['value - null is not undefined', null, undefined, 'expected: null was: undefined'],
   ['value - NaN equals NaN', NaN, NaN, ''],
   ['object - equal nested objects pass', { db: { port: 3306, users: ['a'] } }, { db: { port: 3306, users: ['a'] } }, ''],
-  ['object - a nested difference shows only its key path', { db: { port: 3306, host: 'db-1' } }, { db: { port: 3307, host: 'db-1' } }, '.db.port expected: 3306 was: 3307'],
+  [
+    'object - a nested difference shows only its key path',
+    { db: { port: 3306, host: 'db-1' } },
+    { db: { port: 3307, host: 'db-1' } },
+    '.db.port expected: 3306 was: 3307',
+  ],
   ['object - keys only in one side are named', { a: 1, b: 2 }, { a: 1, c: 3 }, '.b only in expected: 2; .c only in actual: 3'],
-  ['object - more than three differences are counted', { a: 1, b: 2, c: 3, d: 4 }, { a: 2, b: 3, c: 4, d: 5 }, '.a expected: 1 was: 2; .b expected: 2 was: 3; .c expected: 3 was: 4; and 1 more difference'],
+  [
+    'object - more than three differences are counted',
+    { a: 1, b: 2, c: 3, d: 4 },
+    { a: 2, b: 3, c: 4, d: 5 },
+    '.a expected: 1 was: 2; .b expected: 2 was: 3; .c expected: 3 was: 4; and 1 more difference',
+  ],
   ['object - an array inside shows its items only on one side', { list: ['a', 'b'] }, { list: ['a'] }, '.list only in expected: ["b"]'],
   ['array - items only in expected and only in actual', [1, 2, 3], [1, 2, 4], 'only in expected: [3], only in actual: [4]'],
   ['array - same items in another order', [1, 2, 3], [3, 2, 1], 'same items, different order'],
@@ -47,7 +57,14 @@ const table: Array<[string, unknown, unknown, string]> = [
   ['class - Date', Date, new Date(0), ''],
   ['error class + function - throws that error', TypeError, () => null.valueOf(), ''],
   ['error class + function - did not throw', TypeError, () => null, 'did not throw TypeError'],
-  ['error class + function - threw another error', TypeError, () => { throw new RangeError('bad'); }, 'threw RangeError: bad, not TypeError'],
+  [
+    'error class + function - threw another error',
+    TypeError,
+    () => {
+      throw new RangeError('bad');
+    },
+    'threw RangeError: bad, not TypeError',
+  ],
   ['predicate - truthy passes', isEven, 4, ''],
   ['predicate - falsy names the function and the value', isEven, 3, 'predicate isEven returned false for 3'],
   ['inObj - a subset passes', inObj({ port: 80 }), { port: 80, host: 'web-1' }, ''],
@@ -65,7 +82,12 @@ const table: Array<[string, unknown, unknown, string]> = [
   ['inside - set item passes', inside(1), new Set([1]), ''],
   ['more - all of several checks pass', more(Number, isEven), 4, ''],
   ['more - the failing check is reported', more(Number, isEven), 3, 'predicate isEven returned false for 3'],
-  ['moreOf - checks on parts name each part', moreOf([200, 'status'], [/ok/, body]), { status: 500, body: 'down' }, '.status expected: 200 was: 500; [body] /ok/ not found in "down"'],
+  [
+    'moreOf - checks on parts name each part',
+    moreOf([200, 'status'], [/ok/, body]),
+    { status: 500, body: 'down' },
+    '.status expected: 200 was: 500; [body] /ok/ not found in "down"',
+  ],
   ['moreOf - a key path', moreOf([3306, 'db.port']), { db: { port: 3306 } }, ''],
 ];
 
@@ -81,10 +103,17 @@ t.test('predicate - an anonymous function is shown by its source text', async (t
 });
 
 t.test('fromEach - each item is checked under its index', async (t) => {
-  const verdict = evaluate(isEven, fromEach([1, 2, 3], (n) => n * 2 + (n === 3 ? 1 : 0)), 1000);
+  const verdict = evaluate(
+    isEven,
+    fromEach([1, 2, 3], (n) => n * 2 + (n === 3 ? 1 : 0)),
+    1000,
+  );
   t.same(verdict.kind === 'checked' && formatMessage(verdict.mismatches), '[2] predicate isEven returned false for 7');
   const mismatches = (evaluate(/up/, fromEach(['up', 'down']), 1000) as { mismatches: Array<{ path: string }> }).mismatches;
-  t.same(mismatches.map((item) => item.path), ['[1]']);
+  t.same(
+    mismatches.map((item) => item.path),
+    ['[1]'],
+  );
 });
 
 t.test('promise - a resolved actual value is awaited and checked', async (t) => {
@@ -111,9 +140,13 @@ t.test('async function - a slow one times out with the limit in the message', as
 });
 
 t.test('error class + async function - a rejection with that error passes, a resolve fails', async (t) => {
-  const rejected = await evaluate(TypeError, async () => {
-    throw new TypeError('x');
-  }, 1000);
+  const rejected = await evaluate(
+    TypeError,
+    async () => {
+      throw new TypeError('x');
+    },
+    1000,
+  );
   t.same(rejected.kind === 'checked' && rejected.mismatches, []);
   const resolved = await evaluate(TypeError, async () => 1, 1000);
   t.equal(resolved.kind === 'checked' && formatMessage(resolved.mismatches), 'did not throw TypeError');

@@ -19,7 +19,10 @@ t.test('runner - passing files give one passed record per expectation or test, a
   const records = tests(result.records);
   t.equal(records.length, 8);
   t.same(new Set(records.map((record) => record.status)), new Set(['passed']));
-  t.same(records.map((record) => record.file), [`${FIXTURES}/pass/plain.expect.js`, ...Array(7).fill(`${FIXTURES}/pass/values.expect.ts`)]);
+  t.same(
+    records.map((record) => record.file),
+    [`${FIXTURES}/pass/plain.expect.js`, ...Array(7).fill(`${FIXTURES}/pass/values.expect.ts`)],
+  );
   t.equal(records[1]!.name, 'line 4: expect(3306, config.db.port)');
   t.equal(records[7]!.name, 'async actual values are awaited');
   t.equal(records[7]!.assertions, 2);
@@ -52,7 +55,11 @@ t.test('runner - failures are focused one-liners on stderr with the test file li
   t.equal(block[first + 3]?.startsWith('FAIL') || block[first + 3]?.startsWith('ERROR'), true, 'only the test file frame is shown');
   // an error thrown in a helper module: the helper's frame, then the test line
   const helper = block.indexOf(`ERROR ${FIXTURES}/stack/deep.expect.ts > an error thrown in a helper`);
-  t.same(block.slice(helper + 1, helper + 4), ['  Error: exploded in a helper', `      at ${FIXTURES}/stack/helper.ts:8:9`, `      at ${FIXTURES}/stack/deep.expect.ts:13:3`]);
+  t.same(block.slice(helper + 1, helper + 4), [
+    '  Error: exploded in a helper',
+    `      at ${FIXTURES}/stack/helper.ts:8:9`,
+    `      at ${FIXTURES}/stack/deep.expect.ts:13:3`,
+  ]);
   t.notMatch(result.stderr, /node:internal|node_modules|expect-run\/dist|contract\/dist/);
   t.match(result.stderr, /^Ran 4 tests containing 3 assertions in \d+ ms: 3 failures, 1 error$/m);
 });
@@ -94,20 +101,42 @@ t.test('runner - --timeout ends a hanging test; an un-awaited failing expectatio
 t.test('runner - --grep runs only the tests whose name matches', async (t) => {
   const result = await run([`${FIXTURES}/pass`, '--grep', 'async|concat']);
   t.equal(result.exitCode, 0);
-  t.same(tests(result.records).map((record) => record.name), ['line 3: expect([1, 2, 3], [1, 2].concat(3))', 'async actual values are awaited']);
+  t.same(
+    tests(result.records).map((record) => record.name),
+    ['line 3: expect([1, 2, 3], [1, 2].concat(3))', 'async actual values are awaited'],
+  );
 });
 
 t.test('runner - node records on stdin reach nodes(group) and pass through first', async (t) => {
-  const node = (id: string, group: string) => ({ v: 1, kind: 'node', id, group, service: 'local', provider: 'nspawn', address: '10.0.0.2', port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' } });
+  const node = (id: string, group: string) => ({
+    v: 1,
+    kind: 'node',
+    id,
+    group,
+    service: 'local',
+    provider: 'nspawn',
+    address: '10.0.0.2',
+    port: 22,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+  });
   const stdin = toNdjson([node('web-1', 'web'), { v: 1, kind: 'custom', note: 'kept' }, node('db-1', 'db')]);
   const result = await run([`${FIXTURES}/system/nodes.expect.ts`], stdin);
   t.equal(result.exitCode, 0, result.stderr);
-  t.same(result.records.slice(0, 3).map((record) => record.id ?? record.kind), ['web-1', 'custom', 'db-1']);
+  t.same(
+    result.records.slice(0, 3).map((record) => record.id ?? record.kind),
+    ['web-1', 'custom', 'db-1'],
+  );
   t.equal(tests(result.records).length, 4);
 });
 
 t.test('runner - --tap writes TAP 14 and no records', async (t) => {
-  const child = spawn(process.execPath, [binPath('expect-run'), `${FIXTURES}/stack/deep.expect.ts`, '--tap'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawn(process.execPath, [binPath('expect-run'), `${FIXTURES}/stack/deep.expect.ts`, '--tap'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -157,7 +186,10 @@ t.test('runner - bad stdin exits 65 naming the line, before any test runs', asyn
 t.test('runner - a glob selects test files', async (t) => {
   const result = await run([`${FIXTURES}/pass/*.expect.js`]);
   t.equal(result.exitCode, 0);
-  t.same(tests(result.records).map((record) => record.file), [`${FIXTURES}/pass/plain.expect.js`]);
+  t.same(
+    tests(result.records).map((record) => record.file),
+    [`${FIXTURES}/pass/plain.expect.js`],
+  );
 });
 
 t.test('runner - JavaScript test files run without tsx; one that imports TypeScript is loaded again with it', async (t) => {
@@ -189,14 +221,23 @@ t.test('runner - Ctrl-C during a test ends the run with 130 and still writes the
   running.child.kill('SIGINT');
   const result = await running.result;
   t.equal(result.exitCode, 130);
-  t.same(result.records.map((record) => [record.kind, record.status ?? record.ok]), [['test', 'errored'], ['summary', false]]);
+  t.same(
+    result.records.map((record) => [record.kind, record.status ?? record.ok]),
+    [
+      ['test', 'errored'],
+      ['summary', false],
+    ],
+  );
   t.match(result.records[0], { name: 'hangs past the timeout', failure: { message: 'interrupted by SIGINT' } });
 });
 
 t.test('runner - a file whose top-level await never settles is a load error after --timeout', async (t) => {
   const result = await run([`${FIXTURES}/hang`, '--timeout', '1']);
   t.equal(result.exitCode, 1);
-  t.same(result.records.map((record) => record.kind), ['test', 'error', 'summary']);
+  t.same(
+    result.records.map((record) => record.kind),
+    ['test', 'error', 'summary'],
+  );
   t.match(result.records[1], { code: 'load-failed', message: `${FIXTURES}/hang/hang.expect.ts: did not finish loading: timed out after 1000 ms` });
 });
 
@@ -222,7 +263,14 @@ t.test('runner - a multi-line string mismatch shows a line diff of every differi
   ].join('\n');
   const message = 'strings differ at line 2 (2 hunks): expected "  listen 80;" was "  listen 8080;"';
   t.match(failed, { status: 'failed', failure: { message, diff: `${message}\n${hunks}` } }, 'the record holds both hunks, not only the first difference');
-  t.match(result.stderr, hunks.split('\n').map((line) => `    ${line}`).join('\n'), 'stderr shows the whole line diff');
+  t.match(
+    result.stderr,
+    hunks
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n'),
+    'stderr shows the whole line diff',
+  );
   t.notMatch(result.stderr, '\u001b[', 'no colours off a terminal');
   const colored = await runBinary('expect-run', [`${FIXTURES}/multiline`], { cwd: REPO_ROOT, timeoutMs: 60_000, env: { NODE_OPTIONS: '', FORCE_COLOR: '1' } });
   t.match(colored.stderr, '\u001b[32m+  index main.html;\u001b[39m', 'FORCE_COLOR: added lines in green');
@@ -236,7 +284,13 @@ t.test('runner - a test file that cannot import @forklift/expect-run says how to
   const result = await runBinary('expect-run', [dir], { cwd: dir, timeoutMs: 60_000, env: { NODE_OPTIONS: '' } });
   t.equal(result.exitCode, 1);
   const hint = `cannot import @forklift/expect-run from ${dir}: install it in the project of the tests (npm install --save-dev @forklift/expect-run) and run that project's runner (npx expect-run)`;
-  t.match(result.records.filter((record) => record.kind === 'error'), [{ code: 'load-failed', message: `a.expect.ts: ${hint}` }, { code: 'load-failed', message: `b.expect.js: ${hint}` }]);
+  t.match(
+    result.records.filter((record) => record.kind === 'error'),
+    [
+      { code: 'load-failed', message: `a.expect.ts: ${hint}` },
+      { code: 'load-failed', message: `b.expect.js: ${hint}` },
+    ],
+  );
   t.match(result.stderr, `ERROR a.expect.ts (loading)\n  ${hint}`);
 });
 
@@ -246,6 +300,10 @@ t.test('runner - -v names every passing test on stderr, -q leaves only failures 
   t.match(verbose.stderr, new RegExp(`^PASS ${FIXTURES}/pass/values\\.expect\\.ts > async actual values are awaited \\(\\d+ ms\\)$`, 'm'));
   const quiet = await run([`${FIXTURES}/multiline`, '-q']);
   t.equal(quiet.exitCode, 1);
-  t.match(quiet.stderr, /^FAIL packages\/expect-run\/test\/fixtures\/multiline\/config\.expect\.ts > nginx config differs in two places$/m, 'failures are kept with -q');
+  t.match(
+    quiet.stderr,
+    /^FAIL packages\/expect-run\/test\/fixtures\/multiline\/config\.expect\.ts > nginx config differs in two places$/m,
+    'failures are kept with -q',
+  );
   t.notMatch(quiet.stderr, /^Ran /m, 'the closing line is not');
 });

@@ -10,20 +10,27 @@ import { binPath, REPO_ROOT } from '@forklift/testkit';
 
 type Rec = Record<string, unknown>;
 
-async function project(t: typeof import("tap").default): Promise<string> {
+async function project(t: typeof import('tap').default): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'expect-run-watch-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
   // the test files import @forklift/expect-run: resolve it from the workspace
   await symlink(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   await writeFile(join(dir, 'ports.ts'), 'export const webPort: number = 80;\n');
-  await writeFile(join(dir, 'web.expect.ts'), "import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(80, webPort);\n");
+  await writeFile(
+    join(dir, 'web.expect.ts'),
+    "import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(80, webPort);\n",
+  );
   await writeFile(join(dir, 'other.expect.ts'), "import { expect } from '@forklift/expect-run';\n\nexpect('other', 'other');\n");
   return dir;
 }
 
-function startWatch(t: typeof import("tap").default, dir: string) {
-  const child = spawn(process.execPath, [binPath('expect-run'), '--watch'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+function startWatch(t: typeof import('tap').default, dir: string) {
+  const child = spawn(process.execPath, [binPath('expect-run'), '--watch'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   const records: Rec[] = [];
   let stderr = '';
   let partial = '';
@@ -44,7 +51,8 @@ function startWatch(t: typeof import("tap").default, dir: string) {
   const waitFor = async (what: string, predicate: () => boolean, timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${stderr}\nrecords:\n${records.map((r) => JSON.stringify(r)).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; stderr:\n${stderr}\nrecords:\n${records.map((r) => JSON.stringify(r)).join('\n')}`);
       if (child.exitCode !== null) throw new Error(`expect-run --watch exited (${child.exitCode}) while waiting for ${what}; stderr:\n${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -57,21 +65,32 @@ t.test('watch - a change to an imported module re-runs only the affected test fi
   const dir = await project(t);
   const watch = startWatch(t, dir);
   await watch.waitFor('the first run', () => /watching 2 test files/.test(watch.stderr()));
-  t.same(watch.ofRun(1).map((record) => [record.kind, record.file, record.status]), [
-    ['test', 'other.expect.ts', 'passed'],
-    ['test', 'web.expect.ts', 'passed'],
-  ]);
+  t.same(
+    watch.ofRun(1).map((record) => [record.kind, record.file, record.status]),
+    [
+      ['test', 'other.expect.ts', 'passed'],
+      ['test', 'web.expect.ts', 'passed'],
+    ],
+  );
 
   // change the module web.expect.ts imports: only web.expect.ts runs again, with the new value
   await writeFile(join(dir, 'ports.ts'), 'export const webPort: number = 8080;\n');
   await watch.waitFor('run 2', () => watch.ofRun(2).length === 1 && /Ran 1 test containing 1 assertion in \d+ ms: 1 failure, 0 errors/.test(watch.stderr()));
-  t.match(watch.ofRun(2)[0], { kind: 'test', file: 'web.expect.ts', status: 'failed', failure: { message: 'expected: 80 was: 8080', location: 'web.expect.ts:4:1' } });
+  t.match(watch.ofRun(2)[0], {
+    kind: 'test',
+    file: 'web.expect.ts',
+    status: 'failed',
+    failure: { message: 'expected: 80 was: 8080', location: 'web.expect.ts:4:1' },
+  });
 
   // a burst of saves of the test file is one run
   // (written synchronously, 5 ms apart, so a slow test process cannot stretch the burst)
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let save = 1; save <= 5; save++) {
-    writeFileSync(join(dir, 'web.expect.ts'), `import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(${8075 + save}, webPort);\n`);
+    writeFileSync(
+      join(dir, 'web.expect.ts'),
+      `import { expect } from '@forklift/expect-run';\nimport { webPort } from './ports.js';\n\nexpect(${8075 + save}, webPort);\n`,
+    );
     Atomics.wait(pause, 0, 0, 5);
   }
   await watch.waitFor('run 3', () => watch.ofRun(3).length === 1);
@@ -82,7 +101,12 @@ t.test('watch - a change to an imported module re-runs only the affected test fi
   // a file that breaks while loading is reported and watching goes on; a new test file runs alone
   await writeFile(join(dir, 'other.expect.ts'), "import { expect } from '@forklift/expect-run';\n\nthrow new Error('half-written');\n");
   await watch.waitFor('run 4', () => watch.ofRun(4).length === 1);
-  t.match(watch.ofRun(4)[0], { kind: 'error', code: 'load-failed', file: 'other.expect.ts', message: 'other.expect.ts: threw while loading: Error: half-written' });
+  t.match(watch.ofRun(4)[0], {
+    kind: 'error',
+    code: 'load-failed',
+    file: 'other.expect.ts',
+    message: 'other.expect.ts: threw while loading: Error: half-written',
+  });
   await writeFile(join(dir, 'new.expect.ts'), "import { expect, nodes } from '@forklift/expect-run';\n\nexpect([], nodes());\n");
   await watch.waitFor('run 5', () => watch.ofRun(5).length === 1);
   t.match(watch.ofRun(5)[0], { kind: 'test', file: 'new.expect.ts', status: 'passed' });

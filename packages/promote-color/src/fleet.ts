@@ -57,7 +57,9 @@ export function requireLbNodes(nodes: readonly NodeRecord[], lbGroup: string | u
   const lbNodes = selectLbNodes(nodes, lbGroup);
   if (lbNodes.length === 0) {
     const where = lbGroup !== undefined ? `of group "${lbGroup}"` : 'of group "lb" and none with role lb';
-    throw new InputError(`no LB node on stdin: no running node ${where} (pipe the load balancer's node records in, or name its group with --lb GROUP)`, { code: 'no-lb' });
+    throw new InputError(`no LB node on stdin: no running node ${where} (pipe the load balancer's node records in, or name its group with --lb GROUP)`, {
+      code: 'no-lb',
+    });
   }
   return lbNodes;
 }
@@ -116,9 +118,12 @@ export class Fleet {
       const first = views[0]!;
       const odd = views.find((view) => colors(view) !== colors(first));
       if (odd) {
-        throw new InputError(`the LB nodes disagree on the colors of ${options.app}: ${first.session.id} has ${colors(first) || 'none'}, ${odd.session.id} has ${colors(odd) || 'none'} (converge them all with the same haproxy crate options)`, {
-          code: 'lb-mismatch',
-        });
+        throw new InputError(
+          `the LB nodes disagree on the colors of ${options.app}: ${first.session.id} has ${colors(first) || 'none'}, ${odd.session.id} has ${colors(odd) || 'none'} (converge them all with the same haproxy crate options)`,
+          {
+            code: 'lb-mismatch',
+          },
+        );
       }
       return new Fleet(options.app, views);
     } catch (error) {
@@ -135,7 +140,9 @@ export class Fleet {
   /** Throw InputError (65) unless `color` is one the LBs serve. */
   assertColor(color: string): void {
     if (!isColorName(color) || !this.colors.includes(color)) {
-      throw new InputError(`unknown color "${color}": ${this.views[0]!.session.id} serves ${this.app} in ${this.colors.join(', ') || 'no color'}`, { code: 'unknown-color' });
+      throw new InputError(`unknown color "${color}": ${this.views[0]!.session.id} serves ${this.app} in ${this.colors.join(', ') || 'no color'}`, {
+        code: 'unknown-color',
+      });
     }
   }
 
@@ -173,7 +180,11 @@ export class Fleet {
    * then written on every LB (each atomically): `persisted` settles when they are. `update` makes each
    * LB's new state from its current one. Await `persisted` before the next change.
    */
-  async shiftShares(shares: readonly ColorWeight[], staged: string | null, update: (state: PromoteState) => PromoteState): Promise<{ persisted: Promise<void> }> {
+  async shiftShares(
+    shares: readonly ColorWeight[],
+    staged: string | null,
+    update: (state: PromoteState) => PromoteState,
+  ): Promise<{ persisted: Promise<void> }> {
     const app = this.app;
     const writes = await Promise.all(
       this.views.map(async (view) => {
@@ -203,7 +214,9 @@ export class Fleet {
 
   /** shiftShares and wait until every LB has written its state. */
   async applyShares(shares: readonly ColorWeight[], staged: string | null, update: (state: PromoteState) => PromoteState): Promise<void> {
-    await (await this.shiftShares(shares, staged, update)).persisted;
+    await (
+      await this.shiftShares(shares, staged, update)
+    ).persisted;
   }
 
   /** Write the state files only (no runtime change), e.g. a held or finished promotion. */

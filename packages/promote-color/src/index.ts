@@ -1,4 +1,13 @@
-export { promoteColor, stageShares, checkProblem, windowProblem, type PromoteColorOptions, type PromoteReport, type PromotionFields, type StageTiming } from './promote.js';
+export {
+  promoteColor,
+  stageShares,
+  checkProblem,
+  windowProblem,
+  type PromoteColorOptions,
+  type PromoteReport,
+  type PromotionFields,
+  type StageTiming,
+} from './promote.js';
 export { promotionStatus, rollbackColor, type ManageOptions } from './manage.js';
 export { Fleet, selectLbNodes, sharesOf, shareOf, type Connect, type FleetOptions, type LbView } from './fleet.js';
 export { LbSession, type Preflight, type HeldLock } from './lb.js';

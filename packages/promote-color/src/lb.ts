@@ -65,7 +65,9 @@ export class LbSession {
   private failure(what: string, ran: Ran): ForkliftError {
     const detail = ran.stderr.trim().split('\n').filter(Boolean).at(-1) ?? `exit ${ran.code}`;
     if (/sudo: .*password/.test(ran.stderr)) {
-      return new UnavailableError(`${this.id}: user ${this.node.user} cannot run commands as root without a password (sudo -n); allow it on the LB node or log in as root`);
+      return new UnavailableError(
+        `${this.id}: user ${this.node.user} cannot run commands as root without a password (sudo -n); allow it on the LB node or log in as root`,
+      );
     }
     return new ForkliftError('lb-failed', `${this.id}: ${what} failed: ${detail}`, { exitCode: 1 });
   }
@@ -81,16 +83,25 @@ export class LbSession {
       if (!key.startsWith('missing:')) continue;
       const what = key.slice('missing:'.length);
       if (what === 'answer') {
-        throw new UnavailableError(`${this.id}: HAProxy's admin socket ${ADMIN_SOCKET} does not answer (is HAProxy running? systemctl status haproxy on the LB)`, { code: 'no-admin-socket' });
+        throw new UnavailableError(
+          `${this.id}: HAProxy's admin socket ${ADMIN_SOCKET} does not answer (is HAProxy running? systemctl status haproxy on the LB)`,
+          { code: 'no-admin-socket' },
+        );
       }
       if (what === 'socket') {
-        throw new UnavailableError(`${this.id}: no HAProxy admin socket at ${ADMIN_SOCKET} (is HAProxy running with "stats socket ${ADMIN_SOCKET} level admin"? converge the LB with the haproxy crate)`, {
-          code: 'no-admin-socket',
-        });
+        throw new UnavailableError(
+          `${this.id}: no HAProxy admin socket at ${ADMIN_SOCKET} (is HAProxy running with "stats socket ${ADMIN_SOCKET} level admin"? converge the LB with the haproxy crate)`,
+          {
+            code: 'no-admin-socket',
+          },
+        );
       }
-      throw new UnavailableError(`${this.id}: ${what} is not installed on the LB node (apt-get install ${what === 'flock' ? 'util-linux' : what === 'mktemp' ? 'coreutils' : what}; the haproxy crate installs it)`, {
-        code: 'missing-tool',
-      });
+      throw new UnavailableError(
+        `${this.id}: ${what} is not installed on the LB node (apt-get install ${what === 'flock' ? 'util-linux' : what === 'mktemp' ? 'coreutils' : what}; the haproxy crate installs it)`,
+        {
+          code: 'missing-tool',
+        },
+      );
     }
     const stateText = (parts.get('state') ?? '').trim();
     const state = stateText ? parseStoredState(stateText, `${this.id}:${statePath(app)}`) : undefined;
@@ -109,7 +120,8 @@ export class LbSession {
         return await this.unixRequest(line);
       } catch (error) {
         // stream-local forwarding refused (sshd's AllowStreamLocalForwarding): socat on the node from now on
-        if (!/administratively prohibited|open failed|prohibited/i.test(String((error as Error).message))) throw this.apiFailure(line, String((error as Error).message));
+        if (!/administratively prohibited|open failed|prohibited/i.test(String((error as Error).message)))
+          throw this.apiFailure(line, String((error as Error).message));
         this.unix = false;
       }
     }
@@ -160,7 +172,10 @@ export class LbSession {
     const stateAt = answer.search(/^1\n# be_id/m);
     const before = answer.slice(0, stateAt >= 0 ? stateAt : statAt >= 0 ? statAt : answer.length).trim();
     if (before) throw new ForkliftError('lb-failed', `${this.id}: HAProxy refused "${runtime.slice(0, 80)}": ${before.split('\n')[0]}`, { exitCode: 1 });
-    if (statAt < 0 || stateAt < 0) throw new ForkliftError('lb-failed', `${this.id}: HAProxy's answer lacks its server state or stats: ${JSON.stringify(answer.slice(0, 200))}`, { exitCode: 1 });
+    if (statAt < 0 || stateAt < 0)
+      throw new ForkliftError('lb-failed', `${this.id}: HAProxy's answer lacks its server state or stats: ${JSON.stringify(answer.slice(0, 200))}`, {
+        exitCode: 1,
+      });
     return { table: parseShowStat(answer.slice(statAt)).table, serverState: answer.slice(stateAt, statAt).trimEnd() + '\n' };
   }
 
@@ -244,7 +259,9 @@ export class LbSession {
     const parts = sections(stdout);
     if (parts.has('busy')) {
       const holder = (parts.get('busy') ?? '').trim() || 'another run';
-      throw new UnavailableError(`${this.id}: another promote-color run holds the lock for ${app} (${holder}; ${lockPath(app)}): wait for it to end`, { code: 'locked' });
+      throw new UnavailableError(`${this.id}: another promote-color run holds the lock for ${app} (${holder}; ${lockPath(app)}): wait for it to end`, {
+        code: 'locked',
+      });
     }
     throw this.failure('taking the lock', { code: result.exitCode, stdout, stderr });
   }
@@ -257,5 +274,7 @@ export class LbSession {
 /** The input error for an app the LB does not serve. */
 export function noSuchApp(lb: LbSession, app: string, backends: Iterable<string>): InputError {
   const known = [...backends].filter((name) => !name.includes('_')).sort();
-  return new InputError(`${lb.id}: HAProxy has no backend "${app}" (backends: ${known.join(', ') || 'none'}): APP names the app whose colors are shifted`, { code: 'unknown-app' });
+  return new InputError(`${lb.id}: HAProxy has no backend "${app}" (backends: ${known.join(', ') || 'none'}): APP names the app whose colors are shifted`, {
+    code: 'unknown-app',
+  });
 }

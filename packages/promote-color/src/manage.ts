@@ -36,21 +36,46 @@ export async function promotionStatus(options: ManageOptions): Promise<PromoteRe
       const { state } = view;
       const promotion = state.promotion;
       const fields: PromotionFields = promotion
-        ? { app: options.app, from: promotion.from, to: promotion.to, weights: shares[index]!, stage: promotion.stage, status: promotion.status, window: promotion.window, ...(promotion.reason ? { reason: promotion.reason } : {}) }
-        : { app: options.app, from: state.live, to: state.live, weights: shares[index]!, stage: 0, status: 'done', window: EMPTY_WINDOW, reason: 'no promotion has run on this LB yet' };
+        ? {
+            app: options.app,
+            from: promotion.from,
+            to: promotion.to,
+            weights: shares[index]!,
+            stage: promotion.stage,
+            status: promotion.status,
+            window: promotion.window,
+            ...(promotion.reason ? { reason: promotion.reason } : {}),
+          }
+        : {
+            app: options.app,
+            from: state.live,
+            to: state.live,
+            weights: shares[index]!,
+            stage: 0,
+            status: 'done',
+            window: EMPTY_WINDOW,
+            reason: 'no promotion has run on this LB yet',
+          };
       return { view, fields };
     });
     for (const { view, fields } of summaries) {
       const { state } = view;
-      log(`${view.session.id}: ${options.app}: live ${state.live}${state.staged ? `, staged ${state.staged}` : ''}; weights now ${fields.weights.map((w) => `${w.color} ${w.weight}%`).join(', ')}${view.stored ? '' : ' (no promote-color state on this LB yet)'}`);
+      log(
+        `${view.session.id}: ${options.app}: live ${state.live}${state.staged ? `, staged ${state.staged}` : ''}; weights now ${fields.weights.map((w) => `${w.color} ${w.weight}%`).join(', ')}${view.stored ? '' : ' (no promote-color state on this LB yet)'}`,
+      );
       if (state.promotion) {
         const p = state.promotion;
-        log(`  last promotion ${p.from} -> ${p.to}: stage ${p.stage}/${p.stages.length} ${p.status} at ${p.updatedAt} (started ${p.startedAt}); window ${p.window.requests} requests, ${p.window.errors} errors (${percent(p.window.errorRate)})${p.reason ? `; ${p.reason}` : ''}`);
+        log(
+          `  last promotion ${p.from} -> ${p.to}: stage ${p.stage}/${p.stages.length} ${p.status} at ${p.updatedAt} (started ${p.startedAt}); window ${p.window.requests} requests, ${p.window.errors} errors (${percent(p.window.errorRate)})${p.reason ? `; ${p.reason}` : ''}`,
+        );
       }
       const drift = state.weights.filter((w) => Math.abs(shareOf(fields.weights, w.color) - w.weight) > 0.5);
-      if (view.stored && drift.length > 0) log(`  warning: HAProxy's weights differ from the state file (${state.weights.map((w) => `${w.color} ${w.weight}%`).join(', ')})`);
+      if (view.stored && drift.length > 0)
+        log(`  warning: HAProxy's weights differ from the state file (${state.weights.map((w) => `${w.color} ${w.weight}%`).join(', ')})`);
       for (const entry of state.history.slice(-5)) {
-        log(`  ${entry.at} stage ${entry.stage} ${entry.status} ${entry.weights.map((w) => `${w.color} ${w.weight}%`).join(' ')}${entry.reason ? ` (${entry.reason})` : ''}`);
+        log(
+          `  ${entry.at} stage ${entry.stage} ${entry.status} ${entry.weights.map((w) => `${w.color} ${w.weight}%`).join(' ')}${entry.reason ? ` (${entry.reason})` : ''}`,
+        );
       }
     }
     const key = (fields: PromotionFields): string => JSON.stringify([fields.from, fields.to, fields.stage, fields.status, fields.weights]);
@@ -84,11 +109,17 @@ export async function rollbackColor(options: ManageOptions): Promise<PromoteRepo
     const { state } = fleet.views[0]!;
     const promotion = state.promotion;
     if (!promotion) {
-      throw new InputError(`${fleet.views[0]!.session.id}: no promotion of ${options.app} to roll back (no promote-color state): the previous live color is unknown`, { code: 'nothing-to-roll-back' });
+      throw new InputError(
+        `${fleet.views[0]!.session.id}: no promotion of ${options.app} to roll back (no promote-color state): the previous live color is unknown`,
+        { code: 'nothing-to-roll-back' },
+      );
     }
     const back = promotion.from;
     if (options.to !== undefined && options.to !== back && options.to !== promotion.to) {
-      throw new InputError(`--rollback returns ${options.app} to ${back} (the last promotion went ${promotion.from} -> ${promotion.to}); --to ${options.to} names neither`, { code: 'unknown-color' });
+      throw new InputError(
+        `--rollback returns ${options.app} to ${back} (the last promotion went ${promotion.from} -> ${promotion.to}); --to ${options.to} names neither`,
+        { code: 'unknown-color' },
+      );
     }
     const shares = fleet.shares();
     if (shares.every((lb) => shareOf(lb, back) >= 100) && state.live === back) {
@@ -104,7 +135,16 @@ export async function rollbackColor(options: ManageOptions): Promise<PromoteRepo
     const started = performance.now();
     const reason = 'rolled back on request (--rollback)';
     const weights = stageShares(fleet.colors, back, promotion.to, 0);
-    const fields: PromotionFields = { app: options.app, from: promotion.from, to: promotion.to, weights, stage: promotion.stage, status: 'rolled-back', window: EMPTY_WINDOW, reason };
+    const fields: PromotionFields = {
+      app: options.app,
+      from: promotion.from,
+      to: promotion.to,
+      weights,
+      stage: promotion.stage,
+      status: 'rolled-back',
+      window: EMPTY_WINDOW,
+      reason,
+    };
     const at = new Date().toISOString();
     await fleet.applyShares(weights, promotion.to, (current) =>
       withHistory(

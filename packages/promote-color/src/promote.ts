@@ -111,7 +111,8 @@ export function checkProblem(fleet: Fleet, tables: readonly StatTable[], color: 
     if (checked.length === 0) return `${lb}: HAProxy has no ${color} server in backend ${fleet.app}_${color}`;
     for (const server of checked) {
       const bad = strict ? !isUp(server) : isOut(server);
-      if (bad) return `${color} server ${server.server} is ${server.status} in HAProxy's checks on ${lb}${server.checkStatus ? ` (${server.checkStatus}${server.checkCode ? ` ${server.checkCode}` : ''})` : ''}`;
+      if (bad)
+        return `${color} server ${server.server} is ${server.status} in HAProxy's checks on ${lb}${server.checkStatus ? ` (${server.checkStatus}${server.checkCode ? ` ${server.checkCode}` : ''})` : ''}`;
     }
   }
   return undefined;
@@ -172,7 +173,16 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
 
     if (toShare >= 100 && !resuming) {
       log(`promote-color: ${app}: ${to} already takes all live traffic on ${lbNames}: nothing to do`);
-      await emit({ app, from: stored.live === to ? from : stored.live, to, weights: currentWeights, stage: 0, status: 'done', window: EMPTY_WINDOW, reason: `${to} already takes all live traffic` });
+      await emit({
+        app,
+        from: stored.live === to ? from : stored.live,
+        to,
+        weights: currentWeights,
+        stage: 0,
+        status: 'done',
+        window: EMPTY_WINDOW,
+        reason: `${to} already takes all live traffic`,
+      });
       report.ok = true;
       return report;
     }
@@ -180,15 +190,28 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
 
     const describe = (p: number): string => `${to} ${p}% / ${from} ${100 - p}%`;
     if (options.dryRun) {
-      log(`promote-color: dry run: ${app} on ${lbNames}: now ${currentWeights.map((w) => `${w.color} ${w.weight}%`).join(', ')}${resuming ? ` (resuming the promotion to ${to})` : ''}`);
+      log(
+        `promote-color: dry run: ${app} on ${lbNames}: now ${currentWeights.map((w) => `${w.color} ${w.weight}%`).join(', ')}${resuming ? ` (resuming the promotion to ${to})` : ''}`,
+      );
     }
 
     // gate before the first stage: every server of `to` UP in HAProxy's checks and its health path 200
-    let problem = checkProblem(fleet, fleet.views.map((view) => view.table), to, true);
+    let problem = checkProblem(
+      fleet,
+      fleet.views.map((view) => view.table),
+      to,
+      true,
+    );
     if (!problem) {
       const checked = await Promise.all(
         fleet.views.map(async (view) => {
-          const targets = [...new Set(colorServers(view.table, app, to).checked.map((s) => s.address).filter(Boolean))];
+          const targets = [
+            ...new Set(
+              colorServers(view.table, app, to)
+                .checked.map((s) => s.address)
+                .filter(Boolean),
+            ),
+          ];
           return { lb: view.session.id, statuses: await view.session.health(targets, healthPath) };
         }),
       );
@@ -203,9 +226,13 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       }
     }
     if (options.dryRun) {
-      log(`  gate before the first stage: every ${to} server UP in HAProxy's checks and ${healthPath} 200: ${problem ? `FAILS now: ${problem}` : 'passes now'}`);
+      log(
+        `  gate before the first stage: every ${to} server UP in HAProxy's checks and ${healthPath} 200: ${problem ? `FAILS now: ${problem}` : 'passes now'}`,
+      );
       for (const { percent: p, stage } of remaining) {
-        log(`  stage ${stage}/${stages.length}: ${describe(p)}, hold ${formatMs(holdMs)}, gate: ${to} error rate <= ${percent(maxErrorRate)} with >= ${minRequests} requests, every ${to} server UP`);
+        log(
+          `  stage ${stage}/${stages.length}: ${describe(p)}, hold ${formatMs(holdMs)}, gate: ${to} error rate <= ${percent(maxErrorRate)} with >= ${minRequests} requests, every ${to} server UP`,
+        );
       }
       log(`  on a failed gate: all traffic back on ${from} at once, exit 1`);
       log('promote-color: dry run: nothing changed');
@@ -255,13 +282,20 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
     const queued: { update?: (state: PromoteState) => PromoteState } = {};
     // the state files of the last change, written while the stage holds: awaited before the next change
     let persisted: Promise<void> = Promise.resolve();
-    const withPending = (update: (state: PromoteState) => PromoteState) => (state: PromoteState): PromoteState => update(queued.update ? queued.update(state) : state);
+    const withPending =
+      (update: (state: PromoteState) => PromoteState) =>
+      (state: PromoteState): PromoteState =>
+        update(queued.update ? queued.update(state) : state);
 
     const rollback = async (stage: number, window: PromotionWindow, reason: string, failedAt: number): Promise<void> => {
       const shares = stageShares(fleet.colors, from, to, 0);
       const fields = { ...record(stage, 'rolled-back', window, reason), weights: shares };
       await persisted.catch(() => undefined);
-      const shifted = await fleet.shiftShares(shares, to, withPending((state) => withHistory(promotionAt(state, stage, 'rolled-back', window, reason), historyOf(fields))));
+      const shifted = await fleet.shiftShares(
+        shares,
+        to,
+        withPending((state) => withHistory(promotionAt(state, stage, 'rolled-back', window, reason), historyOf(fields))),
+      );
       queued.update = undefined;
       // every LB's runtime weights are on `from` now; the files follow
       report.rollbackMs = Math.round(performance.now() - failedAt);
@@ -279,7 +313,17 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         ({ persisted } = await fleet.shiftShares(
           shares,
           to,
-          withPending((state) => withHistory(promotionAt(state, stage, 'shifted', EMPTY_WINDOW), { at: iso(), from, to, stage, status: 'shifted', weights: shares, window: EMPTY_WINDOW })),
+          withPending((state) =>
+            withHistory(promotionAt(state, stage, 'shifted', EMPTY_WINDOW), {
+              at: iso(),
+              from,
+              to,
+              stage,
+              status: 'shifted',
+              weights: shares,
+              window: EMPTY_WINDOW,
+            }),
+          ),
         ));
         queued.update = undefined;
       } catch (error) {
@@ -314,7 +358,10 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
           if (final) break;
           continue;
         }
-        window = windowBetween(startCounters, tables.map((table) => countersOf(table, app, to)));
+        window = windowBetween(
+          startCounters,
+          tables.map((table) => countersOf(table, app, to)),
+        );
         failure = checkProblem(fleet, tables, to, false) ?? windowProblem(window, to, maxErrorRate, minRequests, final);
         if (failure || final) break;
       }
@@ -345,7 +392,11 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
       const fields = record(stage, status, window);
       if (status === 'done') {
         // the promoted color is live; the staging frontend now reaches the old one
-        await fleet.applyShares(shares, from, withPending((state) => withHistory(promotionAt(state, stage, 'done', window), historyOf(fields))));
+        await fleet.applyShares(
+          shares,
+          from,
+          withPending((state) => withHistory(promotionAt(state, stage, 'done', window), historyOf(fields))),
+        );
         queued.update = undefined;
       } else {
         const passed = queued.update as ((state: PromoteState) => PromoteState) | undefined;
@@ -353,7 +404,9 @@ export async function promoteColor(options: PromoteColorOptions): Promise<Promot
         queued.update = (state) => withHistory(promotionAt(passed ? passed(state) : state, stage, status, window), entry);
       }
       timing.totalMs = Math.round(performance.now() - applyStart);
-      log(`promote-color: ${app}: stage ${stage}/${stages.length} ${status}: ${to} saw ${window.requests} requests, ${window.errors} errors (${percent(window.errorRate)})`);
+      log(
+        `promote-color: ${app}: stage ${stage}/${stages.length} ${status}: ${to} saw ${window.requests} requests, ${window.errors} errors (${percent(window.errorRate)})`,
+      );
       await emit(fields);
     }
     report.ok = true;

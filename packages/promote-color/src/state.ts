@@ -61,7 +61,8 @@ export function parseStoredState(text: string, where: string): PromoteState {
   if (typeof state !== 'object' || state === null) fail(where, 'not an object');
   if (state.version !== 1) fail(where, `version must be 1 (got ${JSON.stringify(state.version)})`);
   if (typeof state.app !== 'string' || typeof state.live !== 'string') fail(where, 'app and live must be strings');
-  if (!Array.isArray(state.weights) || state.weights.some((w) => typeof w?.color !== 'string' || typeof w?.weight !== 'number')) fail(where, 'weights must be [{color, weight}]');
+  if (!Array.isArray(state.weights) || state.weights.some((w) => typeof w?.color !== 'string' || typeof w?.weight !== 'number'))
+    fail(where, 'weights must be [{color, weight}]');
   if (!Array.isArray(state.history)) fail(where, 'history must be an array');
   return { staged: null, promotion: null, ...state } as PromoteState;
 }

@@ -113,7 +113,11 @@ export function appLayout(app: string, table: StatTable): AppLayout | undefined 
     if (!/^[a-z][a-z0-9]*$/.test(color)) continue;
     const names = table.servers.filter((s) => s.backend === backend).map((s) => s.server);
     // a color backend with no server yet (its nodes not provisioned) still names a color
-    if (names.length === 0 || names.some((name) => liveServers.has(name))) colors.set(color, names.filter((name) => liveServers.has(name)));
+    if (names.length === 0 || names.some((name) => liveServers.has(name)))
+      colors.set(
+        color,
+        names.filter((name) => liveServers.has(name)),
+      );
   }
   return { app, colors };
 }

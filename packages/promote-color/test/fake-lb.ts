@@ -35,11 +35,32 @@ export class FakeLb {
   socket = true;
 
   constructor(id: string, app = 'shop', colors: Record<string, number> = { blue: 1, green: 1 }, live = 'blue') {
-    this.node = { v: 1, kind: 'node', id, group: 'lb', service: 'fake', provider: 'fake', address: '192.0.2.1', port: 22, user: 'root', state: 'running' } as NodeRecord;
+    this.node = {
+      v: 1,
+      kind: 'node',
+      id,
+      group: 'lb',
+      service: 'fake',
+      provider: 'fake',
+      address: '192.0.2.1',
+      port: 22,
+      user: 'root',
+      state: 'running',
+    } as NodeRecord;
     this.app = app;
     let host = 10;
     this.servers = Object.entries(colors).flatMap(([color, count]) =>
-      Array.from({ length: count }, (_, i) => ({ name: `${color}-web-${i + 1}`, color, address: `10.0.0.${host++}:80`, weight: color === live ? Math.round(200 / count) : 0, status: 'UP', sessions: 0, errors: 0, failing: 0, health: 200 })),
+      Array.from({ length: count }, (_, i) => ({
+        name: `${color}-web-${i + 1}`,
+        color,
+        address: `10.0.0.${host++}:80`,
+        weight: color === live ? Math.round(200 / count) : 0,
+        status: 'UP',
+        sessions: 0,
+        errors: 0,
+        failing: 0,
+        health: 200,
+      })),
     );
   }
 
@@ -70,7 +91,10 @@ export class FakeLb {
     for (const s of this.servers) rows.push(`${this.app},${s.name},${s.sessions},0,0,0,0,${s.status},${s.weight},${s.errors},0,,,${s.address},${s.weight},`);
     rows.push(`${this.app},BACKEND,0,0,0,0,0,UP,0,0,0,,,,0,`);
     for (const color of [...new Set(this.servers.map((s) => s.color))]) {
-      for (const s of this.servers.filter((x) => x.color === color)) rows.push(`${this.app}_${color},${s.name},0,0,0,0,0,${s.status},1,0,0,${s.status === 'UP' ? 'L7OK' : 'L7STS'},${s.status === 'UP' ? 200 : 500},${s.address},1,`);
+      for (const s of this.servers.filter((x) => x.color === color))
+        rows.push(
+          `${this.app}_${color},${s.name},0,0,0,0,0,${s.status},1,0,0,${s.status === 'UP' ? 'L7OK' : 'L7STS'},${s.status === 'UP' ? 200 : 500},${s.address},1,`,
+        );
       rows.push(`${this.app}_${color},BACKEND,0,0,0,0,0,UP,1,0,0,,,,1,`);
     }
     return `${header}\n${rows.join('\n')}\n\n`;
@@ -78,7 +102,10 @@ export class FakeLb {
 
   answer(line: string): string {
     let out = '';
-    for (const command of line.split(';').map((c) => c.trim()).filter(Boolean)) {
+    for (const command of line
+      .split(';')
+      .map((c) => c.trim())
+      .filter(Boolean)) {
       this.commands.push(command);
       let match: RegExpExecArray | null;
       if ((match = /^set weight ([^/]+)\/(\S+) (\d+)$/.exec(command))) {
@@ -89,7 +116,8 @@ export class FakeLb {
           out += '\n';
         }
       } else if (command.startsWith('set map ')) out += '\n';
-      else if (command === 'show servers state') out += `1\n# be_id be_name srv_id srv_name\n${this.servers.map((s, i) => `4 ${this.app} ${i + 1} ${s.name} ${s.weight}`).join('\n')}\n\n`;
+      else if (command === 'show servers state')
+        out += `1\n# be_id be_name srv_id srv_name\n${this.servers.map((s, i) => `4 ${this.app} ${i + 1} ${s.name} ${s.weight}`).join('\n')}\n\n`;
       else if (command === 'show stat') out += this.showStat();
       else out += 'Unknown command.\n\n';
     }
@@ -158,7 +186,8 @@ export class FakeLb {
         const handles = new Map<string, { path: string; data: string }>();
         let next = 0;
         return {
-          lstat: (_path: string, cb: (error: Error | undefined, stats: unknown) => void) => cb(undefined, { isSymbolicLink: () => false, isDirectory: () => true }),
+          lstat: (_path: string, cb: (error: Error | undefined, stats: unknown) => void) =>
+            cb(undefined, { isSymbolicLink: () => false, isDirectory: () => true }),
           mkdir: (_path: string, _attrs: unknown, cb: (error?: Error) => void) => cb(),
           open: (path: string, _flags: string, _attrs: unknown, cb: (error: Error | undefined, handle: Buffer) => void) => {
             const key = String(next++);

@@ -30,20 +30,53 @@ t.test('logic - three stages on two LBs: weights set on both before each hold, s
   lbs[0]!.onLook = (lb) => seen.push([lb.server('green-web-1').weight, lbs[1]!.server('green-web-1').weight]);
   const report = await promoteColor({ ...options, to: 'green', holdMs: 30 });
   t.ok(report.ok);
-  t.same(records.map((r) => [r.stage, r.status, r.weights]), [
-    [1, 'shifted', [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }]],
-    [2, 'shifted', [{ color: 'blue', weight: 50 }, { color: 'green', weight: 50 }]],
-    [3, 'done', [{ color: 'blue', weight: 0 }, { color: 'green', weight: 100 }]],
-  ]);
-  t.ok(records.every((r) => r.window.requests > 0 && r.window.errors === 0), 'every window counted green requests on both LBs');
-  t.ok(seen.some(([a, b]) => a === 20 && b === 20), 'both LBs held stage 1 together');
+  t.same(
+    records.map((r) => [r.stage, r.status, r.weights]),
+    [
+      [
+        1,
+        'shifted',
+        [
+          { color: 'blue', weight: 90 },
+          { color: 'green', weight: 10 },
+        ],
+      ],
+      [
+        2,
+        'shifted',
+        [
+          { color: 'blue', weight: 50 },
+          { color: 'green', weight: 50 },
+        ],
+      ],
+      [
+        3,
+        'done',
+        [
+          { color: 'blue', weight: 0 },
+          { color: 'green', weight: 100 },
+        ],
+      ],
+    ],
+  );
+  t.ok(
+    records.every((r) => r.window.requests > 0 && r.window.errors === 0),
+    'every window counted green requests on both LBs',
+  );
+  t.ok(
+    seen.some(([a, b]) => a === 20 && b === 20),
+    'both LBs held stage 1 together',
+  );
   t.same(lbs[1]!.weights(), { 'blue-web-1': 0, 'blue-web-2': 0, 'green-web-1': 200 });
   t.same(lbs[0]!.weights(), { 'blue-web-1': 0, 'green-web-1': 200 });
   t.ok(lbs[1]!.commands.includes('set weight shop/blue-web-2 90'), 'two blue servers share 180 at 10 %');
   for (const lb of lbs) {
     const state = JSON.parse(lb.files.get('/var/lib/forklift/promote/shop.json')!);
     t.match(state, { live: 'green', staged: 'blue', promotion: { from: 'blue', to: 'green', stage: 3, status: 'done' } });
-    t.same(state.history.map((h: { stage: number; status: string }) => `${h.stage} ${h.status}`), ['1 shifted', '1 shifted', '2 shifted', '2 shifted', '3 shifted', '3 done']);
+    t.same(
+      state.history.map((h: { stage: number; status: string }) => `${h.stage} ${h.status}`),
+      ['1 shifted', '1 shifted', '2 shifted', '2 shifted', '3 shifted', '3 done'],
+    );
     t.equal(lb.files.get('/var/lib/forklift/promote/shop.map'), 'staged shop_blue\n');
     t.match(lb.files.get('/var/lib/forklift/promote/shop.haproxy.cfg'), /setenv FORKLIFT_shop_green_WEIGHT 200\n/);
     t.ok(lb.commands.includes('set map /var/lib/forklift/promote/shop.map staged shop_blue'));
@@ -61,7 +94,15 @@ t.test('logic - errors on green in a window roll back at once on every LB, exit 
   t.notOk(report.ok);
   t.ok(report.rollbackMs !== undefined && report.rollbackMs < 5000);
   t.equal(records.length, 1);
-  t.match(records[0], { stage: 1, status: 'rolled-back', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }], reason: /^green error rate \d+(\.\d+)?% \(\d+ of \d+ requests\) is above --max-error-rate 0\.1%$/ });
+  t.match(records[0], {
+    stage: 1,
+    status: 'rolled-back',
+    weights: [
+      { color: 'blue', weight: 100 },
+      { color: 'green', weight: 0 },
+    ],
+    reason: /^green error rate \d+(\.\d+)?% \(\d+ of \d+ requests\) is above --max-error-rate 0\.1%$/,
+  });
   t.ok(records[0]!.window.errors > 0);
   for (const lb of lbs) {
     t.same(lb.weights(), { 'blue-web-1': 200, 'green-web-1': 0 });
@@ -74,7 +115,9 @@ t.test('logic - the gate before the first stage: a green server not UP or not an
   down.server('green-web-1').status = 'DOWN';
   const a = setup([down]);
   t.notOk((await promoteColor({ ...a.options, to: 'green', holdMs: 10 })).ok);
-  t.match(a.records, [{ stage: 0, status: 'held', reason: "gate before the first stage: green server green-web-1 is DOWN in HAProxy's checks on lb-1 (L7STS 500)" }]);
+  t.match(a.records, [
+    { stage: 0, status: 'held', reason: "gate before the first stage: green server green-web-1 is DOWN in HAProxy's checks on lb-1 (L7STS 500)" },
+  ]);
   t.same(down.weights(), { 'blue-web-1': 200, 'green-web-1': 0 });
   t.equal(down.files.size, 0, 'nothing written');
 
@@ -82,7 +125,9 @@ t.test('logic - the gate before the first stage: a green server not UP or not an
   sick.server('green-web-1').health = 503;
   const b = setup([sick]);
   t.notOk((await promoteColor({ ...b.options, to: 'green', holdMs: 10 })).ok);
-  t.match(b.records, [{ stage: 0, status: 'held', reason: 'gate before the first stage: green server 10.0.0.11:80 answered /healthz with 503 (asked from lb-1)' }]);
+  t.match(b.records, [
+    { stage: 0, status: 'held', reason: 'gate before the first stage: green server 10.0.0.11:80 answered /healthz with 503 (asked from lb-1)' },
+  ]);
   t.same(sick.weights(), { 'blue-web-1': 200, 'green-web-1': 0 });
 });
 
@@ -116,8 +161,18 @@ t.test('logic - an abort during a hold keeps that stage on every LB (held); the 
   t.equal(report.interrupted, 'SIGINT');
   const last = records.at(-1)!;
   t.equal(last.status, 'held');
-  t.equal(last.reason, 'interrupted (SIGINT) during stage 2: weights held at green 50% / blue 50% on every LB; run promote-color again to go on, or --rollback');
-  t.same(lbs.map((lb) => lb.weights()), [{ 'blue-web-1': 100, 'green-web-1': 100 }, { 'blue-web-1': 100, 'green-web-1': 100 }], 'both LBs hold stage 2');
+  t.equal(
+    last.reason,
+    'interrupted (SIGINT) during stage 2: weights held at green 50% / blue 50% on every LB; run promote-color again to go on, or --rollback',
+  );
+  t.same(
+    lbs.map((lb) => lb.weights()),
+    [
+      { 'blue-web-1': 100, 'green-web-1': 100 },
+      { 'blue-web-1': 100, 'green-web-1': 100 },
+    ],
+    'both LBs hold stage 2',
+  );
   for (const lb of lbs) t.match(JSON.parse(lb.files.get('/var/lib/forklift/promote/shop.json')!).promotion, { status: 'held', stage: last.stage });
 
   lbs[0]!.onLook = undefined;
@@ -134,7 +189,18 @@ t.test('logic - status, rollback, already live, the lock, unknown color, no admi
   await promoteColor({ ...s.options, to: 'green', holdMs: 10, stages: [100] });
   const status = setup([lb]);
   t.ok((await promotionStatus(status.options)).ok);
-  t.match(status.records, [{ from: 'blue', to: 'green', stage: 1, status: 'done', weights: [{ color: 'blue', weight: 0 }, { color: 'green', weight: 100 }] }]);
+  t.match(status.records, [
+    {
+      from: 'blue',
+      to: 'green',
+      stage: 1,
+      status: 'done',
+      weights: [
+        { color: 'blue', weight: 0 },
+        { color: 'green', weight: 100 },
+      ],
+    },
+  ]);
 
   const again = setup([lb]);
   t.ok((await promoteColor({ ...again.options, to: 'green', holdMs: 10 })).ok);
@@ -143,23 +209,47 @@ t.test('logic - status, rollback, already live, the lock, unknown color, no admi
   const back = setup([lb]);
   const rolled = await rollbackColor(back.options);
   t.ok(rolled.ok);
-  t.match(back.records, [{ status: 'rolled-back', reason: 'rolled back on request (--rollback)', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }] }]);
+  t.match(back.records, [
+    {
+      status: 'rolled-back',
+      reason: 'rolled back on request (--rollback)',
+      weights: [
+        { color: 'blue', weight: 100 },
+        { color: 'green', weight: 0 },
+      ],
+    },
+  ]);
   t.same(lb.weights(), { 'blue-web-1': 200, 'green-web-1': 0 });
   t.equal(lb.files.get('/var/lib/forklift/promote/shop.map'), 'staged shop_green\n');
 
   lb.locked = true;
   const busy = setup([lb]);
-  await t.rejects(promoteColor({ ...busy.options, to: 'green', holdMs: 10 }), { exitCode: 69, message: /^lb-1: another promote-color run holds the lock for shop \(promote-color pid 1 on elsewhere since .*\): wait for it to end$/ });
+  await t.rejects(promoteColor({ ...busy.options, to: 'green', holdMs: 10 }), {
+    exitCode: 69,
+    message: /^lb-1: another promote-color run holds the lock for shop \(promote-color pid 1 on elsewhere since .*\): wait for it to end$/,
+  });
   t.same(lb.weights(), { 'blue-web-1': 200, 'green-web-1': 0 }, 'nothing shifted');
   lb.locked = false;
 
-  await t.rejects(promoteColor({ ...setup([lb]).options, to: 'purple', holdMs: 10 }), { exitCode: 65, message: 'unknown color "purple": lb-1 serves shop in blue, green' });
+  await t.rejects(promoteColor({ ...setup([lb]).options, to: 'purple', holdMs: 10 }), {
+    exitCode: 65,
+    message: 'unknown color "purple": lb-1 serves shop in blue, green',
+  });
   lb.socket = false;
-  await t.rejects(promoteColor({ ...setup([lb]).options, to: 'green', holdMs: 10 }), { exitCode: 69, message: /^lb-1: no HAProxy admin socket at \/run\/haproxy\/admin\.sock/ });
+  await t.rejects(promoteColor({ ...setup([lb]).options, to: 'green', holdMs: 10 }), {
+    exitCode: 69,
+    message: /^lb-1: no HAProxy admin socket at \/run\/haproxy\/admin\.sock/,
+  });
 });
 
 t.test('logic - LBs that disagree on the colors are refused before anything changes', async (t) => {
   const lbs = [new FakeLb('lb-1'), new FakeLb('lb-2', 'shop', { blue: 1, green: 1, red: 1 })];
-  await t.rejects(promoteColor({ ...setup(lbs).options, to: 'green', holdMs: 10 }), { exitCode: 65, message: /^the LB nodes disagree on the colors of shop: lb-1 has blue,green, lb-2 has blue,green,red/ });
-  t.same(lbs[0]!.commands.filter((c) => c.startsWith('set')), []);
+  await t.rejects(promoteColor({ ...setup(lbs).options, to: 'green', holdMs: 10 }), {
+    exitCode: 65,
+    message: /^the LB nodes disagree on the colors of shop: lb-1 has blue,green, lb-2 has blue,green,red/,
+  });
+  t.same(
+    lbs[0]!.commands.filter((c) => c.startsWith('set')),
+    [],
+  );
 });

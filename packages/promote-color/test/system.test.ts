@@ -48,7 +48,10 @@ t.test('promote-color - unknown color, unknown app, no admin socket, no socat: e
   await sh(s.green, 'apt-get install -y -q socat >/dev/null 2>&1');
   const noSocket = await promote(['--to', 'green', '--lb', 'green-web']);
   t.equal(noSocket.exitCode, 69);
-  t.equal(noSocket.stderr, `promote-color: ${s.green.id}: no HAProxy admin socket at /run/haproxy/admin.sock (is HAProxy running with "stats socket /run/haproxy/admin.sock level admin"? converge the LB with the haproxy crate)\n`);
+  t.equal(
+    noSocket.stderr,
+    `promote-color: ${s.green.id}: no HAProxy admin socket at /run/haproxy/admin.sock (is HAProxy running with "stats socket /run/haproxy/admin.sock level admin"? converge the LB with the haproxy crate)\n`,
+  );
 
   // the LB itself with HAProxy stopped
   await sh(s.lb, 'systemctl stop haproxy');
@@ -69,7 +72,19 @@ t.test('promote-color - --status before any promotion, --dry-run changes nothing
   const s = system!;
   const status = await promote(['--status']);
   t.equal(status.exitCode, 0, status.stderr);
-  t.match(promotions(status.records), [{ app: APP, from: 'blue', to: 'blue', stage: 0, status: 'done', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }] }]);
+  t.match(promotions(status.records), [
+    {
+      app: APP,
+      from: 'blue',
+      to: 'blue',
+      stage: 0,
+      status: 'done',
+      weights: [
+        { color: 'blue', weight: 100 },
+        { color: 'green', weight: 0 },
+      ],
+    },
+  ]);
   t.match(status.stderr, /live blue; weights now blue 100%, green 0% \(no promote-color state on this LB yet\)/);
   const dry = await promote(['--to', 'green', '--dry-run']);
   t.equal(dry.exitCode, 0, dry.stderr);
@@ -87,16 +102,37 @@ t.test('promote-color - a full blue -> green shift in 3 stages under load: 0 non
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const run = await promote(['--to', 'green', '--stages', '10,50,100', '--hold', '6s']);
   const totals = await load.result;
-  t.comment(`wrk: ${totals.requests} requests in ${(totals.durationUs / 1e6).toFixed(1)} s over 200 connections, non-2xx ${totals.non2xx}, socket errors ${socketErrors(totals)}, p99 ${(totals.p99Us / 1000).toFixed(1)} ms`);
+  t.comment(
+    `wrk: ${totals.requests} requests in ${(totals.durationUs / 1e6).toFixed(1)} s over 200 connections, non-2xx ${totals.non2xx}, socket errors ${socketErrors(totals)}, p99 ${(totals.p99Us / 1000).toFixed(1)} ms`,
+  );
   t.comment(run.stderr.trim());
   t.equal(run.exitCode, 0, run.stderr);
   const records = promotions(run.records);
-  t.same(records.map((r) => [r.stage, r.status]), [[1, 'shifted'], [2, 'shifted'], [3, 'done']]);
-  t.same(records.map((r) => r.weights), [
-    [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }],
-    [{ color: 'blue', weight: 50 }, { color: 'green', weight: 50 }],
-    [{ color: 'blue', weight: 0 }, { color: 'green', weight: 100 }],
-  ]);
+  t.same(
+    records.map((r) => [r.stage, r.status]),
+    [
+      [1, 'shifted'],
+      [2, 'shifted'],
+      [3, 'done'],
+    ],
+  );
+  t.same(
+    records.map((r) => r.weights),
+    [
+      [
+        { color: 'blue', weight: 90 },
+        { color: 'green', weight: 10 },
+      ],
+      [
+        { color: 'blue', weight: 50 },
+        { color: 'green', weight: 50 },
+      ],
+      [
+        { color: 'blue', weight: 0 },
+        { color: 'green', weight: 100 },
+      ],
+    ],
+  );
   for (const record of records) {
     const window = record.window as { requests: number; errors: number; errorRate: number };
     t.ok(window.requests > 0, `stage ${String(record.stage)}: green saw ${window.requests} requests in its window`);
@@ -115,7 +151,18 @@ t.test('promote-color - --status after the promotion; --rollback returns to blue
   const s = system!;
   const status = await promote(['--status']);
   t.equal(status.exitCode, 0);
-  t.match(promotions(status.records), [{ from: 'blue', to: 'green', stage: 3, status: 'done', weights: [{ color: 'blue', weight: 0 }, { color: 'green', weight: 100 }] }]);
+  t.match(promotions(status.records), [
+    {
+      from: 'blue',
+      to: 'green',
+      stage: 3,
+      status: 'done',
+      weights: [
+        { color: 'blue', weight: 0 },
+        { color: 'green', weight: 100 },
+      ],
+    },
+  ]);
   t.match(status.stderr, /live green, staged blue/);
   const stored = await state();
   t.equal(stored.live, 'green');
@@ -124,7 +171,18 @@ t.test('promote-color - --status after the promotion; --rollback returns to blue
 
   const back = await promote(['--rollback']);
   t.equal(back.exitCode, 0, back.stderr);
-  t.match(promotions(back.records), [{ from: 'blue', to: 'green', status: 'rolled-back', reason: 'rolled back on request (--rollback)', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }] }]);
+  t.match(promotions(back.records), [
+    {
+      from: 'blue',
+      to: 'green',
+      status: 'rolled-back',
+      reason: 'rolled back on request (--rollback)',
+      weights: [
+        { color: 'blue', weight: 100 },
+        { color: 'green', weight: 0 },
+      ],
+    },
+  ]);
   t.same(await liveWeights(s), { blue: 200, green: 0 });
   t.match(await (await fetch(`http://${s.lb.address}:8080/`)).text(), /"color":"green"/, 'green is staged again');
 });
@@ -136,12 +194,19 @@ t.test('promote-color - a second concurrent run refuses; Ctrl-C holds the curren
   t.match(first.output().stderr, /stage 1\/3: green 10% \/ blue 90% .*holding 60 s/);
   const second = await promote(['--to', 'green']);
   t.equal(second.exitCode, 69);
-  t.match(second.stderr, new RegExp(`^promote-color: ${s.lb.id}: another promote-color run holds the lock for ${APP} \\(promote-color pid ${first.child.pid} on .* since .*\\): wait for it to end\\n$`));
+  t.match(
+    second.stderr,
+    new RegExp(
+      `^promote-color: ${s.lb.id}: another promote-color run holds the lock for ${APP} \\(promote-color pid ${first.child.pid} on .* since .*\\): wait for it to end\\n$`,
+    ),
+  );
   t.same(promotions(second.records), []);
   first.child.kill('SIGINT');
   const ended = await first.result;
   t.equal(ended.exitCode, 130);
-  t.match(promotions(ended.records), [{ stage: 1, status: 'held', reason: /^interrupted \(SIGINT\) during stage 1: weights held at green 10% \/ blue 90% on every LB/ }]);
+  t.match(promotions(ended.records), [
+    { stage: 1, status: 'held', reason: /^interrupted \(SIGINT\) during stage 1: weights held at green 10% \/ blue 90% on every LB/ },
+  ]);
   t.same(await liveWeights(s), { blue: 180, green: 20 }, 'the stage-1 weights stay on the LB');
   t.match((await state()).promotion, { to: 'green', stage: 1, status: 'held' });
   const status = await promote(['--status']);
@@ -162,7 +227,14 @@ t.test('promote-color - weights survive an HAProxy reload and a restart in the m
   t.same(await liveWeights(s), { blue: 100, green: 100 }, 'after a restart');
   const ended = await run.result;
   t.equal(ended.exitCode, 0, ended.stderr);
-  t.same(promotions(ended.records).map((r) => [r.stage, r.status]), [[1, 'shifted'], [2, 'shifted'], [3, 'done']]);
+  t.same(
+    promotions(ended.records).map((r) => [r.stage, r.status]),
+    [
+      [1, 'shifted'],
+      [2, 'shifted'],
+      [3, 'done'],
+    ],
+  );
   t.same(await liveWeights(s), { blue: 0, green: 200 });
   await sh(s.lb, 'systemctl restart haproxy');
   await waitUp(s);
@@ -187,9 +259,23 @@ t.test('promote-color - a broken green after the first stage: automatic rollback
   t.comment(`wrk: ${totals.requests} requests over 200 connections, non-2xx ${totals.non2xx}, socket errors ${socketErrors(totals)}`);
   t.equal(ended.exitCode, 1);
   const records = promotions(ended.records);
-  t.match(records, [{ stage: 1, status: 'rolled-back', from: 'blue', to: 'green', weights: [{ color: 'blue', weight: 100 }, { color: 'green', weight: 0 }], reason: /green/ }]);
+  t.match(records, [
+    {
+      stage: 1,
+      status: 'rolled-back',
+      from: 'blue',
+      to: 'green',
+      weights: [
+        { color: 'blue', weight: 100 },
+        { color: 'green', weight: 0 },
+      ],
+      reason: /green/,
+    },
+  ]);
   const rollbackMs = Number(/rolled back: all live traffic on blue in (\d+) ms after the failed gate/.exec(ended.stderr)?.[1]);
-  t.comment(`rollback: ${rollbackMs} ms from the failed gate to all traffic on blue; ${Math.round(sinceBroken)} ms from stopping green's app to promote-color's exit`);
+  t.comment(
+    `rollback: ${rollbackMs} ms from the failed gate to all traffic on blue; ${Math.round(sinceBroken)} ms from stopping green's app to promote-color's exit`,
+  );
   t.ok(rollbackMs < 5000, `from the failed gate to all traffic on blue in ${rollbackMs} ms (< 5 s)`);
   t.same(await liveWeights(s), { blue: 200, green: 0 });
   t.equal(totals.non2xx, 0, '0 non-2xx responses for clients');
@@ -204,7 +290,9 @@ t.test('promote-color - a green answering 500: the gate before the first stage h
   await sh(s.green, 'touch /run/color-app/fail');
   const refused = await promote(['--to', 'green', '--hold', '2s']);
   t.equal(refused.exitCode, 1);
-  t.match(promotions(refused.records), [{ stage: 0, status: 'held', reason: /^gate before the first stage: green server green-web-1 is (DOWN|UP 1\/2)|answered \/healthz with 500/ }]);
+  t.match(promotions(refused.records), [
+    { stage: 0, status: 'held', reason: /^gate before the first stage: green server green-web-1 is (DOWN|UP 1\/2)|answered \/healthz with 500/ },
+  ]);
   t.same(await liveWeights(s), { blue: 200, green: 0 }, 'nothing shifted');
   await sh(s.green, 'rm -f /run/color-app/fail');
   await waitUp(s);
@@ -216,7 +304,13 @@ t.test('promote-color - a green answering 500: the gate before the first stage h
   const ended = await run.result;
   await load.result;
   t.equal(ended.exitCode, 1, ended.stderr);
-  t.match(promotions(ended.records), [{ stage: 1, status: 'rolled-back', reason: /green error rate \d+(\.\d+)?% \(\d+ of \d+ requests\) is above --max-error-rate 0\.1%|green server green-web-1 is DOWN/ }]);
+  t.match(promotions(ended.records), [
+    {
+      stage: 1,
+      status: 'rolled-back',
+      reason: /green error rate \d+(\.\d+)?% \(\d+ of \d+ requests\) is above --max-error-rate 0\.1%|green server green-web-1 is DOWN/,
+    },
+  ]);
   t.same(await liveWeights(s), { blue: 200, green: 0 });
   await sh(s.green, 'rm -f /run/color-app/fail');
   const stat = await haproxyApi(s.lb, 'show stat');
@@ -239,20 +333,27 @@ t.test('promote-color - a non-root login with passwordless sudo: socat and the s
   t.equal(run.exitCode, 0, run.stderr);
   t.match(promotions(run.records), [{ stage: 1, status: 'done', to: 'green' }]);
   t.same(await liveWeights(s), { blue: 0, green: 200 });
-  t.equal(await sh(s.lb, `stat -c '%U %a' /var/lib/forklift/promote/${APP}.json /var/lib/forklift/promote/${APP}.haproxy.cfg`), 'root 644\nroot 644\n', 'state files owned by root, 0644');
+  t.equal(
+    await sh(s.lb, `stat -c '%U %a' /var/lib/forklift/promote/${APP}.json /var/lib/forklift/promote/${APP}.haproxy.cfg`),
+    'root 644\nroot 644\n',
+    'state files owned by root, 0644',
+  );
   const back = await promote(['--rollback'], asDeploy);
   t.equal(back.exitCode, 0, back.stderr);
   t.same(await liveWeights(s), { blue: 200, green: 0 });
-  await sh(s.lb, "rm -f /etc/sudoers.d/deploy");
+  await sh(s.lb, 'rm -f /etc/sudoers.d/deploy');
   const noSudo = await promote(['--status'], asDeploy);
   t.equal(noSudo.exitCode, 69);
   t.match(noSudo.stderr, /^promote-color: lb-1: user deploy cannot run commands as root without a password \(sudo -n\)/);
 });
 
-t.test('promote-color - drain: a request in flight on blue finishes when blue\'s weight drops to 0', async (t) => {
+t.test("promote-color - drain: a request in flight on blue finishes when blue's weight drops to 0", async (t) => {
   const s = system!;
   t.same(await liveWeights(s), { blue: 200, green: 0 });
-  const inFlight = fetch(`http://${s.lb.address}/slow?ms=4000`, { signal: AbortSignal.timeout(20_000) }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  const inFlight = fetch(`http://${s.lb.address}/slow?ms=4000`, { signal: AbortSignal.timeout(20_000) }).then(async (r) => ({
+    status: r.status,
+    body: await r.text(),
+  }));
   await new Promise((resolve) => setTimeout(resolve, 500));
   const run = await promote(['--to', 'green', '--stages', '100', '--hold', '1s']);
   t.equal(run.exitCode, 0, run.stderr);

@@ -54,7 +54,11 @@ export function haproxyApi(lb: NodeRecord, line: string): Promise<string> {
 /** The weight HAProxy gives each web server in the live backend now. */
 export async function liveWeights(system: System): Promise<{ blue: number; green: number }> {
   const out = await haproxyApi(system.lb, `get weight ${APP}/${system.blue.id}; get weight ${APP}/${system.green.id}`);
-  const [blue, green] = out.trim().split('\n').filter(Boolean).map((line) => Number(line.split(' ')[0]));
+  const [blue, green] = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => Number(line.split(' ')[0]));
   return { blue: blue!, green: green! };
 }
 
@@ -78,7 +82,8 @@ export async function waitUp(system: System, timeoutMs = 30_000): Promise<void> 
     const rows = stat.split('\n').map((line) => line.split(','));
     const checked = rows.filter((f) => f[0] === `${APP}_blue` || f[0] === `${APP}_green`).filter((f) => f[1] !== 'BACKEND');
     if (checked.length === 2 && checked.every((f) => f[17] === 'UP')) return;
-    if (Date.now() > deadline) throw new Error(`web servers not UP in HAProxy's checks after ${timeoutMs} ms: ${checked.map((f) => `${f[1]} ${f[17]}`).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`web servers not UP in HAProxy's checks after ${timeoutMs} ms: ${checked.map((f) => `${f[1]} ${f[17]}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -136,7 +141,10 @@ export interface LoadResult {
 }
 
 /** A running wrk against a URL of the project's own LB node: bounded by `seconds`. */
-export function startLoad(url: string, options: { connections: number; seconds: number; threads?: number }): { result: Promise<LoadResult>; pid: number | undefined } {
+export function startLoad(
+  url: string,
+  options: { connections: number; seconds: number; threads?: number },
+): { result: Promise<LoadResult>; pid: number | undefined } {
   const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections), '-d', `${options.seconds}s`, '--timeout', '5s', '-s', WRK_SCRIPT, url];
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -151,7 +159,10 @@ export function startLoad(url: string, options: { connections: number; seconds: 
     });
     child.once('close', (code) => {
       clearTimeout(guard);
-      const line = stdout.trim().split('\n').findLast((l) => l.startsWith('{'));
+      const line = stdout
+        .trim()
+        .split('\n')
+        .findLast((l) => l.startsWith('{'));
       if (code !== 0 || !line) return reject(new Error(`wrk exit ${code}: ${stderr.trim() || stdout.trim()}`));
       resolve(JSON.parse(line) as LoadResult);
     });

@@ -31,12 +31,29 @@ async function run(argv: string[], input: string): Promise<{ code: number; stdou
   let stdout = '';
   let stderr = '';
   const sink = (add: (text: string) => void) => new Writable({ write: (chunk, _encoding, done) => (add(String(chunk)), done()) });
-  const code = await main(promoteColorTool, argv, { stdin: Readable.from([input]), stdout: sink((text) => (stdout += text)), stderr: sink((text) => (stderr += text)), env: {} });
+  const code = await main(promoteColorTool, argv, {
+    stdin: Readable.from([input]),
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+    env: {},
+  });
   return { code, stdout, stderr };
 }
 
 const node = (id: string, group: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ v: 1, kind: 'node', id, group, service: 'local', provider: 'nspawn', address: '192.0.2.1', port: 22, user: 'root', state: 'running', ...extra });
+  JSON.stringify({
+    v: 1,
+    kind: 'node',
+    id,
+    group,
+    service: 'local',
+    provider: 'nspawn',
+    address: '192.0.2.1',
+    port: 22,
+    user: 'root',
+    state: 'running',
+    ...extra,
+  });
 
 t.test('flags - stages must increase from 1 to 100 and end at 100', async (t) => {
   t.same(parseStages('10,50,100'), [10, 50, 100]);
@@ -64,12 +81,21 @@ t.test('stats - show stat of a real HAProxy: colors, servers, weights, checks', 
   const { table, preamble } = parseShowStat(`\n${csv}`);
   t.equal(preamble, '');
   const layout = appLayout('shop', table)!;
-  t.same([...layout.colors], [['blue', ['web-1']], ['green', ['web-2']]]);
+  t.same(
+    [...layout.colors],
+    [
+      ['blue', ['web-1']],
+      ['green', ['web-2']],
+    ],
+  );
   const green = colorServers(table, 'shop', 'green');
   t.equal(green.checked[0]!.status, 'DOWN');
   t.equal(green.checked[0]!.checkStatus, 'L4CON');
   t.equal(green.live[0]!.weight, 100);
-  t.same(sharesOf(layout, table), [{ color: 'blue', weight: 50 }, { color: 'green', weight: 50 }]);
+  t.same(sharesOf(layout, table), [
+    { color: 'blue', weight: 50 },
+    { color: 'green', weight: 50 },
+  ]);
   t.equal(appLayout('other', table), undefined, 'an app without a live backend is not there');
   t.throws(() => parseShowStat('Unknown command.\n'), /did not answer "show stat"/);
   t.equal(parseShowStat(`No such server.\n${csv}`).preamble, 'No such server.');
@@ -77,9 +103,24 @@ t.test('stats - show stat of a real HAProxy: colors, servers, weights, checks', 
 
 t.test('window - counters between two looks, a reset counts from zero', async (t) => {
   t.same(windowBetween([{ requests: 100, errors: 1 }], [{ requests: 1100, errors: 3 }]), { requests: 1000, errors: 2, errorRate: 0.002 });
-  t.same(windowBetween([{ requests: 100, errors: 1 }, { requests: 0, errors: 0 }], [{ requests: 40, errors: 0 }, { requests: 10, errors: 0 }]), { requests: 50, errors: 0, errorRate: 0 });
+  t.same(
+    windowBetween(
+      [
+        { requests: 100, errors: 1 },
+        { requests: 0, errors: 0 },
+      ],
+      [
+        { requests: 40, errors: 0 },
+        { requests: 10, errors: 0 },
+      ],
+    ),
+    { requests: 50, errors: 0, errorRate: 0 },
+  );
   t.same(windowBetween([{ requests: 0, errors: 0 }], [{ requests: 0, errors: 0 }]), { requests: 0, errors: 0, errorRate: 0 });
-  t.equal(windowProblem({ requests: 1000, errors: 2, errorRate: 0.002 }, 'green', 0.001, 0, false), 'green error rate 0.2% (2 of 1000 requests) is above --max-error-rate 0.1%');
+  t.equal(
+    windowProblem({ requests: 1000, errors: 2, errorRate: 0.002 }, 'green', 0.001, 0, false),
+    'green error rate 0.2% (2 of 1000 requests) is above --max-error-rate 0.1%',
+  );
   t.equal(windowProblem({ requests: 1000, errors: 1, errorRate: 0.001 }, 'green', 0.001, 0, true), undefined);
   t.equal(windowProblem({ requests: 5, errors: 0, errorRate: 0 }, 'green', 0.001, 10, false), undefined, 'too few requests only fails the final look');
   t.match(windowProblem({ requests: 5, errors: 0, errorRate: 0 }, 'green', 0.001, 10, true), /fewer than --min-requests 10/);
@@ -91,9 +132,15 @@ t.test('layout - per-server weights share 200 per color; fragment and staging ma
   t.equal(serverWeight(50, 2), 50);
   t.equal(serverWeight(1, 3), 1, 'a color that takes any traffic keeps at least weight 1');
   t.equal(serverWeight(0, 2), 0);
-  t.same(stageShares(['blue', 'green'], 'blue', 'green', 10), [{ color: 'blue', weight: 90 }, { color: 'green', weight: 10 }]);
+  t.same(stageShares(['blue', 'green'], 'blue', 'green', 10), [
+    { color: 'blue', weight: 90 },
+    { color: 'green', weight: 10 },
+  ]);
   t.equal(weightVariable('wine-cellar', 'blue'), 'FORKLIFT_wine_cellar_blue_WEIGHT');
-  t.equal(renderFragment('shop', { green: 20, blue: 180 }), '# promote-color state for shop: per-server weights of each color (written atomically; do not edit)\nglobal\n    setenv FORKLIFT_shop_blue_WEIGHT 180\n    setenv FORKLIFT_shop_green_WEIGHT 20\n');
+  t.equal(
+    renderFragment('shop', { green: 20, blue: 180 }),
+    '# promote-color state for shop: per-server weights of each color (written atomically; do not edit)\nglobal\n    setenv FORKLIFT_shop_blue_WEIGHT 180\n    setenv FORKLIFT_shop_green_WEIGHT 20\n',
+  );
   t.equal(renderStagingMap('shop', 'green'), 'staged shop_green\n');
 });
 
@@ -119,16 +166,29 @@ t.test('cli - usage errors are exit 64 with one line', async (t) => {
 t.test('cli - no LB node on stdin, or a color no node has: exit 65 before any connection', async (t) => {
   const noLb = await run(['shop', '--to', 'green'], node('blue-web-1', 'blue-web', { color: 'blue', roles: ['web'] }) + '\n');
   t.equal(noLb.code, 65);
-  t.equal(noLb.stderr, 'promote-color: no LB node on stdin: no running node of group "lb" and none with role lb (pipe the load balancer\'s node records in, or name its group with --lb GROUP)\n');
+  t.equal(
+    noLb.stderr,
+    'promote-color: no LB node on stdin: no running node of group "lb" and none with role lb (pipe the load balancer\'s node records in, or name its group with --lb GROUP)\n',
+  );
   const wrongGroup = await run(['shop', '--to', 'green', '--lb', 'balancers'], node('lb-1', 'lb') + '\n');
   t.equal(wrongGroup.code, 65);
   t.match(wrongGroup.stderr, /no running node of group "balancers"/);
   // 192.0.2.1 (TEST-NET) is never contacted: the color check comes first
-  const purple = await run(['shop', '--to', 'purple'], [node('lb-1', 'lb'), node('blue-web-1', 'blue-web', { color: 'blue' }), node('green-web-1', 'green-web', { color: 'green' })].join('\n') + '\n');
+  const purple = await run(
+    ['shop', '--to', 'purple'],
+    [node('lb-1', 'lb'), node('blue-web-1', 'blue-web', { color: 'blue' }), node('green-web-1', 'green-web', { color: 'green' })].join('\n') + '\n',
+  );
   t.equal(purple.code, 65);
   t.equal(purple.stderr, 'promote-color: unknown color "purple": the node records on stdin have colors blue, green\n');
-  const records = purple.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string });
-  t.same(records.map((r) => r.kind), ['node', 'node', 'node', 'error', 'summary'], 'nodes pass through, then the error and the summary');
+  const records = purple.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { kind: string });
+  t.same(
+    records.map((r) => r.kind),
+    ['node', 'node', 'node', 'error', 'summary'],
+    'nodes pass through, then the error and the summary',
+  );
 });
 
 t.test('cli - --help and --version', async (t) => {
@@ -149,13 +209,19 @@ t.test('remote scripts - every script run on an LB node passes shellcheck (POSIX
   };
   for (const [name, script] of Object.entries(scripts)) {
     const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = execFile('shellcheck', ['-s', 'sh', '-'], (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, out: stdout + stderr }));
+      const child = execFile('shellcheck', ['-s', 'sh', '-'], (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
       child.stdin!.end(script);
     });
     if (result.code === 127 || /ENOENT/.test(result.out)) throw new Error('shellcheck is missing: apt-get install shellcheck');
     t.equal(result.code, 0, `${name}: ${result.out}`);
   }
-  t.match(scripts.persist, /<<'PROMOTE_[0-9a-f]{18}'\n\{"a": "EOF\\n\$\(rm -rf \/\)"\}\nPROMOTE_[0-9a-f]{18}\n/, 'content goes through a quoted here-document with a random delimiter');
+  t.match(
+    scripts.persist,
+    /<<'PROMOTE_[0-9a-f]{18}'\n\{"a": "EOF\\n\$\(rm -rf \/\)"\}\nPROMOTE_[0-9a-f]{18}\n/,
+    'content goes through a quoted here-document with a random delimiter',
+  );
 });
 
 t.test('health script - answers from a proxy that drops a request when the client half-closes (nginx)', async (t) => {
@@ -185,7 +251,9 @@ t.test('health script - answers from a proxy that drops a request when the clien
   const target = `127.0.0.1:${port}`;
   const run = (path: string) =>
     new Promise<{ code: number; out: string }>((resolve) => {
-      execFile('sh', ['-c', healthScript([target], path)], { timeout: 20_000 }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+      execFile('sh', ['-c', healthScript([target], path)], { timeout: 20_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
     });
   const which = await new Promise<boolean>((resolve) => execFile('sh', ['-c', 'command -v socat'], (error) => resolve(!error)));
   if (!which) throw new Error('socat is missing: apt-get install socat');

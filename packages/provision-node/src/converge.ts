@@ -83,7 +83,9 @@ export async function converge(provider: Provider, ctx: ProviderContext, target:
   if (!provider.canCreate) {
     const nodes = await provider.list(ctx, group);
     if (count !== nodes.length) {
-      throw new UsageError(`service "${ctx.service.name}" (${provider.name}) lists ${nodes.length} node(s) in group "${group}" and cannot create or destroy: ask for ${nodes.length} or use --list`);
+      throw new UsageError(
+        `service "${ctx.service.name}" (${provider.name}) lists ${nodes.length} node(s) in group "${group}" and cannot create or destroy: ask for ${nodes.length} or use --list`,
+      );
     }
     if (given) await writeGroupLabels(ctx.stateDir, group, labels);
     return { nodes: await labelRecords(ctx.stateDir, reachableRecords(nodes)), created: 0, destroyed: 0, unreachable: unreachableOf(nodes) };
@@ -115,7 +117,12 @@ export async function converge(provider: Provider, ctx: ProviderContext, target:
     let fresh: ListedNode[] = [];
     if (kept.length < count) {
       const taken = new Set(all.filter((node) => !broken.includes(node)).map((node) => node.node.id));
-      const requests: CreateRequest[] = newIds(group, count - kept.length, taken).map(({ id, index }) => ({ id, group, index, nodeSpec: target.nodeSpec ?? {} }));
+      const requests: CreateRequest[] = newIds(group, count - kept.length, taken).map(({ id, index }) => ({
+        id,
+        group,
+        index,
+        nodeSpec: target.nodeSpec ?? {},
+      }));
       ctx.log(`creating ${requests.length} ${provider.name} node(s): ${requests.map((request) => request.id).join(' ')}`);
       const started = performance.now();
       try {

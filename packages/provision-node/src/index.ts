@@ -1,4 +1,13 @@
-export { provisionNodes, convergeNodes, listNodes, listReport, DEFAULT_GROUP, type ProvisionOptions, type ProvisionReport, type UnreachableNode } from './provision.js';
+export {
+  provisionNodes,
+  convergeNodes,
+  listNodes,
+  listReport,
+  DEFAULT_GROUP,
+  type ProvisionOptions,
+  type ProvisionReport,
+  type UnreachableNode,
+} from './provision.js';
 export { converge, newIds, byIndex, type ConvergeTarget } from './converge.js';
 export { provisionNodeTool, PROVISION_NODE_VERSION } from './tool.js';
 export { resolveService, BUILTIN_SERVICES, ServiceFileSchema, InventoryNodeSchema, type InventoryNode } from './services.js';

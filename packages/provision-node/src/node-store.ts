@@ -96,7 +96,13 @@ export async function osFactsOf(root: string): Promise<OsFacts> {
  * the core to clean). `tags` adds provider facts to the node's tags (`machine` and `createdAt` always).
  * @example listedFromStored(ctx, stored, 'qemu', findQemuPid(stored.dir) !== undefined, (meta) => ({ accel: String(meta.accel) }))
  */
-export function listedFromStored<M extends NodeMeta>(ctx: ProviderContext, stored: StoredNode, provider: string, running: boolean, tags?: (meta: M) => Record<string, string>): ListedNode {
+export function listedFromStored<M extends NodeMeta>(
+  ctx: ProviderContext,
+  stored: StoredNode,
+  provider: string,
+  running: boolean,
+  tags?: (meta: M) => Record<string, string>,
+): ListedNode {
   const meta = stored.meta as (M & { port?: number }) | undefined;
   return {
     node: {

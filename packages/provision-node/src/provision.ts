@@ -79,7 +79,9 @@ export async function convergeNodes(options: ProvisionOptions & { count: number 
   const { count } = options;
   if (!Number.isInteger(count) || count < 0 || count > 250) throw new UsageError(`bad COUNT ${count}: a whole number from 0 to 250`);
   const { provider, ctx, group } = await open(options);
-  return traced(options, ctx, () => converge(provider, ctx, { group, count, nodeSpec: options.nodeSpec, labels: { color: options.color, roles: options.roles } }));
+  return traced(options, ctx, () =>
+    converge(provider, ctx, { group, count, nodeSpec: options.nodeSpec, labels: { color: options.color, roles: options.roles } }),
+  );
 }
 
 /**

@@ -10,5 +10,7 @@ import type { Service } from './provider.js';
 export function parseServiceOptions<T extends z.ZodType>(schema: T, service: Service): z.infer<T> {
   const parsed = schema.safeParse(service.options);
   if (parsed.success) return parsed.data;
-  throw new InputError(issueLine(parsed.error, { where: service.file ?? `built-in service ${service.name}`, what: 'service', within: ['options'], input: service.options }));
+  throw new InputError(
+    issueLine(parsed.error, { where: service.file ?? `built-in service ${service.name}`, what: 'service', within: ['options'], input: service.options }),
+  );
 }

@@ -45,7 +45,6 @@ export const BUILTIN_SERVICES: Record<string, Omit<Service, 'name'>> = {
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
-
 /** Parse and validate a JSON5 file with a zod schema; errors name the file and the field (exit 65). */
 export async function readJson5File<T extends z.ZodType>(file: string, schema: T, what: string): Promise<z.infer<T>> {
   let value: unknown;

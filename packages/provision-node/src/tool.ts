@@ -9,7 +9,8 @@ export const PROVISION_NODE_VERSION = packageVersion(import.meta.url);
 async function loadGroupSpec(ref: string, cwd: string): Promise<GroupSpec> {
   // only the group's own fields matter here: extends (and crates by name) are render-crate's
   const spec = await loadSpec(ref, { cwd, shallow: true });
-  if (!isGroupSpec(spec)) throw new InputError(`${spec.source ?? ref}: not a group spec: --spec needs a spec that names its group with "group"`, { code: 'bad-spec' });
+  if (!isGroupSpec(spec))
+    throw new InputError(`${spec.source ?? ref}: not a group spec: --spec needs a spec that names its group with "group"`, { code: 'bad-spec' });
   return spec;
 }
 
@@ -97,7 +98,12 @@ Incus cluster), node-list.`,
     return {
       ok: report.unreachable.length === 0,
       changed: report.created + report.destroyed > 0,
-      counts: { nodes: report.nodes.length, created: report.created, destroyed: report.destroyed, ...(report.unreachable.length ? { unreachable: report.unreachable.length } : {}) },
+      counts: {
+        nodes: report.nodes.length,
+        created: report.created,
+        destroyed: report.destroyed,
+        ...(report.unreachable.length ? { unreachable: report.unreachable.length } : {}),
+      },
     };
   },
 };

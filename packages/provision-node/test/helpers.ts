@@ -60,7 +60,8 @@ export async function leftovers(home: string, machines: string[]): Promise<strin
     const command = processCommandLine(Number(entry)) ?? '';
     // the apt proxy sees its directory under a mount point named from the home, not under the home
     const proxy = proxyMountPoint(join(home, 'network'));
-    if (root.startsWith(home) || command.includes(proxy) || (command.includes(home) && !command.includes('tap') && !command.includes('provision-node.js'))) found.push(`process ${entry} ${command.slice(0, 120)}`);
+    if (root.startsWith(home) || command.includes(proxy) || (command.includes(home) && !command.includes('tap') && !command.includes('provision-node.js')))
+      found.push(`process ${entry} ${command.slice(0, 120)}`);
   }
   const leases = join(home, 'network', 'leases');
   if (existsSync(leases)) for (const lease of readdirSync(leases)) found.push(`lease ${lease}`);
@@ -97,13 +98,20 @@ export async function sshRun(node: Record<string, unknown>, command: string, dir
   const { stdout } = await execFileAsync(
     'ssh',
     [
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'ConnectTimeout=10',
-      '-i', String(node.privateKey),
-      '-p', String(node.port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=10',
+      '-i',
+      String(node.privateKey),
+      '-p',
+      String(node.port),
       `${String(node.user)}@${String(node.address)}`,
       command,
     ],
@@ -113,7 +121,10 @@ export async function sshRun(node: Record<string, unknown>, command: string, dir
 }
 
 /** Run provision-node in-process through the contract's main() (no process start-up): exit code, records, stderr. */
-export async function runTool(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<{ exitCode: number; records: Array<Record<string, unknown>>; stderr: string }> {
+export async function runTool(
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+): Promise<{ exitCode: number; records: Array<Record<string, unknown>>; stderr: string }> {
   const { PassThrough } = await import('node:stream');
   const { main } = await import('@forklift/contract');
   const { provisionNodeTool } = await import('../src/tool.js');
@@ -125,5 +136,12 @@ export async function runTool(args: string[], options: { cwd: string; env: Recor
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exitCode = await main(provisionNodeTool, args, { stdin, stdout, stderr, env: { ...process.env, ...options.env }, cwd: options.cwd });
-  return { exitCode, records: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>), stderr: err };
+  return {
+    exitCode,
+    records: out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+    stderr: err,
+  };
 }

@@ -21,11 +21,18 @@ t.test('leases - lowest free address from .2, an owner keeps its lease, a releas
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const leases = join(dir, 'leases');
   const first = await leaseAddresses(leases, ['local/web-1', 'local/web-2', 'local/web-3'], network);
-  t.same(first.map((lease) => lease.address), ['10.99.1.2', '10.99.1.3', '10.99.1.4']);
+  t.same(
+    first.map((lease) => lease.address),
+    ['10.99.1.2', '10.99.1.3', '10.99.1.4'],
+  );
   t.equal(await readFile(join(leases, '10.99.1.3'), 'utf8'), 'local/web-2\n', 'one file per address, holding its owner');
   await releaseLeases(leases, 'local/web-2');
   const again = await leaseAddresses(leases, ['local/web-1', 'local/db-1'], network);
-  t.same(again.map((lease) => lease.address), ['10.99.1.2', '10.99.1.3'], 'web-1 keeps .2; db-1 gets the freed .3');
+  t.same(
+    again.map((lease) => lease.address),
+    ['10.99.1.2', '10.99.1.3'],
+    'web-1 keeps .2; db-1 gets the freed .3',
+  );
   t.same((await findLease(leases, 'local/db-1', network))?.address, '10.99.1.3');
   t.equal(await findLease(leases, 'local/none', network), undefined);
   t.same([...(await readLeases(leases)).values()].sort(), ['local/db-1', 'local/web-1', 'local/web-3']);

@@ -89,7 +89,8 @@ export function cgroupMountScript(mountinfo = readFileSync('/proc/self/mountinfo
     else if (type === 'cgroup') {
       const controller = options.some((option) => !/^(name=|xattr$|noprefix$|clone_children$|cpuset_v2_mode$|release_agent=)/.test(option));
       commands.push(`mkdir -p ${target} && mount -t cgroup -o ${shellQuote([...(controller ? [] : ['none']), ...options].join(','))} cgroup ${target}`);
-    } else if (type === 'cgroup2') commands.push(`mkdir -p ${target} && mount -t cgroup2 ${options.length ? `-o ${shellQuote(options.join(','))} ` : ''}cgroup2 ${target}`);
+    } else if (type === 'cgroup2')
+      commands.push(`mkdir -p ${target} && mount -t cgroup2 ${options.length ? `-o ${shellQuote(options.join(','))} ` : ''}cgroup2 ${target}`);
   }
   return commands.join('\n');
 }
@@ -137,7 +138,8 @@ function strayProcesses(names: string[], lxdDirs: string[]): number[] {
     } catch {
       continue;
     }
-    const ours = names.some((name) => cgroup.includes(`lxc.payload.${name}`) || cgroup.includes(`lxc.monitor.${name}`)) || lxdDirs.some((dir) => command.includes(dir));
+    const ours =
+      names.some((name) => cgroup.includes(`lxc.payload.${name}`) || cgroup.includes(`lxc.monitor.${name}`)) || lxdDirs.some((dir) => command.includes(dir));
     if (ours && isAlive(pid)) pids.push(pid);
   }
   return pids;
@@ -154,7 +156,10 @@ export async function startLxdCluster(log: (line: string) => void = () => undefi
   const dir = await mkdtemp(join(tmpdir(), 'fl-lxdc-'));
   // the containers' root users (mapped uids) must be able to traverse the path to their rootfs
   await chmod(dir, 0o711);
-  const tag = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const tag = dir
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x');
   const net: HostNetworkManager = hostNetwork(join(dir, 'net'), log);
   const members: LxdMemberHandle[] = [];
   const pids: number[] = [];
@@ -172,7 +177,9 @@ export async function startLxdCluster(log: (line: string) => void = () => undefi
         for (const url of await api.get<string[]>('/1.0/instances')) instanceNames.add(url.split('/').pop()!.split('?')[0]!);
         for (const name of instanceNames) {
           await api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'stop', force: true }, timeoutMs: 60_000 }).catch(() => undefined);
-          await api.call('DELETE', `/1.0/instances/${name}`, { timeoutMs: 120_000 }).catch((error: unknown) => log(`cluster stop: ${name}: ${(error as Error).message}`));
+          await api
+            .call('DELETE', `/1.0/instances/${name}`, { timeoutMs: 120_000 })
+            .catch((error: unknown) => log(`cluster stop: ${name}: ${(error as Error).message}`));
         }
         for (const url of await api.get<string[]>('/1.0/images')) await api.call('DELETE', url.split('?')[0]!, { timeoutMs: 60_000 }).catch(() => undefined);
       } catch (error) {
@@ -181,7 +188,11 @@ export async function startLxdCluster(log: (line: string) => void = () => undefi
       api.close();
     }
     for (const pid of pids) await stopProcess(pid, 15_000);
-    for (const pid of strayProcesses([...instanceNames], members.map((member) => member.lxdDir))) await stopProcess(pid, 2000);
+    for (const pid of strayProcesses(
+      [...instanceNames],
+      members.map((member) => member.lxdDir),
+    ))
+      await stopProcess(pid, 2000);
     if (dnsmasqPid !== undefined) await stopProcess(dnsmasqPid);
     for (const member of members) {
       await execFileAsync('ip', ['netns', 'del', member.netns]).catch(() => undefined);
@@ -201,8 +212,15 @@ export async function startLxdCluster(log: (line: string) => void = () => undefi
     const dnsmasq = spawn(
       'dnsmasq',
       [
-        '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', `--interface=${network.bridge}`, '--bind-interfaces', '--except-interface=lo',
-        `--dhcp-range=${prefix}.100,${prefix}.249,1h`, `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`, '--dhcp-authoritative',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--port=0',
+        `--interface=${network.bridge}`,
+        '--bind-interfaces',
+        '--except-interface=lo',
+        `--dhcp-range=${prefix}.100,${prefix}.249,1h`,
+        `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+        '--dhcp-authoritative',
       ],
       { stdio: ['ignore', dnsmasqLog, dnsmasqLog], detached: true },
     );
@@ -273,9 +291,7 @@ export async function startLxdCluster(log: (line: string) => void = () => undefi
     );
     api = new LxdClient({ kind: 'unix', socketPath: m1.socket }, { timeoutMs: 60_000 });
     await api.call('PATCH', '/1.0', { body: { config: { 'cluster.offline_threshold': '11' } }, project: null });
-    const token = (
-      await execFileAsync('lxc', ['cluster', 'add', 'm2', '--quiet'], { env: { ...process.env, LXD_DIR: m1.lxdDir } })
-    ).stdout.trim();
+    const token = (await execFileAsync('lxc', ['cluster', 'add', 'm2', '--quiet'], { env: { ...process.env, LXD_DIR: m1.lxdDir } })).stdout.trim();
     await lxdInit(
       m2.lxdDir,
       [

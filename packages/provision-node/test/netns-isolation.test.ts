@@ -33,7 +33,7 @@ t.test('netns node - the host root is not reachable from inside', async (t) => {
       'echo "pid1=$(tr "\\000" " " </proc/1/cmdline)"',
       'echo "procs=$(ls -d /proc/[0-9]* | wc -l)"',
       'echo "host-init=$(grep -l -s -e systemd -e init /proc/[0-9]*/comm | wc -l)"',
-      "echo \"capbnd=$(sed -n 's/^CapBnd:\\t//p' /proc/self/status)\"",
+      'echo "capbnd=$(sed -n \'s/^CapBnd:\\t//p\' /proc/self/status)"',
     ].join('\n'),
   );
   t.notMatch(look, /via \/proc\/\d+\/root/, 'no process visible in the node has the host root as its root');
@@ -42,12 +42,22 @@ t.test('netns node - the host root is not reachable from inside', async (t) => {
   const procs = Number(/^procs=(\d+)/m.exec(look)?.[1]);
   t.ok(procs > 0 && procs < 20, `only the node's own processes are listed (${procs})`);
   const capbnd = BigInt(`0x${/^capbnd=([0-9a-f]+)/m.exec(look)?.[1] ?? '0'}`);
-  for (const [name, bit] of [['SYS_ADMIN', 21n], ['MKNOD', 27n], ['DAC_READ_SEARCH', 2n], ['SYS_MODULE', 16n], ['SYS_RAWIO', 17n], ['SYS_PTRACE', 19n], ['SYS_BOOT', 22n]] as const) {
+  for (const [name, bit] of [
+    ['SYS_ADMIN', 21n],
+    ['MKNOD', 27n],
+    ['DAC_READ_SEARCH', 2n],
+    ['SYS_MODULE', 16n],
+    ['SYS_RAWIO', 17n],
+    ['SYS_PTRACE', 19n],
+    ['SYS_BOOT', 22n],
+  ] as const) {
     t.equal((capbnd >> bit) & 1n, 0n, `CAP_${name} is not in the bounding set`);
   }
 
   // the classic chroot escape (chroot into a subdirectory, walk up past it, chroot to .) ends in the node's root
-  const escape = await inside(`perl -e 'mkdir "/tmp/esc"; chroot "/tmp/esc" or die "chroot: $!"; chdir ".." for 1..64; chroot "." or die; exec "/bin/sh", "-c", "test -e ${marker} && echo ESCAPED || echo contained"' 2>&1 || true`);
+  const escape = await inside(
+    `perl -e 'mkdir "/tmp/esc"; chroot "/tmp/esc" or die "chroot: $!"; chdir ".." for 1..64; chroot "." or die; exec "/bin/sh", "-c", "test -e ${marker} && echo ESCAPED || echo contained"' 2>&1 || true`,
+  );
   t.match(escape, /contained/, 'a chroot escape stays inside the node');
   t.notMatch(escape, /ESCAPED/);
 

@@ -19,7 +19,11 @@ t.test('netns service - 10 nodes up and reachable over SSH, torn down without to
   const [other] = await provisionNodes({ service: 'netns', count: 1, group: 'other', home, env, log });
   const nodes = await provisionNodes({ service: 'netns', count: 10, group: 'scale', home, env, log });
   t.equal(nodes.length, 10, 'ten node records');
-  t.same(nodes.map((node) => node.id), Array.from({ length: 10 }, (_, index) => `scale-${index + 1}`), 'ids scale-1 .. scale-10');
+  t.same(
+    nodes.map((node) => node.id),
+    Array.from({ length: 10 }, (_, index) => `scale-${index + 1}`),
+    'ids scale-1 .. scale-10',
+  );
   t.equal(new Set(nodes.map((node) => node.address)).size, 10, 'ten distinct addresses');
   for (const node of [...nodes, other!]) machines.add(node.tags!.machine!);
 

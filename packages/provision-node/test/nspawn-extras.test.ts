@@ -8,6 +8,12 @@ t.test('nspawn extras - fuse and nfsExport are booleans; none is fine', async (t
 });
 
 t.test('nspawn extras - a misspelt extra or a wrong type is exit 65 naming the group and the field', async (t) => {
-  t.throws(() => parseNspawnExtras({ fuze: true }, 'files'), { name: 'InputError', message: 'group files: node spec field "node.provider.nspawn.fuze": unknown field' });
-  t.throws(() => parseNspawnExtras({ nfsExport: 'yes' }, 'files'), { name: 'InputError', message: /^group files: node spec field "node\.provider\.nspawn\.nfsExport": .*expected boolean/ });
+  t.throws(() => parseNspawnExtras({ fuze: true }, 'files'), {
+    name: 'InputError',
+    message: 'group files: node spec field "node.provider.nspawn.fuze": unknown field',
+  });
+  t.throws(() => parseNspawnExtras({ nfsExport: 'yes' }, 'files'), {
+    name: 'InputError',
+    message: /^group files: node spec field "node\.provider\.nspawn\.nfsExport": .*expected boolean/,
+  });
 });

@@ -16,9 +16,13 @@ t.test('nspawn local service - 3 nodes answer SSH, scale to 1 destroys the two n
   });
 
   const up = await runBinary('provision-node', ['local', '3', '--group', 'web'], { env, timeoutMs: 580_000 });
-  t.equal(up.exitCode, 0, "provision-node local 3 exits 0", { stderr: up.stderr });
+  t.equal(up.exitCode, 0, 'provision-node local 3 exits 0', { stderr: up.stderr });
   const nodes = up.records.filter((record) => record.kind === 'node');
-  t.same(nodes.map((node) => node.id), ['web-1', 'web-2', 'web-3'], 'three node records in id order');
+  t.same(
+    nodes.map((node) => node.id),
+    ['web-1', 'web-2', 'web-3'],
+    'three node records in id order',
+  );
   t.match(up.records.at(-1), { kind: 'summary', ok: true, counts: { nodes: 3, created: 3, destroyed: 0 } });
   for (const node of nodes) {
     t.match(node, { provider: 'nspawn', service: 'local', group: 'web', user: 'root', port: 22, state: 'running', os: { family: 'debian', release: '12' } });
@@ -28,21 +32,37 @@ t.test('nspawn local service - 3 nodes answer SSH, scale to 1 destroys the two n
   t.equal(new Set(nodes.map((node) => node.address)).size, 3, 'three distinct addresses');
 
   for (const node of nodes) {
-    const out = await sshRun(node, 'hostname; systemctl is-system-running --wait; test -s /etc/ssh/ssh_host_ed25519_key && echo own-key; getent hosts "$(hostname)"', home);
-    t.match(out, new RegExp(`^${String(node.id)}\\n(running|degraded)\\nown-key\\n127\\.0\\.1\\.1\\s+${String(node.id)}\\n$`), `${node.id}: real command over SSH sees its own hostname (resolvable) and a booted systemd`);
+    const out = await sshRun(
+      node,
+      'hostname; systemctl is-system-running --wait; test -s /etc/ssh/ssh_host_ed25519_key && echo own-key; getent hosts "$(hostname)"',
+      home,
+    );
+    t.match(
+      out,
+      new RegExp(`^${String(node.id)}\\n(running|degraded)\\nown-key\\n127\\.0\\.1\\.1\\s+${String(node.id)}\\n$`),
+      `${node.id}: real command over SSH sees its own hostname (resolvable) and a booted systemd`,
+    );
   }
 
   const listed = await runBinary('provision-node', ['local', '--list', '--group', 'web'], { env });
-  t.same(listed.records.filter((record) => record.kind === 'node'), nodes, '--list writes the same records');
+  t.same(
+    listed.records.filter((record) => record.kind === 'node'),
+    nodes,
+    '--list writes the same records',
+  );
 
   const down = await runBinary('provision-node', ['local', '1', '--group', 'web'], { env, timeoutMs: 120_000 });
-  t.equal(down.exitCode, 0, "scale to 1 exits 0", { stderr: down.stderr });
-  t.same(down.records.filter((record) => record.kind === 'node'), [nodes[0]], 'the oldest node is kept, unchanged');
+  t.equal(down.exitCode, 0, 'scale to 1 exits 0', { stderr: down.stderr });
+  t.same(
+    down.records.filter((record) => record.kind === 'node'),
+    [nodes[0]],
+    'the oldest node is kept, unchanged',
+  );
   t.match(down.records.at(-1), { kind: 'summary', counts: { nodes: 1, created: 0, destroyed: 2 } });
   t.match(await sshRun(nodes[0]!, 'hostname', home), /^web-1\n$/, 'the kept node still answers');
 
   const zero = await runBinary('provision-node', ['local', '0', '--group', 'web'], { env, timeoutMs: 120_000 });
-  t.equal(zero.exitCode, 0, "scale to 0 exits 0", { stderr: zero.stderr });
+  t.equal(zero.exitCode, 0, 'scale to 0 exits 0', { stderr: zero.stderr });
   t.equal(zero.records.filter((record) => record.kind === 'node').length, 0, 'no node record after 0');
   t.same(await leftovers(home, [...machines]), [], 'no mounts, links, cgroups, processes or leases left');
 });

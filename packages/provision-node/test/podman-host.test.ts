@@ -30,5 +30,9 @@ t.test('podman host - ulimits fit under the hard limits read from a limits file'
   t.same(ulimitArgs(hardLimits(file)), ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=16384:16384']);
   t.same(ulimitArgs({ nofile: 1024, nproc: 512 }), ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=512:512']);
   t.same(ulimitArgs({}), ['--ulimit', 'nofile=1048576:1048576', '--ulimit', 'nproc=16384:16384'], 'unlimited hard limits use podman-like ceilings');
-  t.same(hardLimits('/proc/self/limits').nofile, Number(readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+\S+\s+(\d+)/m)?.[1]), 'reads this process');
+  t.same(
+    hardLimits('/proc/self/limits').nofile,
+    Number(readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+\S+\s+(\d+)/m)?.[1]),
+    'reads this process',
+  );
 });

@@ -25,7 +25,22 @@ function sshRun(node: { address: string; port: number; user: string; privateKey?
   execFileSync('sh', ['-c', 'printf "%s %s\\n" "$1" "$2" > "$3"', 'sh', host, node.hostKey!, knownHosts]);
   return execFileSync(
     'ssh',
-    ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'HostKeyAlgorithms=ssh-ed25519', '-i', node.privateKey!, '-p', String(node.port), `${node.user}@${node.address}`, command],
+    [
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'HostKeyAlgorithms=ssh-ed25519',
+      '-i',
+      node.privateKey!,
+      '-p',
+      String(node.port),
+      `${node.user}@${node.address}`,
+      command,
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
 }
@@ -56,7 +71,11 @@ t.test('podman provider - one node comes up, answers SSH with its pinned host ke
   t.match(node.hostKey, /^ssh-ed25519 [A-Za-z0-9+/=]+$/, 'the host key is pinned');
   t.same(podmanContainers().length, 1, 'one container exists');
 
-  const out = sshRun(node as never, home, 'hostname; systemctl is-system-running --wait || true; systemctl is-active ssh; . /etc/os-release; echo "$ID $VERSION_ID"');
+  const out = sshRun(
+    node as never,
+    home,
+    'hostname; systemctl is-system-running --wait || true; systemctl is-active ssh; . /etc/os-release; echo "$ID $VERSION_ID"',
+  );
   const lines = out.trim().split('\n');
   t.equal(lines[0], 'pods-1', 'the node has its id as hostname');
   t.match(lines[1], /^(running|degraded)$/, 'systemd is the init and has booted');
@@ -64,7 +83,11 @@ t.test('podman provider - one node comes up, answers SSH with its pinned host ke
   t.equal(lines[3], 'debian 12', 'the image is the Debian 12 rootfs');
 
   const again = await provisionNodes({ ...options, count: 1 });
-  t.same(again.map((item) => item.hostKey), [node.hostKey], 'converging again keeps the same node');
+  t.same(
+    again.map((item) => item.hostKey),
+    [node.hostKey],
+    'converging again keeps the same node',
+  );
 
   const none = await provisionNodes({ ...options, count: 0 });
   t.same(none, [], 'count 0 leaves no node');
@@ -117,7 +140,11 @@ t.test('podman kill -9 of provision-node while creating - the next call removes 
   const nodes = again.records.filter((record) => record.kind === 'node');
   t.equal(nodes.length, 1, 'exactly one node');
   t.same(podmanContainers(service).length, 1, 'exactly one container');
-  t.same(readdirSync(nodesDir), nodes.map((node) => node.id), 'no half-made node directory is left');
+  t.same(
+    readdirSync(nodesDir),
+    nodes.map((node) => node.id),
+    'no half-made node directory is left',
+  );
   t.match(await sshRunPinned(nodes[0]!, 'hostname', home), new RegExp(`^${String(nodes[0]!.id)}\\n$`), 'the node answers SSH with its pinned key');
 
   const zero = await runBinary('provision-node', [service, '0', '--group', 'k'], { env, cwd, timeoutMs: 120_000 });

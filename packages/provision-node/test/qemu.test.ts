@@ -18,7 +18,10 @@ t.setTimeout(45 * 60_000);
 
 t.test('qemu vmfest service - one VM boots by direct kernel boot, answers SSH with its pinned host key, and teardown leaves nothing', async (t) => {
   for (const command of ['qemu-system-x86_64', 'qemu-img', 'mkfs.ext4', 'ssh']) {
-    const found = await execFileAsync('sh', ['-c', `command -v ${command}`]).then(() => true, () => false);
+    const found = await execFileAsync('sh', ['-c', `command -v ${command}`]).then(
+      () => true,
+      () => false,
+    );
     t.ok(found, `${command} is installed (apt-get install qemu-system-x86 qemu-utils e2fsprogs openssh-client)`);
   }
   const { home, env } = await testHome('qemu');
@@ -41,7 +44,13 @@ t.test('qemu vmfest service - one VM boots by direct kernel boot, answers SSH wi
   const node = nodes[0]!;
   const { accel } = await detectAccel();
   t.match(node, {
-    id: 'vm-1', group: 'vm', service: 'vmfest', provider: 'qemu', user: 'root', port: 22, state: 'running',
+    id: 'vm-1',
+    group: 'vm',
+    service: 'vmfest',
+    provider: 'qemu',
+    user: 'root',
+    port: 22,
+    state: 'running',
     os: { family: 'debian', release: '12' },
     tags: { network: 'bridge', accel },
   });
@@ -56,11 +65,19 @@ t.test('qemu vmfest service - one VM boots by direct kernel boot, answers SSH wi
   t.match(processCommandLine(pid!) ?? '', new RegExp(`accel=${accel}.* -m 512 `), `qemu runs with ${accel} and 512 MiB`);
   t.ok(existsSync(join(dir, 'disk.qcow2')), 'the node has its own copy-on-write clone');
   const { stdout: backing } = await execFileAsync('qemu-img', ['info', '--output=json', '-U', join(dir, 'disk.qcow2')]);
-  t.match(JSON.parse(backing), { format: 'qcow2', 'backing-filename-format': 'qcow2', 'backing-filename': /base\.qcow2$/ }, 'the clone is backed by the base qcow2');
+  t.match(
+    JSON.parse(backing),
+    { format: 'qcow2', 'backing-filename-format': 'qcow2', 'backing-filename': /base\.qcow2$/ },
+    'the clone is backed by the base qcow2',
+  );
   const { stdout: link } = await execFileAsync('ip', ['-o', 'link', 'show', 'dev', machine]);
   t.match(link, /master flbr[0-9a-f]+/, 'the tap is on the bridge');
 
-  const out = await sshRun(node, 'hostname; systemctl is-system-running --wait; uname -r; cat /sys/class/dmi/id/sys_vendor; free -m | awk "/^Mem:/{print \\$2}"', home);
+  const out = await sshRun(
+    node,
+    'hostname; systemctl is-system-running --wait; uname -r; cat /sys/class/dmi/id/sys_vendor; free -m | awk "/^Mem:/{print \\$2}"',
+    home,
+  );
   const [hostname, state, kernel, vendor, memory] = out.trim().split('\n');
   t.equal(hostname, 'vm-1', 'the VM has its id as hostname');
   t.match(state, /^(running|degraded)$/, 'systemd booted in the VM');
@@ -71,7 +88,11 @@ t.test('qemu vmfest service - one VM boots by direct kernel boot, answers SSH wi
   t.match(proxy, /^Acquire::http::Proxy "http:\/\/10\.\d+\.\d+\.1:3142";/, 'apt in the VM goes through the proxy on the bridge');
 
   const listed = await runBinary('provision-node', ['vmfest', '--list', '--group', 'vm'], { env });
-  t.same(listed.records.filter((record) => record.kind === 'node'), nodes, '--list writes the same record');
+  t.same(
+    listed.records.filter((record) => record.kind === 'node'),
+    nodes,
+    '--list writes the same record',
+  );
 
   const zero = await runBinary('provision-node', ['vmfest', '0', '--group', 'vm'], { env, timeoutMs: 120_000 });
   t.equal(zero.exitCode, 0, 'vmfest 0 exits 0', { stderr: zero.stderr });

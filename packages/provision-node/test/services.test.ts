@@ -48,7 +48,12 @@ t.test('service - missing service file is exit 65 naming where it was looked for
 
 t.test('usage - bad COUNT, COUNT with --list and unknown flags are exit 64', async (t) => {
   const { cwd, env } = await project(t, {});
-  for (const args of [['local', 'two'], ['local', '1', '--list'], ['local', '1', '--colour'], ['local', '1', '--group', 'Bad Name']]) {
+  for (const args of [
+    ['local', 'two'],
+    ['local', '1', '--list'],
+    ['local', '1', '--colour'],
+    ['local', '1', '--group', 'Bad Name'],
+  ]) {
     const result = await runTool(args, { cwd, env });
     t.equal(result.exitCode, 64, `provision-node ${args.join(' ')} exits 64`, { stderr: result.stderr });
   }
@@ -70,12 +75,40 @@ t.test('node-list - an inventory file gives node records per group; other counts
   t.same(
     db.records.filter((record) => record.kind === 'node'),
     [
-      { v: 1, kind: 'node', id: 'rack-a', address: '127.0.0.1', port: 2201, user: 'deploy', group: 'db', hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3ertKCTc6DgsIPygi2TFebDXdmhIThx0aZfwat7v/b', provider: 'node-list', service: 'rack', state: 'running' },
-      { v: 1, kind: 'node', id: 'rack-b', address: '127.0.0.2', port: 22, user: 'root', group: 'db', os: { family: 'debian', release: '12' }, provider: 'node-list', service: 'rack', state: 'running' },
+      {
+        v: 1,
+        kind: 'node',
+        id: 'rack-a',
+        address: '127.0.0.1',
+        port: 2201,
+        user: 'deploy',
+        group: 'db',
+        hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3ertKCTc6DgsIPygi2TFebDXdmhIThx0aZfwat7v/b',
+        provider: 'node-list',
+        service: 'rack',
+        state: 'running',
+      },
+      {
+        v: 1,
+        kind: 'node',
+        id: 'rack-b',
+        address: '127.0.0.2',
+        port: 22,
+        user: 'root',
+        group: 'db',
+        os: { family: 'debian', release: '12' },
+        provider: 'node-list',
+        service: 'rack',
+        state: 'running',
+      },
     ],
   );
   const web = await runTool(['rack', '--list', '--group', 'web'], { cwd, env });
-  t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c'], '--list of group web');
+  t.same(
+    web.records.filter((record) => record.kind === 'node').map((node) => node.id),
+    ['rack-c'],
+    '--list of group web',
+  );
   const more = await runTool(['rack', '3', '--group', 'db'], { cwd, env });
   t.equal(more.exitCode, 64, 'asking for more nodes than listed is a usage error');
   t.match(more.stderr, /cannot create or destroy/);
@@ -108,22 +141,38 @@ t.test('--spec - group and count come from a JSON5 or TypeScript group spec; a b
   });
   const db = await runTool(['rack', '--spec', 'groups/db'], { cwd, env });
   t.equal(db.exitCode, 0, 'groups/db.json5 gives group db and count 2', { stderr: db.stderr });
-  t.same(db.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-a', 'rack-b']);
-  t.ok(db.records.filter((record) => record.kind === 'node').every((node) => node.color === 'blue' && JSON.stringify(node.roles) === '["db"]'), 'the spec\'s color and roles are in the node records');
+  t.same(
+    db.records.filter((record) => record.kind === 'node').map((node) => node.id),
+    ['rack-a', 'rack-b'],
+  );
+  t.ok(
+    db.records.filter((record) => record.kind === 'node').every((node) => node.color === 'blue' && JSON.stringify(node.roles) === '["db"]'),
+    "the spec's color and roles are in the node records",
+  );
   const listed = await runTool(['rack', '--list', '--group', 'db'], { cwd, env });
-  t.same(listed.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.color, node.roles]), [['rack-a', 'blue', ['db']], ['rack-b', 'blue', ['db']]], '--list writes them too');
+  t.same(
+    listed.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.color, node.roles]),
+    [
+      ['rack-a', 'blue', ['db']],
+      ['rack-b', 'blue', ['db']],
+    ],
+    '--list writes them too',
+  );
   const mismatch = await runTool(['rack', '--spec', 'groups/db', '--group', 'web'], { cwd, env });
   t.equal(mismatch.exitCode, 64, '--group that contradicts the spec is a usage error');
   t.match(mismatch.stderr, /--group web but groups\/db\.json5 is group db/);
   const web = await runTool(['rack', '--spec', 'groups/web'], { cwd, env });
   t.equal(web.exitCode, 0, 'groups/web.ts is loaded through tsx', { stderr: web.stderr });
-  t.same(web.records.filter((record) => record.kind === 'node').map((node) => node.id), ['rack-c']);
+  t.same(
+    web.records.filter((record) => record.kind === 'node').map((node) => node.id),
+    ['rack-c'],
+  );
   const bad = await runTool(['rack', '--spec', 'groups/bad'], { cwd, env });
   t.equal(bad.exitCode, 65);
   t.match(bad.stderr, /groups\/bad\.json5: count: Invalid input: expected number/);
 });
 
-t.test('--spec - the spec\'s project is found from another directory: its services/ and relative references', async (t) => {
+t.test("--spec - the spec's project is found from another directory: its services/ and relative references", async (t) => {
   const { cwd, env } = await project(t, {
     'proj/services/rack.json5': "{ provider: 'node-list', inventory: 'rack-inventory.json5' }",
     'proj/services/rack-inventory.json5': inventory,
@@ -133,7 +182,10 @@ t.test('--spec - the spec\'s project is found from another directory: its servic
   });
   const web = await runTool(['rack', '--spec', '../proj/groups/web'], { cwd: join(cwd, 'elsewhere'), env });
   t.equal(web.exitCode, 0, 'run from another directory', { stderr: web.stderr });
-  t.same(web.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.roles]), [['rack-c', ['web']]]);
+  t.same(
+    web.records.filter((record) => record.kind === 'node').map((node) => [node.id, node.roles]),
+    [['rack-c', ['web']]],
+  );
   const server = await runTool(['rack', '1', '--spec', '../proj/servers/base'], { cwd: join(cwd, 'elsewhere'), env });
   t.equal(server.exitCode, 65, 'a server spec is not a group spec');
   t.match(server.stderr, /proj\/servers\/base\.json5: not a group spec/);
@@ -143,11 +195,12 @@ t.test('prerequisites - nspawn and netns as a non-root user are exit 69 saying w
   const { cwd } = await project(t, {});
   for (const service of ['local', 'netns']) {
     const home = join(cwd, `home-${service}`);
-    const result = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath('provision-node'), service, '1'],
-      { cwd, env: { ...process.env, FORKLIFT_HOME: home, HOME: cwd }, encoding: 'utf8', timeout: 60_000 },
-    );
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath('provision-node'), service, '1'], {
+      cwd,
+      env: { ...process.env, FORKLIFT_HOME: home, HOME: cwd },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     t.equal(result.status, 69, `${service} as uid 65534 exits 69`, { stderr: result.stderr });
     t.match(result.stderr, /needs root.*run provision-node as root/);
     t.notOk(existsSync(home), 'nothing was written');

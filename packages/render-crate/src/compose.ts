@@ -33,7 +33,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Deep-merge plain objects (later wins; arrays and scalars are replaced). @example mergeSettings({ a: { x: 1 } }, { a: { y: 2 } }) // { a: { x: 1, y: 2 } } */
 export function mergeSettings(base: Settings, extra: Settings): Settings {
   const out: Settings = { ...base };
-  for (const [key, value] of Object.entries(extra)) out[key] = isPlainObject(out[key]) && isPlainObject(value) ? mergeSettings(out[key] as Settings, value) : value;
+  for (const [key, value] of Object.entries(extra))
+    out[key] = isPlainObject(out[key]) && isPlainObject(value) ? mergeSettings(out[key] as Settings, value) : value;
   return out;
 }
 
@@ -57,7 +58,8 @@ export function evaluateSettings(specs: readonly Spec[], ctx: Omit<SpecContext, 
           throw new InputError(`${spec.source ?? 'spec'}: ${where}: threw ${(error as Error).message}`, { code: 'bad-spec', cause: error });
         }
       }
-      if (!isPlainObject(value)) throw new InputError(`${spec.source ?? 'spec'}: ${where}: must be an object (or a function returning one)`, { code: 'bad-spec' });
+      if (!isPlainObject(value))
+        throw new InputError(`${spec.source ?? 'spec'}: ${where}: must be an object (or a function returning one)`, { code: 'bad-spec' });
       settings = mergeSettings(settings, value);
     }
   }

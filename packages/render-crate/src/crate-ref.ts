@@ -53,13 +53,20 @@ function cratesModule(projectDir: string): Promise<CratesModule | undefined> {
  */
 export async function resolveCrateRef(entry: { crate: unknown; options?: unknown }, label: string, projectDir: string): Promise<ServerSpec> {
   const extra = Object.keys(entry).filter((key) => key !== 'crate' && key !== 'options');
-  if (extra.length > 0) throw new InputError(`${label}: unknown key ${extra.map((key) => JSON.stringify(key)).join(', ')} (a crate entry is { crate: NAME, options: {...} })`, { code: 'bad-spec' });
-  if (typeof entry.crate !== 'string' || entry.crate === '') throw new InputError(`${label}.crate: must be the name of a crate of ${CRATES_PACKAGE}`, { code: 'bad-spec' });
+  if (extra.length > 0)
+    throw new InputError(`${label}: unknown key ${extra.map((key) => JSON.stringify(key)).join(', ')} (a crate entry is { crate: NAME, options: {...} })`, {
+      code: 'bad-spec',
+    });
+  if (typeof entry.crate !== 'string' || entry.crate === '')
+    throw new InputError(`${label}.crate: must be the name of a crate of ${CRATES_PACKAGE}`, { code: 'bad-spec' });
   const name = entry.crate;
   const module = await cratesModule(projectDir);
   if (!module) throw new UnavailableError(`${label}: crate "${name}" comes from ${CRATES_PACKAGE}, which is not installed: npm install ${CRATES_PACKAGE}`);
   const crate = Object.hasOwn(module.crates, name) ? module.crates[name] : undefined;
-  if (!crate) throw new InputError(`${label}.crate: unknown crate "${name}" (${CRATES_PACKAGE} has ${Object.keys(module.crates).sort().join(', ')})`, { code: 'unknown-crate' });
+  if (!crate)
+    throw new InputError(`${label}.crate: unknown crate "${name}" (${CRATES_PACKAGE} has ${Object.keys(module.crates).sort().join(', ')})`, {
+      code: 'unknown-crate',
+    });
   const where = `${label} (${name})`;
   let spec: ServerSpec;
   try {

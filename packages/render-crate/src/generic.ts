@@ -12,5 +12,17 @@ export function genericOs(os: string): OsFacts {
 
 /** The node render-crate renders for without stdin: `generic-<os>`, of the spec's group. @example genericNode('debian', 'web').id // 'generic-debian' */
 export function genericNode(os: string, group = 'generic'): NodeRecord {
-  return { v: RECORD_VERSION, kind: 'node', id: `generic-${os}`, group, service: 'none', provider: 'none', address: '127.0.0.1', port: 22, user: 'root', os: genericOs(os), state: 'running' };
+  return {
+    v: RECORD_VERSION,
+    kind: 'node',
+    id: `generic-${os}`,
+    group,
+    service: 'none',
+    provider: 'none',
+    address: '127.0.0.1',
+    port: 22,
+    user: 'root',
+    os: genericOs(os),
+    state: 'running',
+  };
 }

@@ -115,7 +115,10 @@ function readLocalFiles(locals: readonly string[], at: string, files: Map<string
 /** Every `watches` names an action of this node. */
 function checkWatches(notify: ReadonlyMap<string, readonly string[]>, ids: ActionIds): void {
   for (const [watched, watchers] of notify) {
-    if (!ids.where.has(watched)) throw new InputError(`${ids.where.get(watchers[0]!)}: watches unknown action id "${watched}" (ids: ${[...ids.where.keys()].join(', ')})`, { code: 'unknown-action-id' });
+    if (!ids.where.has(watched))
+      throw new InputError(`${ids.where.get(watchers[0]!)}: watches unknown action id "${watched}" (ids: ${[...ids.where.keys()].join(', ')})`, {
+        code: 'unknown-action-id',
+      });
   }
 }
 
@@ -195,11 +198,22 @@ export async function renderPlans(spec: Spec, nodes: readonly NodeRecord[], opti
     for (const phase of phases) {
       const instances = byPhase.get(phase) ?? [];
       // nodes with the same facts and the same (cached) action objects share one rendering
-      const key = [JSON.stringify(facts), phase, ...instances.map((i) => `${i.id}|${i.action}|${serialOf(i.args)}|${(notify.get(i.id) ?? []).join(' ')}`)].join('\n');
+      const key = [JSON.stringify(facts), phase, ...instances.map((i) => `${i.id}|${i.action}|${serialOf(i.args)}|${(notify.get(i.id) ?? []).join(' ')}`)].join(
+        '\n',
+      );
       let rendered = caches.scripts.get(key);
       if (!rendered) {
         const resolveUpload = project.resolver(`${spec.source ?? 'spec'}: phase ${phase}`);
-        const script = renderPhaseScript(instances, { phase, facts, plan, once: phase === 'bootstrap', files, notify, stateDir: options.stateDir, resolveUpload });
+        const script = renderPhaseScript(instances, {
+          phase,
+          facts,
+          plan,
+          once: phase === 'bootstrap',
+          files,
+          notify,
+          stateDir: options.stateDir,
+          resolveUpload,
+        });
         rendered = { ...script, sha256: createHash('sha256').update(script.script).digest('hex') };
         caches.scripts.set(key, rendered);
       }

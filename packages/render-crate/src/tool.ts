@@ -43,7 +43,8 @@ export const renderCrateTool: ToolDefinition = {
     const selection = selectNodes(spec, ctx.nodes.length > 0 ? ctx.nodes : [genericNode(os, group)]);
     // nodes provisioned without a group flow on in the spec's group (with its color and roles)
     for (const id of selection.adopted) ctx.updateNode(selection.nodes.find((node) => node.id === id)!);
-    if (selection.adopted.length > 0) ctx.log(`render-crate: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${group}: ${selection.adopted.join(' ')}`);
+    if (selection.adopted.length > 0)
+      ctx.log(`render-crate: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${group}: ${selection.adopted.join(' ')}`);
     const nodes = selection.nodes;
     const plans = await renderPlans(spec, nodes, {
       phases,
@@ -57,7 +58,8 @@ export const renderCrateTool: ToolDefinition = {
     for (const plan of plans) await ctx.emit('plan', { ...plan } as RecordFields<'plan'>);
     const rendered = new Set(plans.map((plan) => plan.node));
     const skipped = nodes.filter((node) => !rendered.has(node.id)).length;
-    if (skipped > 0) ctx.log(`render-crate: ${skipped} node(s) not running${group === undefined ? '' : ` or not in group ${group}`} were passed through without plans`);
+    if (skipped > 0)
+      ctx.log(`render-crate: ${skipped} node(s) not running${group === undefined ? '' : ` or not in group ${group}`} were passed through without plans`);
     return { ok: true, counts: { nodes: rendered.size, plans: plans.length, actions: plans.reduce((sum, plan) => sum + plan.actions.length, 0), skipped } };
   },
 };

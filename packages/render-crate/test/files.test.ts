@@ -8,7 +8,19 @@ import { InputError, type NodeRecord } from '@forklift/contract';
 import { renderPlans } from '../src/index.js';
 import { runCli } from './helpers.js';
 
-const node: NodeRecord = { v: 1, kind: 'node', id: 'n1', group: 'g', service: 's', provider: 'p', address: '10.0.0.1', port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' } };
+const node: NodeRecord = {
+  v: 1,
+  kind: 'node',
+  id: 'n1',
+  group: 'g',
+  service: 's',
+  provider: 'p',
+  address: '10.0.0.1',
+  port: 22,
+  user: 'root',
+  state: 'running',
+  os: { family: 'debian', release: '12' },
+};
 
 function project(t: { teardown(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'render-crate-files-'));
@@ -43,12 +55,20 @@ t.test('controller files - inside the project they render; outside (.., absolute
       await t.rejects(renderPlans(spec, [node]), InputError, `${kind}: ${ref} is refused`);
       await t.rejects(renderPlans(spec, [node]), { message: /outside the spec's project .*allow another folder with --allow-files DIR|cannot read/ });
     }
-    const widened = await renderPlans({ cwd: root, source: 'groups/x.json5', phases: { configure: [entry('files/sneaky')] } }, [node], { allowFiles: [outside] });
+    const widened = await renderPlans({ cwd: root, source: 'groups/x.json5', phases: { configure: [entry('files/sneaky')] } }, [node], {
+      allowFiles: [outside],
+    });
     t.equal(widened.length, 1, `${kind}: allowFiles widens the confinement`);
   }
-  await t.rejects(renderPlans({ cwd: root, source: 'groups/x.json5', phases: { configure: [{ action: 'file', path: '/etc/x', local: '../../../../../../etc/shadow' }] } }, [node]), {
-    message: /^groups\/x\.json5: phases\.configure\[0\]: local file "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow" is \/etc\/shadow, outside the spec's project/,
-  });
+  await t.rejects(
+    renderPlans({ cwd: root, source: 'groups/x.json5', phases: { configure: [{ action: 'file', path: '/etc/x', local: '../../../../../../etc/shadow' }] } }, [
+      node,
+    ]),
+    {
+      message:
+        /^groups\/x\.json5: phases\.configure\[0\]: local file "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow" is \/etc\/shadow, outside the spec's project/,
+    },
+  );
 });
 
 t.test('render-crate CLI - a spec reading /etc/shadow exits 65 with one line; --allow-files widens it', async (t) => {

@@ -24,7 +24,15 @@ export async function runCli(argv: string[], stdin?: string, cwd = SPECS): Promi
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const code = await main(renderCrateTool, argv, { stdin: input, stdout, stderr, env: {}, cwd });
-  return { code, stdout: out, stderr: err, records: out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return {
+    code,
+    stdout: out,
+    stderr: err,
+    records: out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 /** A node record line. */

@@ -8,7 +8,19 @@ import { runCli } from './helpers.js';
 t.test('OS family - constructor, __proto__, hasOwnProperty are unsupported families (InputError), not crashes', async (t) => {
   for (const family of ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf']) {
     t.throws(() => factsFromOs({ family, release: '1' }), InputError, `factsFromOs: ${family}`);
-    const node = { v: 1, kind: 'node', id: 'n1', group: 'web', service: 's', provider: 'p', address: '10.0.0.2', port: 22, user: 'root', state: 'running', os: { family, release: '1' } };
+    const node = {
+      v: 1,
+      kind: 'node',
+      id: 'n1',
+      group: 'web',
+      service: 's',
+      provider: 'p',
+      address: '10.0.0.2',
+      port: 22,
+      user: 'root',
+      state: 'running',
+      os: { family, release: '1' },
+    };
     const run = await runCli(['groups/web'], `${JSON.stringify(node)}\n`);
     t.equal(run.code, 65, `render-crate with a node of family ${family}: exit 65`);
     t.equal(run.stderr.trim().split('\n').length, 1, 'one line');

@@ -46,7 +46,11 @@ t.test('renderPlans output - runs under dash: bootstrap once, configure converge
     }
     return out;
   };
-  t.same(await run(false), ['bootstrap:boot:changed', 'configure:directory-1:changed', 'configure:conf:changed', 'configure:line-in-file-1:changed'], 'first run changes everything');
+  t.same(
+    await run(false),
+    ['bootstrap:boot:changed', 'configure:directory-1:changed', 'configure:conf:changed', 'configure:line-in-file-1:changed'],
+    'first run changes everything',
+  );
   t.same(await run(false), ['bootstrap:boot:ok', 'configure:directory-1:ok', 'configure:conf:ok', 'configure:line-in-file-1:ok'], 'second run: all ok');
   t.same(await run(true), ['bootstrap:boot:ok', 'configure:directory-1:ok', 'configure:conf:ok', 'configure:line-in-file-1:ok'], 'plan: zero changes');
   t.equal(readFileSync(join(root, 'boot.log'), 'utf8'), 'booted\n', 'bootstrap ran once');

@@ -55,7 +55,11 @@ export async function preflight(node: NodeRecord, transport: Transport, signal?:
     signal,
   });
   if (signal?.aborted) throw new NodeError('interrupted', `node ${node.id}: interrupted during preflight`);
-  if (result.exitCode !== 0) throw new NodeError('preflight-failed', `node ${node.id}: gathering facts failed (exit ${result.exitCode ?? result.signal}): ${stderr.trim().split('\n').pop() ?? ''}`);
+  if (result.exitCode !== 0)
+    throw new NodeError(
+      'preflight-failed',
+      `node ${node.id}: gathering facts failed (exit ${result.exitCode ?? result.signal}): ${stderr.trim().split('\n').pop() ?? ''}`,
+    );
   const values = parsePreflight(stdout);
   if (sudo && values.sudo !== 'ok') {
     if (isSudoRefusal(stderr) || values.sudo === 'no') throw new NodeError('sudo-password', sudoMessage(node.id, node.user, stderr));

@@ -1,4 +1,14 @@
-export { runActions, defaultTransport, assertPlanMode, type RunActionsOptions, type RunReport, type RunRecord, type RunProgress, type NodeTally, type TransportFactory } from './run-actions.js';
+export {
+  runActions,
+  defaultTransport,
+  assertPlanMode,
+  type RunActionsOptions,
+  type RunReport,
+  type RunRecord,
+  type RunProgress,
+  type NodeTally,
+  type TransportFactory,
+} from './run-actions.js';
 export type { Transport, ExecOptions, ExecResult } from './transport.js';
 export { sshTransport } from './ssh-transport.js';
 export { connectSsh, SSH_ALGORITHMS, type SshConnectOptions } from './ssh-connect.js';

@@ -57,7 +57,9 @@ class Capped {
 
   text(): string {
     const text = Buffer.concat(this.chunks, this.kept).toString('utf8');
-    return this.dropped > 0 ? `${text.replace(/\uFFFD$/, '')}\n[forklift: ${this.dropped} more bytes not kept: the field is limited to ${this.limit} bytes]\n` : text;
+    return this.dropped > 0
+      ? `${text.replace(/\uFFFD$/, '')}\n[forklift: ${this.dropped} more bytes not kept: the field is limited to ${this.limit} bytes]\n`
+      : text;
   }
 }
 
@@ -306,9 +308,20 @@ const NEWLINE = Buffer.from('\n');
  * Ids the plan did not list are reported too, with action `unknown`.
  * @example decodeMarkers('n0nce', run.stdout, run.stderr).map((o) => [o.id, o.status])
  */
-export function decodeMarkers(nonce: string, stdout: string | Buffer, stderr: string | Buffer, actions: readonly PlanAction[] = [], exitCode: number | null = 0): ActionOutcome[] {
+export function decodeMarkers(
+  nonce: string,
+  stdout: string | Buffer,
+  stderr: string | Buffer,
+  actions: readonly PlanAction[] = [],
+  exitCode: number | null = 0,
+): ActionOutcome[] {
   const outcomes: ActionOutcome[] = [];
-  const parser = new MarkerParser(nonce, actions, (outcome) => outcomes.push(outcome), () => 0);
+  const parser = new MarkerParser(
+    nonce,
+    actions,
+    (outcome) => outcomes.push(outcome),
+    () => 0,
+  );
   parser.pushStdout(Buffer.from(stdout));
   parser.pushStderr(Buffer.from(stderr));
   parser.finish(exitCode);

@@ -85,7 +85,13 @@ export function openPhaseChannel(node: NodeRecord, transport: Transport, options
   };
 
   const done = transport
-    .exec(remoteCommand({ sudo: node.user !== 'root', facts: options.facts }), { stdinStream: stdin, holdStdin: true, signal: controller.signal, onStdout, onStderr })
+    .exec(remoteCommand({ sudo: node.user !== 'root', facts: options.facts }), {
+      stdinStream: stdin,
+      holdStdin: true,
+      signal: controller.signal,
+      onStdout,
+      onStderr,
+    })
     .catch((error: Error) => ({ exitCode: null, signal: 'ERROR', error }))
     .then((result: ExecResult & { error?: Error }) => {
       closed = true;

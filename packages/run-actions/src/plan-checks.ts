@@ -5,12 +5,16 @@ import { InputError, UsageError, type PlanRecord } from '@forklift/contract/lite
 export function checkPlans(plans: readonly PlanRecord[], nodeIds: Set<string>): void {
   const seen = new Set<string>();
   for (const plan of plans) {
-    if (!nodeIds.has(plan.node)) throw new InputError(`plan for node "${plan.node}" phase "${plan.phase}": no such node record in the input`, { code: 'plan-without-node' });
+    if (!nodeIds.has(plan.node))
+      throw new InputError(`plan for node "${plan.node}" phase "${plan.phase}": no such node record in the input`, { code: 'plan-without-node' });
     const key = `${plan.node}\u0000${plan.phase}`;
     if (seen.has(key)) throw new InputError(`two plans for node "${plan.node}" phase "${plan.phase}"`, { code: 'duplicate-plan' });
     seen.add(key);
     const sha = createHash('sha256').update(plan.script, 'utf8').digest('hex');
-    if (sha !== plan.sha256) throw new InputError(`plan for node "${plan.node}" phase "${plan.phase}": sha256 does not match its script (edited after rendering?)`, { code: 'plan-sha256' });
+    if (sha !== plan.sha256)
+      throw new InputError(`plan for node "${plan.node}" phase "${plan.phase}": sha256 does not match its script (edited after rendering?)`, {
+        code: 'plan-sha256',
+      });
   }
 }
 
@@ -36,6 +40,8 @@ export function assertPlanMode(plans: readonly PlanRecord[], planFlag: boolean):
   if (!planFlag) return;
   const apply = plans.find((plan) => (plan as { mode?: unknown }).mode !== 'plan');
   if (apply) {
-    throw new UsageError(`--plan given, but the plan for node "${apply.node}" phase "${apply.phase}" was rendered to apply changes; render it with \`render-crate --plan\` (a saved plan runs exactly as rendered)`);
+    throw new UsageError(
+      `--plan given, but the plan for node "${apply.node}" phase "${apply.phase}" was rendered to apply changes; render it with \`render-crate --plan\` (a saved plan runs exactly as rendered)`,
+    );
   }
 }

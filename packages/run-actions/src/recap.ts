@@ -141,7 +141,13 @@ export function recap(tallies: readonly NodeTally[], interrupted?: string, color
   const lines = tallies.map((tally) => {
     const note = tally.error && !tally.unreachable ? `  (${tally.error})` : '';
     const bad = tally.failed > 0 || tally.unreachable || tally.error !== undefined;
-    const name = colors ? (bad ? colors.red(tally.id.padEnd(width)) : tally.changed ? colors.yellow(tally.id.padEnd(width)) : colors.green(tally.id.padEnd(width))) : tally.id.padEnd(width);
+    const name = colors
+      ? bad
+        ? colors.red(tally.id.padEnd(width))
+        : tally.changed
+          ? colors.yellow(tally.id.padEnd(width))
+          : colors.green(tally.id.padEnd(width))
+      : tally.id.padEnd(width);
     return (
       `${name} : ${paint(tally.ok, `ok=${tally.ok}`, colors?.green)} ${paint(tally.changed, `changed=${tally.changed}`, colors?.yellow)} ` +
       `${paint(tally.failed, `failed=${tally.failed}`, colors?.red)} skipped=${tally.skipped} ${paint(tally.unreachable ? 1 : 0, `unreachable=${tally.unreachable ? 1 : 0}`, colors?.red)}${note}`

@@ -162,12 +162,18 @@ export function remoteCommand(options: { sudo: boolean; facts?: boolean }): stri
  * upload), the script, then each sensitive upload's bytes in order.
  * @example wrapperInput(nonce, Buffer.from(script), { blobDir: '/var/lib/forklift/blobs' })
  */
-export function wrapperInput(nonce: string, script: Uint8Array, options: { blobDir?: string; uploads?: ReadonlyArray<{ name: string; bytes: Uint8Array }> } = {}): Buffer {
+export function wrapperInput(
+  nonce: string,
+  script: Uint8Array,
+  options: { blobDir?: string; uploads?: ReadonlyArray<{ name: string; bytes: Uint8Array }> } = {},
+): Buffer {
   if (!NONCE_PATTERN.test(nonce)) throw new Error('nonce must match [A-Za-z0-9_-]+');
-  if (options.blobDir !== undefined && !BLOB_DIR_PATTERN.test(options.blobDir)) throw new Error(`blob directory ${JSON.stringify(options.blobDir)} must be an absolute path of letters, digits, . _ / -`);
+  if (options.blobDir !== undefined && !BLOB_DIR_PATTERN.test(options.blobDir))
+    throw new Error(`blob directory ${JSON.stringify(options.blobDir)} must be an absolute path of letters, digits, . _ / -`);
   const uploads = options.uploads ?? [];
   for (const upload of uploads) {
-    if (!UPLOAD_NAME_PATTERN.test(upload.name) || upload.name === '.' || upload.name === '..') throw new Error(`bad upload name ${JSON.stringify(upload.name)}`);
+    if (!UPLOAD_NAME_PATTERN.test(upload.name) || upload.name === '.' || upload.name === '..')
+      throw new Error(`bad upload name ${JSON.stringify(upload.name)}`);
   }
   const header = [nonce, String(script.length), options.blobDir ?? '-', ...uploads.map((upload) => `${upload.name}:${upload.bytes.length}`)].join(' ');
   return Buffer.concat([Buffer.from(`${header}\n`), script, ...uploads.map((upload) => upload.bytes)]);
@@ -178,11 +184,18 @@ export const NOTHING_TO_RUN = Buffer.from('none 0 -\n');
 
 /** Whether stderr text is sudo refusing to run without a password or a rule. */
 export function isSudoRefusal(stderr: string): boolean {
-  return /sudo: (a password is required|a terminal is required|no tty present)|is not in the sudoers file|is not allowed to execute|may not run sudo/.test(stderr);
+  return /sudo: (a password is required|a terminal is required|no tty present)|is not in the sudoers file|is not allowed to execute|may not run sudo/.test(
+    stderr,
+  );
 }
 
 /** The message for a node whose login user cannot use passwordless sudo. */
 export function sudoMessage(nodeId: string, user: string, stderr: string): string {
-  const said = stderr.trim().split('\n').filter((line) => /sudo/.test(line)).pop() ?? stderr.trim();
+  const said =
+    stderr
+      .trim()
+      .split('\n')
+      .filter((line) => /sudo/.test(line))
+      .pop() ?? stderr.trim();
   return `node ${nodeId}: user ${user} cannot run commands as root without a password (${said}); allow it with a line "${user} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/ on the node, or log in as root`;
 }

@@ -56,7 +56,12 @@ async function runPhaseOnNodes(
         }
         const channel = connections.channels.get(node.id);
         connections.channels.delete(node.id);
-        const outcome = await runPhase(node, plan, connections.transports.get(node.id)!, sink, { signal, timeoutMs: options.timeoutMs, blobDir: options.blobDir, channel });
+        const outcome = await runPhase(node, plan, connections.transports.get(node.id)!, sink, {
+          signal,
+          timeoutMs: options.timeoutMs,
+          blobDir: options.blobDir,
+          channel,
+        });
         if (!outcome.ok) failedNodes.add(node.id);
       } finally {
         done += 1;
@@ -90,6 +95,13 @@ export async function runBatches(
       if (options.signal.aborted) break;
       await runPhaseOnNodes(phase, batch, plansOf, connections, options);
     }
-    await Promise.all(batch.map((node) => connections.transports.get(node.id)?.close().catch(() => undefined)));
+    await Promise.all(
+      batch.map((node) =>
+        connections.transports
+          .get(node.id)
+          ?.close()
+          .catch(() => undefined),
+      ),
+    );
   }
 }

@@ -63,7 +63,13 @@ function lastLine(text: string): string {
  * arrive, then the phase record.
  * @example const outcome = await runPhase(node, plan, transport, sink, { timeoutMs: 60_000 })
  */
-export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Transport, sink: PhaseRecordSink, options: RunPhaseOptions = {}): Promise<PhaseOutcome> {
+export async function runPhase(
+  node: NodeRecord,
+  plan: PlanRecord,
+  transport: Transport,
+  sink: PhaseRecordSink,
+  options: RunPhaseOptions = {},
+): Promise<PhaseOutcome> {
   const started = performance.now();
   const nonce = options.nonce ?? newNonce();
   const counts = emptyCounts();
@@ -118,11 +124,7 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
   }
   const stoppedBy = controller.signal.aborted ? String(controller.signal.reason) : undefined;
   const why =
-    stoppedBy === 'timeout'
-      ? `timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`
-      : stoppedBy
-        ? `interrupted (${stoppedBy})`
-        : undefined;
+    stoppedBy === 'timeout' ? `timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)} s` : stoppedBy ? `interrupted (${stoppedBy})` : undefined;
   parser.finish(result.exitCode, why);
 
   const scriptFailed = result.exitCode !== 0;
@@ -133,7 +135,11 @@ export async function runPhase(node: NodeRecord, plan: PlanRecord, transport: Tr
       sink.error({ code: 'sudo-password', message: sudoMessage(node.id, node.user, rawStderr), node: node.id });
     } else {
       const how = why ?? (result.exitCode === null ? `ended by ${result.signal ?? 'a closed channel'}` : `exited with ${result.exitCode}`);
-      sink.error({ code: stoppedBy === 'timeout' ? 'timeout' : 'script-failed', message: `node ${node.id}: phase ${plan.phase}: the script ${how}${stray ? `: ${stray}` : ''}`, node: node.id });
+      sink.error({
+        code: stoppedBy === 'timeout' ? 'timeout' : 'script-failed',
+        message: `node ${node.id}: phase ${plan.phase}: the script ${how}${stray ? `: ${stray}` : ''}`,
+        node: node.id,
+      });
     }
   }
   const ok = !scriptFailed && counts.failed === 0;
@@ -147,7 +153,18 @@ export function skipPhase(node: NodeRecord, plan: PlanRecord, sink: PhaseRecordS
   const counts = emptyCounts();
   for (const action of plan.actions) {
     counts.skipped += 1;
-    sink.result({ node: node.id, phase: plan.phase, action: action.action, id: action.id, label: action.label, status: 'skipped', exitCode: 0, stdout: '', stderr: '', durationMs: 0 });
+    sink.result({
+      node: node.id,
+      phase: plan.phase,
+      action: action.action,
+      id: action.id,
+      label: action.label,
+      status: 'skipped',
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+      durationMs: 0,
+    });
   }
   sink.phase({ node: node.id, phase: plan.phase, status, counts, durationMs: 0 });
   return counts;

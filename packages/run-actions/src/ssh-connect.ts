@@ -31,7 +31,17 @@ export interface SshConnectOptions {
  * key exchange, no CBC, no arcfour).
  */
 export const SSH_ALGORITHMS = {
-  kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521', 'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group14-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512'],
+  kex: [
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'ecdh-sha2-nistp256',
+    'ecdh-sha2-nistp384',
+    'ecdh-sha2-nistp521',
+    'diffie-hellman-group-exchange-sha256',
+    'diffie-hellman-group14-sha256',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group18-sha512',
+  ],
   cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'],
   hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
   compress: ['none'],
@@ -57,7 +67,11 @@ async function hostKeyPolicy(node: NodeRecord, options: SshConnectOptions): Prom
   const where = `${node.address}:${node.port}`;
   if (node.hostKey) {
     const pinned = parsePinnedKey(node.hostKey);
-    if (!pinned) throw new NodeError('bad-host-key', `node ${node.id}: hostKey is neither "TYPE BASE64" nor "SHA256:..." (got ${JSON.stringify(node.hostKey.slice(0, 40))})`);
+    if (!pinned)
+      throw new NodeError(
+        'bad-host-key',
+        `node ${node.id}: hostKey is neither "TYPE BASE64" nor "SHA256:..." (got ${JSON.stringify(node.hostKey.slice(0, 40))})`,
+      );
     const expected = pinned.key ? fingerprintOf(pinned.key.blob) : pinned.fingerprint!;
     return {
       accept: (presented) => matchesPinned(pinned, presented),
@@ -90,10 +104,14 @@ async function credentials(node: NodeRecord, env: Record<string, string | undefi
     try {
       return { privateKey: await readFile(node.privateKey) };
     } catch (error) {
-      throw new NodeError('no-ssh-key', `node ${node.id}: cannot read privateKey ${node.privateKey}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
-        exitCode: ExitCode.unavailable,
-        cause: error,
-      });
+      throw new NodeError(
+        'no-ssh-key',
+        `node ${node.id}: cannot read privateKey ${node.privateKey}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        {
+          exitCode: ExitCode.unavailable,
+          cause: error,
+        },
+      );
     }
   }
   if (env.SSH_AUTH_SOCK) return { agent: env.SSH_AUTH_SOCK };
@@ -144,7 +162,13 @@ async function connectOnce(node: NodeRecord, policy: HostKeyPolicy, auth: Pick<C
       socket.destroy();
       if (rejectedKey) return reject(new NodeError('host-key-mismatch', policy.describe(rejectedKey)));
       if (error.level === 'client-authentication') {
-        return reject(new NodeError('auth-failed', `node ${node.id}: ${node.user}@${node.address}:${node.port} refused the key (${node.privateKey ?? 'agent/default keys'})`, { cause: error }));
+        return reject(
+          new NodeError(
+            'auth-failed',
+            `node ${node.id}: ${node.user}@${node.address}:${node.port} refused the key (${node.privateKey ?? 'agent/default keys'})`,
+            { cause: error },
+          ),
+        );
       }
       reject(new NodeError('unreachable', `ssh handshake with ${node.address}:${node.port}: ${error.message}`, { retryable: true, cause: error }));
     });

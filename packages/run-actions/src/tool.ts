@@ -29,7 +29,8 @@ export const runActionsTool: ToolDefinition = {
     if (specRef !== undefined) {
       if (inputPlans.length) throw new UsageError('got both a SPEC argument and plan records on stdin: give one or the other');
       // loaded only for SPEC: the actions registry and zod schemas cost start-up time for saved plans
-      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, projectFilesFor, DEFAULT_GROUP, phaseNotes } = await import('@forklift/render-crate');
+      const { loadSpec, selectNodes, specGroup, renderPlans, allowedFolders, projectFilesFor, DEFAULT_GROUP, phaseNotes } =
+        await import('@forklift/render-crate');
       const spec = await loadSpec(specRef, { cwd: ctx.cwd });
       const notes = phaseNotes(spec, flags.phases);
       for (const line of notes.warnings) ctx.warn(`run-actions: warning: ${line}`);
@@ -38,7 +39,10 @@ export const runActionsTool: ToolDefinition = {
       // group); nodes of other groups only are exit 65 naming them
       const selection = selectNodes(spec, ctx.nodes);
       for (const id of selection.adopted) ctx.updateNode(selection.nodes.find((node) => node.id === id)!);
-      if (selection.adopted.length > 0) ctx.log(`run-actions: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${specGroup(spec)}: ${selection.adopted.join(' ')}`);
+      if (selection.adopted.length > 0)
+        ctx.log(
+          `run-actions: ${selection.adopted.length} node(s) of group ${DEFAULT_GROUP} adopted into group ${specGroup(spec)}: ${selection.adopted.join(' ')}`,
+        );
       nodes = selection.targets;
       const peers = selection.nodes;
       // every node of the input is a peer the spec may look at (ctx.nodes), not only those it renders for;
@@ -65,7 +69,13 @@ export const runActionsTool: ToolDefinition = {
       ctx.stderr.write(text);
     };
     // diffs: asked for with --diff, or a check run on a terminal (a person is reading)
-    const narrator = new RunNarrator({ colors: ctx.colors, verbosity: ctx.verbosity, diffs: Boolean(ctx.flags.diff) || (flags.plan && tty), plan: flags.plan, write: say });
+    const narrator = new RunNarrator({
+      colors: ctx.colors,
+      verbosity: ctx.verbosity,
+      diffs: Boolean(ctx.flags.diff) || (flags.plan && tty),
+      plan: flags.plan,
+      write: say,
+    });
     const report = await runActions({
       nodes,
       plans: specRef === undefined ? inputPlans : undefined,
@@ -82,12 +92,13 @@ export const runActionsTool: ToolDefinition = {
         await ctx.emit(record.kind, record.fields as never);
         narrator.record(record);
       },
-      onProgress: tty && ctx.verbosity !== 'quiet'
-        ? (progress) => {
-            shown = true;
-            ctx.stderr.write(`\r\u001b[K${progressLine(progress)}`);
-          }
-        : undefined,
+      onProgress:
+        tty && ctx.verbosity !== 'quiet'
+          ? (progress) => {
+              shown = true;
+              ctx.stderr.write(`\r\u001b[K${progressLine(progress)}`);
+            }
+          : undefined,
     });
     say(narrator.recap(report.tallies, report.interrupted));
     if (flags.plan && ctx.verbosity !== 'quiet') say(narrator.planSummary(report.tallies));

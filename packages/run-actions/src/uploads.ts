@@ -32,7 +32,11 @@ function asRoot(node: NodeRecord, command: string): string {
   return node.user === 'root' ? command : `sudo -n ${command}`;
 }
 
-async function run(transport: Transport, command: string, options: { stdin?: Uint8Array; stdinStream?: NodeJS.ReadableStream; signal?: AbortSignal }): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+async function run(
+  transport: Transport,
+  command: string,
+  options: { stdin?: Uint8Array; stdinStream?: NodeJS.ReadableStream; signal?: AbortSignal },
+): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
   let stdout = '';
   let stderr = '';
   const result = await transport.exec(command, {
@@ -49,12 +53,22 @@ async function run(transport: Transport, command: string, options: { stdin?: Uin
  * is renamed into the cache. Throws NodeError 'upload-failed'.
  * @example await deliverBlobs(node, transport, plan.uploads ?? [], DEFAULT_BLOB_DIR)
  */
-export async function deliverBlobs(node: NodeRecord, transport: Transport, uploads: readonly PlanUpload[], blobDir: string, signal?: AbortSignal): Promise<void> {
+export async function deliverBlobs(
+  node: NodeRecord,
+  transport: Transport,
+  uploads: readonly PlanUpload[],
+  blobDir: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const blobs = uploads.filter((upload) => !upload.sensitive);
   if (blobs.length === 0) return;
   const shas = [...new Set(blobs.map((upload) => upload.sha256!))];
   const listed = await run(transport, asRoot(node, `sh -c ${shellQuote(MISSING_SCRIPT)} forklift-blobs ${shellQuote(blobDir)} ${shas.join(' ')}`), { signal });
-  if (listed.exitCode !== 0) throw new NodeError('upload-failed', `node ${node.id}: checking the blob cache failed (exit ${listed.exitCode}): ${listed.stderr.trim().split('\n').pop() ?? ''}`);
+  if (listed.exitCode !== 0)
+    throw new NodeError(
+      'upload-failed',
+      `node ${node.id}: checking the blob cache failed (exit ${listed.exitCode}): ${listed.stderr.trim().split('\n').pop() ?? ''}`,
+    );
   const missing = new Set(listed.stdout.split('\n').filter((line) => shas.includes(line)));
   for (const sha of missing) {
     const upload = blobs.find((candidate) => candidate.sha256 === sha)!;
@@ -63,7 +77,11 @@ export async function deliverBlobs(node: NodeRecord, transport: Transport, uploa
       stdinStream: createReadStream(upload.source),
       signal,
     });
-    if (stored.exitCode !== 0) throw new NodeError('upload-failed', `node ${node.id}: upload of ${upload.source} failed (exit ${stored.exitCode}): ${stored.stderr.trim().split('\n').pop() ?? ''}`);
+    if (stored.exitCode !== 0)
+      throw new NodeError(
+        'upload-failed',
+        `node ${node.id}: upload of ${upload.source} failed (exit ${stored.exitCode}): ${stored.stderr.trim().split('\n').pop() ?? ''}`,
+      );
   }
 }
 
@@ -72,9 +90,15 @@ async function checkSize(node: NodeRecord, upload: PlanUpload): Promise<void> {
   try {
     size = (await stat(upload.source)).size;
   } catch (error) {
-    throw new NodeError('upload-failed', `node ${node.id}: cannot read upload ${upload.source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    throw new NodeError('upload-failed', `node ${node.id}: cannot read upload ${upload.source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+    });
   }
-  if (size !== upload.bytes) throw new NodeError('upload-failed', `node ${node.id}: upload ${upload.source} is ${size} bytes, the plan says ${upload.bytes} (changed after rendering? render again)`);
+  if (size !== upload.bytes)
+    throw new NodeError(
+      'upload-failed',
+      `node ${node.id}: upload ${upload.source} is ${size} bytes, the plan says ${upload.bytes} (changed after rendering? render again)`,
+    );
 }
 
 /**
@@ -89,9 +113,15 @@ export async function readSensitiveUploads(node: NodeRecord, uploads: readonly P
     try {
       bytes = await readFile(upload.source);
     } catch (error) {
-      throw new NodeError('upload-failed', `node ${node.id}: cannot read upload ${upload.source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+      throw new NodeError('upload-failed', `node ${node.id}: cannot read upload ${upload.source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+        cause: error,
+      });
     }
-    if (bytes.length !== upload.bytes) throw new NodeError('upload-failed', `node ${node.id}: upload ${upload.source} is ${bytes.length} bytes, the plan says ${upload.bytes} (changed after rendering? render again)`);
+    if (bytes.length !== upload.bytes)
+      throw new NodeError(
+        'upload-failed',
+        `node ${node.id}: upload ${upload.source} is ${bytes.length} bytes, the plan says ${upload.bytes} (changed after rendering? render again)`,
+      );
     out.push({ name: upload.name, bytes });
   }
   return out;

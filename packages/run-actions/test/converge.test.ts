@@ -26,9 +26,19 @@ t.test('run-actions - first run reports changes, the second run only ok', async 
 
   const first = await runBinary('run-actions', ['--detailed-exitcode'], { stdin });
   t.equal(first.exitCode, 2, `changed with --detailed-exitcode: ${first.stderr}`);
-  t.same(first.records.map((r) => r.kind), ['node', 'result', 'result', 'result', 'phase', 'summary']);
+  t.same(
+    first.records.map((r) => r.kind),
+    ['node', 'result', 'result', 'result', 'phase', 'summary'],
+  );
   const results = ofKind(first.records, 'result');
-  t.same(results.map((r) => [r.id, r.status]), [['touch-a', 'changed'], ['copy-b', 'changed'], ['echo', 'ok']]);
+  t.same(
+    results.map((r) => [r.id, r.status]),
+    [
+      ['touch-a', 'changed'],
+      ['copy-b', 'changed'],
+      ['echo', 'ok'],
+    ],
+  );
   t.equal(results[0]!.stdout, 'creating\n', "each result carries its own action's stdout");
   t.equal(results[1]!.stderr, 'to-stderr\n', "each result carries its own action's stderr");
   t.equal(results[2]!.stdout, 'hi\n');
@@ -42,7 +52,10 @@ t.test('run-actions - first run reports changes, the second run only ok', async 
 
   const second = await runBinary('run-actions', ['--detailed-exitcode'], { stdin: toNdjson([node, testPlan(sshd.node, 'configure', touchBlocks(dir))]) });
   t.equal(second.exitCode, 0, second.stderr);
-  t.same(ofKind(second.records, 'result').map((r) => r.status), ['ok', 'ok', 'ok']);
+  t.same(
+    ofKind(second.records, 'result').map((r) => r.status),
+    ['ok', 'ok', 'ok'],
+  );
   t.same(second.records[0], node, 'a node record with facts is re-emitted unchanged');
 });
 
@@ -69,23 +82,38 @@ t.test('run-actions - a failing action fails only its node; later actions and ph
   t.equal(run.exitCode, 1, 'exit 1 when an action failed');
   const results = ofKind(run.records, 'result');
   const badResults = results.filter((r) => r.node === 'bad');
-  t.same(badResults.map((r) => [r.phase, r.id, r.status]), [
-    ['configure', 'before', 'ok'],
-    ['configure', 'boom', 'failed'],
-    ['configure', 'after', 'skipped'],
-    ['install', 'never', 'skipped'],
-  ]);
+  t.same(
+    badResults.map((r) => [r.phase, r.id, r.status]),
+    [
+      ['configure', 'before', 'ok'],
+      ['configure', 'boom', 'failed'],
+      ['configure', 'after', 'skipped'],
+      ['install', 'never', 'skipped'],
+    ],
+  );
   const boom = badResults[1]!;
   t.equal(boom.exitCode, 7);
   t.equal(boom.stdout, 'about to fail\n');
   t.equal(boom.stderr, 'broken\n');
-  t.same(results.filter((r) => r.node === 'good').map((r) => [r.phase, r.status]), [['configure', 'changed'], ['install', 'changed']].map(([p]) => [p, 'ok']));
+  t.same(
+    results.filter((r) => r.node === 'good').map((r) => [r.phase, r.status]),
+    [
+      ['configure', 'changed'],
+      ['install', 'changed'],
+    ].map(([p]) => [p, 'ok']),
+  );
   t.ok(existsSync(join(dir, 'good-configure')) && existsSync(join(dir, 'good-install')), 'the other node ran both phases');
   const logins = readFileSync(join(good.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? [];
   t.equal(logins.length, 1, 'one SSH connection for facts and both phases');
   t.notOk(existsSync(join(dir, 'after-bad')) || existsSync(join(dir, 'bad-install')), 'nothing ran after the failure');
   const phases = ofKind(run.records, 'phase').map((r) => [r.node, r.phase, r.status]);
-  t.same(phases.filter((p) => p[0] === 'bad'), [['bad', 'configure', 'failed'], ['bad', 'install', 'skipped']]);
+  t.same(
+    phases.filter((p) => p[0] === 'bad'),
+    [
+      ['bad', 'configure', 'failed'],
+      ['bad', 'install', 'skipped'],
+    ],
+  );
   const configureEnds = run.records.findIndex((r) => r.kind === 'phase' && r.phase === 'configure' && r.node === 'good');
   const installStarts = run.records.findIndex((r) => r.kind === 'result' && r.phase === 'install');
   t.ok(configureEnds < installStarts, 'phases run with a barrier');
@@ -98,7 +126,12 @@ t.test('run-actions - an unreachable node gets an error record after three tries
   t.teardown(sshd.stop);
   const port = await freePort();
   const down = { ...sshd.node, id: 'down', port };
-  const stdin = toNdjson([sshd.node, down, testPlan(sshd.node, 'configure', [{ id: 'x', body: 'true' }]), testPlan(down, 'configure', [{ id: 'x', body: 'true' }])]);
+  const stdin = toNdjson([
+    sshd.node,
+    down,
+    testPlan(sshd.node, 'configure', [{ id: 'x', body: 'true' }]),
+    testPlan(down, 'configure', [{ id: 'x', body: 'true' }]),
+  ]);
   const started = Date.now();
   const run = await runBinary('run-actions', [], { stdin });
   t.equal(run.exitCode, 1);
@@ -106,7 +139,10 @@ t.test('run-actions - an unreachable node gets an error record after three tries
   t.equal(errors.length, 1);
   t.match(errors[0], { code: 'unreachable', node: 'down', message: /unreachable after 3 tries.*ECONNREFUSED/ });
   t.ok(Date.now() - started >= 1400, 'backoff between the tries (0.5 s + 1 s)');
-  t.same(ofKind(run.records, 'result').map((r) => [r.node, r.status]), [['up', 'ok']]);
+  t.same(
+    ofKind(run.records, 'result').map((r) => [r.node, r.status]),
+    [['up', 'ok']],
+  );
   t.match(run.stderr, /down : ok=0 changed=0 failed=0 skipped=0 unreachable=1/);
   t.match(run.records.at(-1), { kind: 'summary', ok: false, counts: { unreachable: 1 } });
 });
@@ -120,7 +156,11 @@ t.test('run-actions - a wrong pinned host key fails that node and runs nothing',
   const node = { ...sshd.node, hostKey: other.node.hostKey };
   const run = await runBinary('run-actions', [], { stdin: toNdjson([node, testPlan(node, 'configure', [{ id: 'x', body: `touch ${dir}/ran` }])]) });
   t.equal(run.exitCode, 1);
-  t.match(ofKind(run.records, 'error')[0], { code: 'host-key-mismatch', node: 'pinned', message: /host key mismatch at 127\.0\.0\.1:\d+: the server presented ssh-ed25519 SHA256:\S+ but the node record pins SHA256:/ });
+  t.match(ofKind(run.records, 'error')[0], {
+    code: 'host-key-mismatch',
+    node: 'pinned',
+    message: /host key mismatch at 127\.0\.0\.1:\d+: the server presented ssh-ed25519 SHA256:\S+ but the node record pins SHA256:/,
+  });
   t.notOk(existsSync(join(dir, 'ran')));
   t.equal(ofKind(run.records, 'result').length, 0);
 });
@@ -147,7 +187,10 @@ t.test('run-actions - without a pinned host key, known_hosts decides (hashed ent
   t.match(readFileSync(knownHosts, 'utf8'), /^\|1\|/, 'the entry is hashed');
   const known = await runBinary('run-actions', [], { stdin, env: { HOME: home } });
   t.equal(known.exitCode, 0, known.stderr);
-  t.same(ofKind(known.records, 'result').map((r) => r.status), ['ok']);
+  t.same(
+    ofKind(known.records, 'result').map((r) => r.status),
+    ['ok'],
+  );
 
   const other = await startSshd({ id: 'other' });
   t.teardown(other.stop);

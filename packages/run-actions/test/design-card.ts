@@ -26,7 +26,9 @@ export function designCardTest(service: 'local' | 'vmfest', timeoutMinutes: numb
   };
   t.setTimeout(timeoutMinutes * 60 * 1000);
   t.teardown(async () => {
-    await execFileAsync(process.execPath, [join(repo, 'packages/provision-node/bin/provision-node.js'), service, '0'], { env, cwd: project }).catch(() => undefined);
+    await execFileAsync(process.execPath, [join(repo, 'packages/provision-node/bin/provision-node.js'), service, '0'], { env, cwd: project }).catch(
+      () => undefined,
+    );
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -40,14 +42,26 @@ export function designCardTest(service: 'local' | 'vmfest', timeoutMinutes: numb
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
-  const records = (stdout: string): Array<Record<string, unknown>> => stdout.trimEnd().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const records = (stdout: string): Array<Record<string, unknown>> =>
+    stdout
+      .trimEnd()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   t.test(`design card - provision-node ${service} 2 | run-actions groups/monitoring, from examples/monitoring`, async (t) => {
     const first = await pipeline(`provision-node ${service} 2 | run-actions groups/monitoring`);
     t.equal(first.code, 0, first.stderr.slice(-3000));
     const out = records(first.stdout);
     const nodes = out.filter((r) => r.kind === 'node');
-    t.same(nodes.map((n) => [n.id, n.group]), [['default-1', 'monitoring'], ['default-2', 'monitoring']], 'nodes provisioned without a group flow on in group monitoring');
+    t.same(
+      nodes.map((n) => [n.id, n.group]),
+      [
+        ['default-1', 'monitoring'],
+        ['default-2', 'monitoring'],
+      ],
+      'nodes provisioned without a group flow on in group monitoring',
+    );
     t.match(first.stderr, 'run-actions: 2 node(s) of group default adopted into group monitoring: default-1 default-2');
     const results = out.filter((r) => r.kind === 'result');
     t.ok(results.length >= 10 && results.every((r) => r.status === 'changed'), `first run changes every action on both nodes (${results.length} results)`);
@@ -64,10 +78,15 @@ export function designCardTest(service: 'local' | 'vmfest', timeoutMinutes: numb
     t.equal(lift.code, 0, lift.stderr.slice(-3000));
     const again = records(lift.stdout).filter((r) => r.kind === 'result');
     t.equal(again.length, results.length);
-    t.ok(again.every((r) => r.status === 'ok'), 'a second run reports only ok');
+    t.ok(
+      again.every((r) => r.status === 'ok'),
+      'a second run reports only ok',
+    );
 
     // the safety: nodes of a named group and none of the spec's is bad input naming the groups seen
-    const wrong = await pipeline(`provision-node ${service} --list | jq -c 'if .kind == "node" then .group = "web" else . end' | run-actions groups/monitoring`);
+    const wrong = await pipeline(
+      `provision-node ${service} --list | jq -c 'if .kind == "node" then .group = "web" else . end' | run-actions groups/monitoring`,
+    );
     t.equal(wrong.code, 65, 'exit 65, not a silent success');
     t.match(wrong.stderr, /group monitoring: none of the 2 running node\(s\) on stdin is in this group \(groups seen: web\)/);
 
@@ -75,6 +94,10 @@ export function designCardTest(service: 'local' | 'vmfest', timeoutMinutes: numb
     const down = await pipeline(`provision-node ${service} 0`);
     t.equal(down.code, 0, down.stderr.slice(-2000));
     const listed = await pipeline(`provision-node ${service} --list`);
-    t.same(records(listed.stdout).filter((r) => r.kind === 'node'), [], 'no node left');
+    t.same(
+      records(listed.stdout).filter((r) => r.kind === 'node'),
+      [],
+      'no node left',
+    );
   });
 }

@@ -31,15 +31,33 @@ t.test('forged markers - a command that hunts the nonce cannot make a failing ac
   mkdirSync(join(project, 'servers'));
   writeFileSync(
     join(project, 'servers', 'forge.json5'),
-    JSON.stringify({ phases: { configure: [{ action: 'exec', id: 'hunter', script: HUNT }, { action: 'exec', id: 'boom', script: 'echo about to fail; exit 3' }] } }),
+    JSON.stringify({
+      phases: {
+        configure: [
+          { action: 'exec', id: 'hunter', script: HUNT },
+          { action: 'exec', id: 'boom', script: 'echo about to fail; exit 3' },
+        ],
+      },
+    }),
   );
   const run = await runBin(runActionsBin, ['servers/forge'], { stdin: ndjson(nodes), env, cwd: project });
   t.equal(run.code, 1, 'the run fails');
   const results = parseRecords(run.stdout).filter((r) => r.kind === 'result');
-  t.same(results.map((r) => [r.id, r.status, r.exitCode]), [['hunter', 'changed', 0], ['boom', 'failed', 3]], 'boom is reported failed with its own exit code');
+  t.same(
+    results.map((r) => [r.id, r.status, r.exitCode]),
+    [
+      ['hunter', 'changed', 0],
+      ['boom', 'failed', 3],
+    ],
+    'boom is reported failed with its own exit code',
+  );
   t.match(results[0]!.stdout, /^candidates:/, 'the hunter ran');
   t.match(results[0]!.stdout, /nonce in my shell: unset/, 'the nonce is not a variable of the command');
   t.equal(results[1]!.stdout, 'about to fail\n');
   t.notMatch(results[1]!.stdout + results[1]!.stderr, /forklift:.*boom/, 'nothing of the forgery reached boom');
-  t.same(parseRecords(run.stdout).filter((r) => r.kind === 'error'), [], 'the failure is the action, not an error of the script');
+  t.same(
+    parseRecords(run.stdout).filter((r) => r.kind === 'error'),
+    [],
+    'the failure is the action, not an error of the script',
+  );
 });

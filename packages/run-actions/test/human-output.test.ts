@@ -51,7 +51,11 @@ function onTerminal(t: Tap.Test, command: string, env: Record<string, string> = 
   if (probe.error) throw new Error('script(1) is missing: apt-get install bsdutils');
   // the colour settings of whoever runs the tests (tap sets some) must not decide these cases
   const { NO_COLOR: _no, FORCE_COLOR: _force, ...inherited } = process.env;
-  const run = spawnSync('script', ['-qec', `${command} > ${stdout}`, '/dev/null'], { encoding: 'utf8', env: { ...inherited, TERM: 'xterm', ...env }, timeout: 120_000 });
+  const run = spawnSync('script', ['-qec', `${command} > ${stdout}`, '/dev/null'], {
+    encoding: 'utf8',
+    env: { ...inherited, TERM: 'xterm', ...env },
+    timeout: 120_000,
+  });
   return { code: run.status, terminal: run.stdout.replace(/\r\n/g, '\n'), stdout: readFileSync(stdout, 'utf8') };
 }
 
@@ -99,7 +103,11 @@ t.test('recap - names the failed action (node, phase, label, exit code, last std
   t.notMatch(quiet.stderr, 'RECAP');
 
   const verbose = await runBinary('run-actions', ['-v'], { stdin, env: { FORCE_COLOR: '0' } });
-  t.match(verbose.stderr, /^web-1 configure {2}ok {7}ok-one \(\d+ ms\)\nweb-1 configure {2}failed {3}exec migrate the database \(\d+ ms\)\nweb-1 configure {2}skipped {2}later \(0 ms\)\n/m, '-v: a line per action as it ends');
+  t.match(
+    verbose.stderr,
+    /^web-1 configure {2}ok {7}ok-one \(\d+ ms\)\nweb-1 configure {2}failed {3}exec migrate the database \(\d+ ms\)\nweb-1 configure {2}skipped {2}later \(0 ms\)\n/m,
+    '-v: a line per action as it ends',
+  );
 });
 
 t.test('--plan - one summary line always; the diffs only on a terminal or with --diff', async (t) => {
@@ -117,7 +125,11 @@ t.test('--plan - one summary line always; the diffs only on a terminal or with -
   t.match(ofKind(piped.records, 'result')[1], { id: 'conf', status: 'changed', diff: /\+port = 8080/ }, 'the diff is in the record');
 
   const withDiff = await runBinary('run-actions', ['groups/demo', '--plan', '--diff'], { stdin, cwd: root, env: { FORCE_COLOR: '0' } });
-  t.match(withDiff.stderr, /web-1 configure: file \S+app\.conf \(would change\)\n--- .*\n\+\+\+ .*\n@@ .*@@\n\+port = 8080\n\+workers = 4\n/, '--diff shows it anyway');
+  t.match(
+    withDiff.stderr,
+    /web-1 configure: file \S+app\.conf \(would change\)\n--- .*\n\+\+\+ .*\n@@ .*@@\n\+port = 8080\n\+workers = 4\n/,
+    '--diff shows it anyway',
+  );
   t.notMatch(withDiff.stderr, ESC);
 
   const nodesFile = join(dir, 'nodes.ndjson');
@@ -150,10 +162,16 @@ t.test('--plan - one summary line always; the diffs only on a terminal or with -
 t.test('a misspelt phase is a warning naming the closest standard phase; a custom one is a note with -v', async (t) => {
   const dir = scratch(t);
   const target = join(dir, 'target');
-  const root = project(dir, target, { configur: [{ action: 'directory', path: join(target, 'typo') }], deploy: [{ action: 'directory', path: join(target, 'deployed') }] });
+  const root = project(dir, target, {
+    configur: [{ action: 'directory', path: join(target, 'typo') }],
+    deploy: [{ action: 'directory', path: join(target, 'deployed') }],
+  });
   const rendered = await runBinary('render-crate', ['groups/demo'], { cwd: root });
   t.equal(rendered.exitCode, 0, rendered.stderr);
-  t.equal(rendered.stderr, 'render-crate: warning: phase "configur" of groups/demo.json5 never runs: not a standard phase and not requested (did you mean "configure"?)\n');
+  t.equal(
+    rendered.stderr,
+    'render-crate: warning: phase "configur" of groups/demo.json5 never runs: not a standard phase and not requested (did you mean "configure"?)\n',
+  );
   const verbose = await runBinary('render-crate', ['groups/demo', '-v'], { cwd: root });
   t.match(verbose.stderr, 'render-crate: phase "deploy" of groups/demo.json5 is a custom phase: it runs only with --phase deploy');
   const asked = await runBinary('render-crate', ['groups/demo', '--phase', 'configur'], { cwd: root });
@@ -162,5 +180,8 @@ t.test('a misspelt phase is a warning naming the closest standard phase; a custo
   const sshd = await startSshd({ id: 'web-1' });
   t.teardown(sshd.stop);
   const run = await runBinary('run-actions', ['groups/demo', '--plan'], { cwd: root, stdin: toNdjson([{ ...sshd.node, group: 'demo' }]) });
-  t.match(run.stderr, /^run-actions: warning: phase "configur" of groups\/demo\.json5 never runs: not a standard phase and not requested \(did you mean "configure"\?\)\n/);
+  t.match(
+    run.stderr,
+    /^run-actions: warning: phase "configur" of groups\/demo\.json5 never runs: not a standard phase and not requested \(did you mean "configure"\?\)\n/,
+  );
 });

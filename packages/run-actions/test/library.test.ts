@@ -7,7 +7,20 @@ import { runActions, type ExecOptions, type RunRecord, type Transport } from '..
 import { testPlan } from './helpers.js';
 
 function node(id: string, extra: Partial<NodeRecord> = {}): NodeRecord {
-  return { v: 1, kind: 'node', id, group: 'g', service: 'fake', provider: 'fake', address: `${id}.invalid`, port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' }, ...extra };
+  return {
+    v: 1,
+    kind: 'node',
+    id,
+    group: 'g',
+    service: 'fake',
+    provider: 'fake',
+    address: `${id}.invalid`,
+    port: 22,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+    ...extra,
+  };
 }
 
 interface Call {
@@ -64,7 +77,13 @@ function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Prom
     async exec(command: string, options: ExecOptions = {}) {
       const input = stdinOf(options);
       if (!command.includes('forklift-run')) {
-        const call: Call = { node: target.id, command, stdin: Buffer.from(options.stdin ?? '').toString(), holdStdin: Boolean(options.holdStdin), startedAt: performance.now() };
+        const call: Call = {
+          node: target.id,
+          command,
+          stdin: Buffer.from(options.stdin ?? '').toString(),
+          holdStdin: Boolean(options.holdStdin),
+          startedAt: performance.now(),
+        };
         calls.push(call);
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         options.onStdout?.(Buffer.from(`${FACTS}sudo=ok\n`));
@@ -82,7 +101,11 @@ function fakeTransports(calls: Call[], delayMs = 20): (node: NodeRecord) => Prom
       const ids = [...script.matchAll(/fl_mark (\S+) begin\n/g)].map((match) => match[1]!);
       for (const id of ids) {
         const status = id.startsWith('fail') ? 'failed' : 'ok';
-        options.onStdout?.(Buffer.from(`::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:stdout\n|out ${id}\n\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`));
+        options.onStdout?.(
+          Buffer.from(
+            `::forklift:${nonce}:${id}:begin\n::forklift:${nonce}:${id}:stdout\n|out ${id}\n\n::forklift:${nonce}:${id}:exit:${status === 'ok' ? 0 : 1}\n::forklift:${nonce}:${id}:${status}\n`,
+          ),
+        );
         if (status === 'failed') {
           call.endedAt = performance.now();
           return { exitCode: 1 };
@@ -105,27 +128,65 @@ async function collect(options: Omit<Parameters<typeof runActions>[0], 'onRecord
 t.test('runActions - one exec per phase with the script on held stdin, sudo -n for a non-root login', async (t) => {
   const calls: Call[] = [];
   const nodes = [node('a'), node('b', { user: 'deploy', os: undefined })];
-  const plans = nodes.flatMap((n) => [testPlan(n, 'install', [{ id: 'one', body: 'true' }]), testPlan(n, 'configure', [{ id: 'two', body: 'true' }, { id: 'three', body: 'true' }])]);
+  const plans = nodes.flatMap((n) => [
+    testPlan(n, 'install', [{ id: 'one', body: 'true' }]),
+    testPlan(n, 'configure', [
+      { id: 'two', body: 'true' },
+      { id: 'three', body: 'true' },
+    ]),
+  ]);
   const updated: NodeRecord[] = [];
   const records: RunRecord[] = [];
   const report = await runActions({ nodes, plans, transport: fakeTransports(calls), onNode: (n) => updated.push(n), onRecord: (r) => void records.push(r) });
   t.ok(report.ok);
-  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [true, true], 'one exec per phase, no preflight of its own');
-  t.same(calls.filter((c) => c.node === 'a').map((c) => c.command.endsWith(' forklift-run facts')), [true, false], 'the facts come on the first phase\'s channel');
+  t.same(
+    calls.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')),
+    [true, true],
+    'one exec per phase, no preflight of its own',
+  );
+  t.same(
+    calls.filter((c) => c.node === 'a').map((c) => c.command.endsWith(' forklift-run facts')),
+    [true, false],
+    "the facts come on the first phase's channel",
+  );
   const phaseCalls = calls.filter((c) => c.command.includes('forklift-run'));
-  t.ok(phaseCalls.every((c) => c.holdStdin), 'stdin held open while the script runs');
-  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.slice(c.stdin.indexOf('\n') + 1)), [plans[0]!.script, plans[1]!.script], 'the header line, then the plan script, byte for byte');
-  t.same(phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.split('\n')[0]!.split(' ').slice(1)), [[String(Buffer.byteLength(plans[0]!.script)), '-'], [String(Buffer.byteLength(plans[1]!.script)), '-']], 'the header: nonce, script bytes, no blob directory');
+  t.ok(
+    phaseCalls.every((c) => c.holdStdin),
+    'stdin held open while the script runs',
+  );
+  t.same(
+    phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.slice(c.stdin.indexOf('\n') + 1)),
+    [plans[0]!.script, plans[1]!.script],
+    'the header line, then the plan script, byte for byte',
+  );
+  t.same(
+    phaseCalls.filter((c) => c.node === 'a').map((c) => c.stdin.split('\n')[0]!.split(' ').slice(1)),
+    [
+      [String(Buffer.byteLength(plans[0]!.script)), '-'],
+      [String(Buffer.byteLength(plans[1]!.script)), '-'],
+    ],
+    'the header: nonce, script bytes, no blob directory',
+  );
   t.ok(phaseCalls.filter((c) => c.node === 'b').every((c) => c.command.startsWith('sudo -n sh -c ')));
   t.ok(phaseCalls.filter((c) => c.node === 'a').every((c) => c.command.startsWith('sh -c ')));
   const nonceOf = (c: Call): string => c.stdin.split(' ')[0]!;
   t.equal(new Set(phaseCalls.map(nonceOf)).size, phaseCalls.length, 'a fresh nonce per script');
-  t.ok(phaseCalls.every((c) => !c.command.includes(nonceOf(c))), 'the nonce is never on the command line');
-  t.same(updated.map((n) => [n.id, n.os]), [['b', { family: 'debian', release: '12', packageManager: 'apt', init: 'systemd', arch: 'x86_64' }]], 'facts only for the node without them');
+  t.ok(
+    phaseCalls.every((c) => !c.command.includes(nonceOf(c))),
+    'the nonce is never on the command line',
+  );
+  t.same(
+    updated.map((n) => [n.id, n.os]),
+    [['b', { family: 'debian', release: '12', packageManager: 'apt', init: 'systemd', arch: 'x86_64' }]],
+    'facts only for the node without them',
+  );
   const installEnd = Math.max(...phaseCalls.filter((c) => c.stdin.includes('one')).map((c) => c.endedAt!));
   const configureStart = Math.min(...phaseCalls.filter((c) => c.stdin.includes('three')).map((c) => c.startedAt));
   t.ok(installEnd <= configureStart, 'barrier between phases');
-  t.same(records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.id), ['one', 'two', 'three']);
+  t.same(
+    records.filter((r) => r.kind === 'result' && r.fields.node === 'a').map((r) => r.fields.id),
+    ['one', 'two', 'three'],
+  );
 });
 
 t.test('runActions - --phase runs only the phases asked for, in plan order', async (t) => {
@@ -133,7 +194,10 @@ t.test('runActions - --phase runs only the phases asked for, in plan order', asy
   const a = node('a');
   const plans = ['bootstrap', 'install', 'configure'].map((phase) => testPlan(a, phase, [{ id: `in-${phase}`, body: 'true' }]));
   const { records } = await collect({ nodes: [a], plans, phases: ['configure', 'bootstrap'], transport: fakeTransports(calls) });
-  t.same(records.filter((r) => r.kind === 'phase').map((r) => r.fields.phase), ['bootstrap', 'configure']);
+  t.same(
+    records.filter((r) => r.kind === 'phase').map((r) => r.fields.phase),
+    ['bootstrap', 'configure'],
+  );
   t.equal(calls.filter((c) => c.command.includes('forklift-run')).length, 2);
 });
 
@@ -142,7 +206,15 @@ t.test('runActions - --concurrency caps the nodes running at once', async (t) =>
   const nodes = ['a', 'b', 'c', 'd', 'e'].map((id) => node(id));
   const plans = nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }]));
   await collect({ nodes, plans, concurrency: 2, transport: fakeTransports(calls, 30) });
-  const events = calls.flatMap((c) => [[c.startedAt, 1], [c.endedAt!, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const events = calls
+    .flatMap(
+      (c) =>
+        [
+          [c.startedAt, 1],
+          [c.endedAt!, -1],
+        ] as const,
+    )
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let now = 0;
   let peak = 0;
   for (const [, delta] of events) peak = Math.max(peak, (now += delta));
@@ -155,14 +227,33 @@ t.test('runActions - --batch rolls, --max-fail stops starting new batches', asyn
   const plans = nodes.map((n) => testPlan(n, 'configure', [{ id: n.id === 'b' ? 'fail-x' : 'x', body: 'true' }]));
   const { report, records } = await collect({ nodes, plans, batch: { count: 2 }, maxFailPercent: 10, transport: fakeTransports(calls) });
   t.notOk(report.ok);
-  t.same(calls.filter((c) => c.command.includes('forklift-run')).map((c) => c.node), ['a', 'b'], 'the second batch never started');
-  t.same(records.filter((r) => r.kind === 'error').map((r) => [r.fields.node, r.fields.code]), [['c', 'not-started'], ['d', 'not-started']]);
+  t.same(
+    calls.filter((c) => c.command.includes('forklift-run')).map((c) => c.node),
+    ['a', 'b'],
+    'the second batch never started',
+  );
+  t.same(
+    records.filter((r) => r.kind === 'error').map((r) => [r.fields.node, r.fields.code]),
+    [
+      ['c', 'not-started'],
+      ['d', 'not-started'],
+    ],
+  );
   t.match(records.find((r) => r.kind === 'error')!.fields.message, /1 of 4 nodes failed \(more than --max-fail 10%\)/);
 
   const rolling: Call[] = [];
-  const ok = await collect({ nodes: nodes.map((n) => n), plans: nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }])), batch: { percent: 50 }, transport: fakeTransports(rolling) });
+  const ok = await collect({
+    nodes: nodes.map((n) => n),
+    plans: nodes.map((n) => testPlan(n, 'configure', [{ id: 'x', body: 'true' }])),
+    batch: { percent: 50 },
+    transport: fakeTransports(rolling),
+  });
   t.ok(ok.report.ok);
-  t.same(rolling.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')), [false, true], 'with --batch the facts take a round trip of their own before the first batch');
+  t.same(
+    rolling.filter((c) => c.node === 'a').map((c) => c.command.includes('forklift-run')),
+    [false, true],
+    'with --batch the facts take a round trip of their own before the first batch',
+  );
   const phase = rolling.filter((c) => c.command.includes('forklift-run'));
   const firstEnd = Math.max(...phase.filter((c) => ['a', 'b'].includes(c.node)).map((c) => c.endedAt!));
   const secondStart = Math.min(...phase.filter((c) => ['c', 'd'].includes(c.node)).map((c) => c.startedAt));

@@ -37,7 +37,11 @@ function pipeline(command: string): Promise<{ code: number | null; stdout: strin
   });
 }
 
-const records = (stdout: string) => stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const records = (stdout: string) =>
+  stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 t.test('main job - provision 2 local nodes and converge the monitoring group, then lift reports only ok', async (t) => {
   const first = await pipeline(`node ${provisionBin} local 2 --group monitoring | node ${runActionsBin} examples/monitoring/groups/monitoring`);
@@ -47,7 +51,10 @@ t.test('main job - provision 2 local nodes and converge the monitoring group, th
   t.equal(nodes.length, 2, 'both node records flow through');
   const results = out.filter((r) => r.kind === 'result');
   t.ok(results.length >= 10, 'result records for both nodes');
-  t.ok(results.every((r) => r.status === 'changed'), 'first run changes every action');
+  t.ok(
+    results.every((r) => r.status === 'changed'),
+    'first run changes every action',
+  );
   t.match(out.at(-1), { kind: 'summary', tool: 'run-actions', ok: true });
 
   for (const node of nodes) {
@@ -60,5 +67,8 @@ t.test('main job - provision 2 local nodes and converge the monitoring group, th
   t.equal(lift.code, 0, lift.stderr.slice(-2000));
   const again = records(lift.stdout).filter((r) => r.kind === 'result');
   t.equal(again.length, results.length);
-  t.ok(again.every((r) => r.status === 'ok'), 'second run reports only ok');
+  t.ok(
+    again.every((r) => r.status === 'ok'),
+    'second run reports only ok',
+  );
 });

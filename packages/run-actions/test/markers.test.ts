@@ -10,7 +10,13 @@ const actions = [
 const m = (id: string, what: string): string => `::forklift:${nonce}:${id}:${what}\n`;
 /** A block's output as fl_end frames it: each line prefixed with `|`, then an empty line. */
 const frame = (id: string, what: string, text: string): string =>
-  text === '' ? '' : `${m(id, what)}${text.replace(/\n$/, '').split('\n').map((line) => `|${line}`).join('\n')}\n${text.endsWith('\n') ? '\n' : ''}`;
+  text === ''
+    ? ''
+    : `${m(id, what)}${text
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((line) => `|${line}`)
+        .join('\n')}\n${text.endsWith('\n') ? '\n' : ''}`;
 
 function feedInPieces(parser: MarkerParser, stdout: string, size: number): void {
   const out = Buffer.from(stdout);
@@ -19,15 +25,37 @@ function feedInPieces(parser: MarkerParser, stdout: string, size: number): void 
 
 t.test('marker parser - outcomes with own framed output, diff and status, whatever the chunking', async (t) => {
   const stdout =
-    m('a', 'begin') + frame('a', 'stdout', 'hello\n') + frame('a', 'stderr', 'warn a\n') + m('a', 'exit:0') + m('a', 'ok') +
-    m('b', 'begin') + frame('b', 'stdout', 'no newline') + frame('b', 'diff', '--- f\n+++ f\n') + m('b', 'exit:0') + m('b', 'changed');
+    m('a', 'begin') +
+    frame('a', 'stdout', 'hello\n') +
+    frame('a', 'stderr', 'warn a\n') +
+    m('a', 'exit:0') +
+    m('a', 'ok') +
+    m('b', 'begin') +
+    frame('b', 'stdout', 'no newline') +
+    frame('b', 'diff', '--- f\n+++ f\n') +
+    m('b', 'exit:0') +
+    m('b', 'changed');
   for (const size of [1, 2, 3, 7, 4096]) {
     const seen: ActionOutcome[] = [];
     const parser = new MarkerParser(nonce, actions, (outcome) => seen.push(outcome));
     feedInPieces(parser, stdout, size);
-    t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'changed']], `delivered while running (chunks of ${size})`);
+    t.same(
+      seen.map((o) => [o.id, o.status]),
+      [
+        ['a', 'ok'],
+        ['b', 'changed'],
+      ],
+      `delivered while running (chunks of ${size})`,
+    );
     parser.finish(0);
-    t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'changed'], ['c', 'skipped']]);
+    t.same(
+      seen.map((o) => [o.id, o.status]),
+      [
+        ['a', 'ok'],
+        ['b', 'changed'],
+        ['c', 'skipped'],
+      ],
+    );
     t.equal(seen[0]!.stdout, 'hello\n');
     t.equal(seen[0]!.stderr, 'warn a\n');
     t.equal(seen[0]!.label, 'first');
@@ -44,7 +72,14 @@ t.test('marker parser - framed text is data: blank lines, lines starting with | 
     const parser = new MarkerParser(nonce, actions.slice(0, 2), (outcome) => seen.push(outcome));
     feedInPieces(parser, stdout, size);
     parser.finish(0);
-    t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'skipped']], `no forged status (chunks of ${size})`);
+    t.same(
+      seen.map((o) => [o.id, o.status]),
+      [
+        ['a', 'ok'],
+        ['b', 'skipped'],
+      ],
+      `no forged status (chunks of ${size})`,
+    );
     t.equal(seen[0]!.stdout, text, 'the text comes back byte for byte');
   }
 });
@@ -58,10 +93,21 @@ t.test('marker parser - a marker is only a marker at the start of a line, with t
 t.test('marker parser - the wrapper speaks for the running action (id -) after stopping a script', async (t) => {
   const seen: ActionOutcome[] = [];
   const parser = new MarkerParser(nonce, actions, (outcome) => seen.push(outcome));
-  parser.pushStdout(Buffer.from(`${m('a', 'begin')}${m('a', 'exit:0')}${m('a', 'ok')}${m('b', 'begin')}${frame('-', 'stdout', 'half way\n')}${frame('-', 'stderr', 'E: lock')}`));
+  parser.pushStdout(
+    Buffer.from(
+      `${m('a', 'begin')}${m('a', 'exit:0')}${m('a', 'ok')}${m('b', 'begin')}${frame('-', 'stdout', 'half way\n')}${frame('-', 'stderr', 'E: lock')}`,
+    ),
+  );
   t.equal(parser.running, 'b');
   parser.finish(null, 'interrupted (SIGINT)');
-  t.same(seen.map((o) => [o.id, o.status]), [['a', 'ok'], ['b', 'failed'], ['c', 'skipped']]);
+  t.same(
+    seen.map((o) => [o.id, o.status]),
+    [
+      ['a', 'ok'],
+      ['b', 'failed'],
+      ['c', 'skipped'],
+    ],
+  );
   t.equal(seen[1]!.stdout, 'half way\n');
   t.equal(seen[1]!.stderr, 'E: lock\nforklift: interrupted (SIGINT) before this action finished\n');
   t.equal(seen[1]!.exitCode, -1);
@@ -69,13 +115,25 @@ t.test('marker parser - the wrapper speaks for the running action (id -) after s
 
 t.test('marker parser - a failed action carries its exit code', async (t) => {
   const outcomes = decodeMarkers(nonce, `${m('a', 'begin')}${frame('a', 'stderr', 'boom\n')}${m('a', 'exit:3')}${m('a', 'failed')}`, '', actions, 3);
-  t.same(outcomes.map((o) => [o.id, o.status, o.exitCode]), [['a', 'failed', 3], ['b', 'skipped', 0], ['c', 'skipped', 0]]);
+  t.same(
+    outcomes.map((o) => [o.id, o.status, o.exitCode]),
+    [
+      ['a', 'failed', 3],
+      ['b', 'skipped', 0],
+      ['c', 'skipped', 0],
+    ],
+  );
   t.equal(outcomes[0]!.stderr, 'boom\n');
 });
 
 t.test('marker parser - each field keeps at most 1 MiB and says it was cut', async (t) => {
   const big = 'x'.repeat(FIELD_LIMIT_BYTES + 12345);
-  const [outcome] = decodeMarkers(nonce, `${m('a', 'begin')}${frame('a', 'stdout', big)}${frame('a', 'diff', 'small\n')}${m('a', 'exit:0')}${m('a', 'ok')}`, '', actions.slice(0, 1));
+  const [outcome] = decodeMarkers(
+    nonce,
+    `${m('a', 'begin')}${frame('a', 'stdout', big)}${frame('a', 'diff', 'small\n')}${m('a', 'exit:0')}${m('a', 'ok')}`,
+    '',
+    actions.slice(0, 1),
+  );
   t.same(outcome!.truncated, ['stdout']);
   t.ok(outcome!.stdout.startsWith('x'.repeat(FIELD_LIMIT_BYTES)));
   t.match(outcome!.stdout, /\[forklift: 12345 more bytes not kept: the field is limited to 1048576 bytes\]\n$/);
@@ -120,7 +178,10 @@ t.test('marker parser - bytes are scanned once: 8 MiB lines full of "::" are loo
     (Buffer as unknown as { concat: unknown }).concat = originalConcat;
   }
   t.ok(touched > 0, 'the count sees the parser at work');
-  t.ok(touched <= input * 3, `bytes searched or copied while parsing: ${touched} for ${input} bytes of input (at most 3 per byte; a re-scan per 16 KiB chunk would be ~256 per byte)`);
+  t.ok(
+    touched <= input * 3,
+    `bytes searched or copied while parsing: ${touched} for ${input} bytes of input (at most 3 per byte; a re-scan per 16 KiB chunk would be ~256 per byte)`,
+  );
 });
 
 t.test('marker parser - stray text outside blocks and the script stderr are kept (bounded) for error messages', async (t) => {
@@ -132,5 +193,8 @@ t.test('marker parser - stray text outside blocks and the script stderr are kept
   t.match(parser.stray.stdout, /^pre\ny+\n\[forklift: \d+ more bytes not kept/);
   t.ok(parser.stray.stdout.length < 70_000);
   t.equal(parser.stray.stderr, 'sh: 1: syntax error\n');
-  t.same(seen.map((o) => o.status), ['skipped']);
+  t.same(
+    seen.map((o) => o.status),
+    ['skipped'],
+  );
 });

@@ -48,7 +48,11 @@ export async function localNodes(t: TestLike, group: string, count = 1): Promise
 }
 
 /** Run a shell command on a node as root (or, with `as`, as that unprivileged user via runuser); throws unless it exits 0. */
-export async function onNode(node: NodeRecord, command: string, options: { as?: string; stdin?: string; allowFail?: boolean } = {}): Promise<{ stdout: string; stderr: string; code: number | null }> {
+export async function onNode(
+  node: NodeRecord,
+  command: string,
+  options: { as?: string; stdin?: string; allowFail?: boolean } = {},
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const transport = await sshTransport(node, { tries: 3 });
   try {
     let stdout = '';
@@ -63,7 +67,11 @@ export async function onNode(node: NodeRecord, command: string, options: { as?: 
 }
 
 /** Run a bin (node script) with stdin text; its exit code, stdout and stderr. */
-export function runBin(bin: string, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runBin(
+  bin: string,
+  args: string[],
+  options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repo, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

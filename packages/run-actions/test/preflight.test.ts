@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { PREFLIGHT_SCRIPT } from '../src/index.js';
 
 t.test('preflight - sudo check writes no file with a guessable name (a planted link is not followed)', async (t) => {
-  for (const tool of ['runuser', 'sudo']) if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed: apt-get install ${tool === 'sudo' ? 'sudo' : 'util-linux'}`);
+  for (const tool of ['runuser', 'sudo'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} is not installed: apt-get install ${tool === 'sudo' ? 'sudo' : 'util-linux'}`);
   const dir = mkdtempSync(join(tmpdir(), 'fl-preflight-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const victim = join(dir, 'victim');
@@ -17,7 +19,10 @@ t.test('preflight - sudo check writes no file with a guessable name (a planted l
   chownSync(victim, 65534, 65534);
   // as nobody (sudo refuses them): plant the link at the name the old script used, then become that shell (same pid)
   const plant = `ln -s ${victim} "\${TMPDIR:-/tmp}/.forklift-sudo.$$" 2>/dev/null; exec sh -s`;
-  const run = spawnSync('runuser', ['-u', 'nobody', '--', 'env', 'FL_SUDO=1', `TMPDIR=${dir}`, 'sh', '-c', plant], { input: PREFLIGHT_SCRIPT, encoding: 'utf8' });
+  const run = spawnSync('runuser', ['-u', 'nobody', '--', 'env', 'FL_SUDO=1', `TMPDIR=${dir}`, 'sh', '-c', plant], {
+    input: PREFLIGHT_SCRIPT,
+    encoding: 'utf8',
+  });
   t.match(run.stdout, /^sudo=no$/m, 'sudo refused nobody');
   t.match(run.stderr, /sudo/, "sudo's complaint still reaches stderr");
   t.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the file behind the planted link is untouched');

@@ -65,20 +65,39 @@ t.test('secrets canary - 0 occurrences in records, stderr and process listings a
   t.equal(apply.code, 0, apply.stderr);
   outputs.push(['apply stdout', apply.stdout], ['apply stderr', apply.stderr]);
   const applied = parseRecords(apply.stdout).filter((r) => r.kind === 'result');
-  t.same(applied.map((r) => [r.id, r.status]), [['user', 'changed'], ['dir', 'changed'], ['db', 'changed'], ['use-env', 'changed'], ['plain-env', 'changed']]);
+  t.same(
+    applied.map((r) => [r.id, r.status]),
+    [
+      ['user', 'changed'],
+      ['dir', 'changed'],
+      ['db', 'changed'],
+      ['use-env', 'changed'],
+      ['plain-env', 'changed'],
+    ],
+  );
   t.equal(applied.find((r) => r.id === 'use-env')!.label, 'exec ***');
 
   const spec = await runBin(runActionsBin, ['groups/canary'], { stdin: nodeLines, env, cwd: project });
   t.equal(spec.code, 0, spec.stderr);
   outputs.push(['second run stdout', spec.stdout], ['second run stderr', spec.stderr]);
-  t.same(parseRecords(spec.stdout).filter((r) => r.kind === 'result').map((r) => r.status), ['ok', 'ok', 'ok', 'ok', 'changed'], 'converged (plain-env has no guard)');
+  t.same(
+    parseRecords(spec.stdout)
+      .filter((r) => r.kind === 'result')
+      .map((r) => r.status),
+    ['ok', 'ok', 'ok', 'ok', 'changed'],
+    'converged (plain-env has no guard)',
+  );
 
   writeSecrets(2);
   const plan = await runBin(runActionsBin, ['groups/canary', '--plan'], { stdin: nodeLines, env, cwd: project });
   t.equal(plan.code, 0, plan.stderr);
   outputs.push(['--plan stdout', plan.stdout], ['--plan stderr', plan.stderr]);
   const planned = parseRecords(plan.stdout).filter((r) => r.kind === 'result');
-  t.same(planned.filter((r) => r.status === 'changed').map((r) => r.id), ['user', 'db', 'use-env', 'plain-env'], 'rotated secrets would change');
+  t.same(
+    planned.filter((r) => r.status === 'changed').map((r) => r.id),
+    ['user', 'db', 'use-env', 'plain-env'],
+    'rotated secrets would change',
+  );
   t.match(planned.find((r) => r.id === 'db')!.diff, /\*\*\*/, 'the secret file diff is masked');
   t.match(planned.find((r) => r.id === 'user')!.diff, /password\b.*\n.*\*\*\*/s, 'the password diff is masked');
 
@@ -86,7 +105,13 @@ t.test('secrets canary - 0 occurrences in records, stderr and process listings a
   t.equal(failed.code, 1, 'the failure run exits 1');
   outputs.push(['failure stdout', failed.stdout], ['failure stderr', failed.stderr]);
   const failure = parseRecords(failed.stdout).filter((r) => r.kind === 'result');
-  t.same(failure.map((r) => [r.id, r.status, r.exitCode]), [['fails', 'failed', 3], ['never', 'skipped', 0]]);
+  t.same(
+    failure.map((r) => [r.id, r.status, r.exitCode]),
+    [
+      ['fails', 'failed', 3],
+      ['never', 'skipped', 0],
+    ],
+  );
   t.match(failure[0]!.stderr, /output hidden: sensitive/);
 
   await onNode(node, `kill ${samplerPid}`);
@@ -96,7 +121,11 @@ t.test('secrets canary - 0 occurrences in records, stderr and process listings a
   outputs.push(['process argv samples', argv.stdout], ['process environ samples (as nobody)', environ.stdout]);
   for (const [what, text] of outputs) t.equal(count(text), 0, `${what}: the canary appears 0 times`);
   const runLines = argv.stdout.split('\n').filter((line) => line.includes('forklift-run'));
-  t.same(runLines.filter((line) => /\b[0-9a-f]{24}\b/.test(line)), [], 'no nonce on a command line');
+  t.same(
+    runLines.filter((line) => /\b[0-9a-f]{24}\b/.test(line)),
+    [],
+    'no nonce on a command line',
+  );
   t.equal(count(argv.stdout, CODE), 0, "an exec's script and guard never appear on a command line");
 
   const state = await onNode(node, `grep -rl ${CANARY} /var/lib/forklift /run /tmp 2>/dev/null || true; ls -d /run/forklift-run.* 2>/dev/null || true`);

@@ -20,7 +20,10 @@ function wrapperDirs(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('forklift-run.'));
 }
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   t.test(`run-actions - ${signal} mid-run ends the remote script, writes records so far and the summary, exits ${code}`, async (t) => {
     const dir = scratch(t);
     const sshd = await startSshd({ id: 'long' });
@@ -43,14 +46,17 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     run.child.kill(signal);
     const result = await run.result;
     t.equal(result.exitCode, code, result.stderr);
-    t.same(result.records.map((r) => [r.kind, r.kind === 'node' ? '' : r.id ?? r.phase ?? '']), [
-      ['node', ''],
-      ['result', 'quick'],
-      ['result', 'slow'],
-      ['result', 'later'],
-      ['phase', 'configure'],
-      ['summary', ''],
-    ]);
+    t.same(
+      result.records.map((r) => [r.kind, r.kind === 'node' ? '' : (r.id ?? r.phase ?? '')]),
+      [
+        ['node', ''],
+        ['result', 'quick'],
+        ['result', 'slow'],
+        ['result', 'later'],
+        ['phase', 'configure'],
+        ['summary', ''],
+      ],
+    );
     const results = ofKind(result.records, 'result');
     t.match(results[1], { status: 'failed', stdout: 'starting\n', stderr: new RegExp(`interrupted \\(${signal}\\) before this action finished`) });
     t.equal(results[2]!.status, 'skipped');
@@ -59,7 +65,11 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     await waitFor(async () => (await processesWith(`sleep ${sleep}`)).length === 0, 5_000, 'no remote process left');
     t.same(await processesWith(`sleep ${sleep}`), [], 'nothing left running on the node');
     t.notOk(existsSync(join(dir, 'finished')) || existsSync(join(dir, 'later')) || existsSync(join(dir, 'never')));
-    t.same(wrapperDirs().filter((name) => !t0.includes(name)), [], "the wrapper's temp dir is gone");
+    t.same(
+      wrapperDirs().filter((name) => !t0.includes(name)),
+      [],
+      "the wrapper's temp dir is gone",
+    );
   });
 }
 

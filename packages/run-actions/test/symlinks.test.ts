@@ -46,7 +46,10 @@ t.before(async () => {
   writeFileSync(join(src, 'bin', 'hello'), '#!/bin/sh\necho hello\n');
   // only the file member, no directory member for bin/: tar then resolves bin/ through whatever is on the node
   execFileSync('tar', ['-czf', join(project, 'files', 'app.tar.gz'), '-C', src, '--owner=0', '--group=0', './bin/hello']);
-  await onNode(node, `useradd -m -s /bin/sh mallory && printf 'root only\\n' >${VICTIM_FILE} && chmod 600 ${VICTIM_FILE} && mkdir -m 755 ${VICTIM_DIR} && mkdir -m 755 /srv/race`);
+  await onNode(
+    node,
+    `useradd -m -s /bin/sh mallory && printf 'root only\\n' >${VICTIM_FILE} && chmod 600 ${VICTIM_FILE} && mkdir -m 755 ${VICTIM_DIR} && mkdir -m 755 /srv/race`,
+  );
 });
 t.teardown(() => rmSync(project, { recursive: true, force: true }));
 
@@ -73,7 +76,8 @@ t.test('user.authorizedKeys - authorized_keys planted as a link to a root file: 
 
 t.test('file - a link planted at the managed path: refused naming it; replaceSymlink replaces the link itself', async (t) => {
   await mallory(`ln -sf ${VICTIM_FILE} ~/app.conf`);
-  const spec = (extra: string) => `{ action: 'file', id: 'conf', path: '/home/mallory/app.conf', content: 'owned by the spec\\n', owner: 'mallory', mode: '0644'${extra} }`;
+  const spec = (extra: string) =>
+    `{ action: 'file', id: 'conf', path: '/home/mallory/app.conf', content: 'owned by the spec\\n', owner: 'mallory', mode: '0644'${extra} }`;
   const refused = await apply(spec(''));
   t.match(refused.results[0], { status: 'failed', stderr: /\/home\/mallory\/app.conf is a symbolic link: refusing to write through it/ });
   await victimsUntouched(t);
@@ -133,7 +137,11 @@ t.test('file - a racing reader never sees a new 0600 file before its mode is set
   );
   t.teardown(() => onNode(node, `kill ${reader.stdout.trim()}`, { allowFail: true }).catch(() => undefined));
   for (let round = 1; round <= 3; round += 1) {
-    const files = Array.from({ length: 30 }, (_, index) => `{ action: 'file', id: 'f${index}', path: '/srv/race/f${index}', content: ${JSON.stringify(`RACESECRET-${round}-${index}\n`.repeat(2000))}, mode: '0600' }`);
+    const files = Array.from(
+      { length: 30 },
+      (_, index) =>
+        `{ action: 'file', id: 'f${index}', path: '/srv/race/f${index}', content: ${JSON.stringify(`RACESECRET-${round}-${index}\n`.repeat(2000))}, mode: '0600' }`,
+    );
     const run = await apply(files.join(', '));
     t.equal(run.code, 0, run.stderr.slice(-500));
   }

@@ -23,7 +23,19 @@ function firstLine(options: ExecOptions): Promise<string> {
 }
 
 t.test('runActions - a node whose script never ends is stopped by the timeout and the others finish', async (t) => {
-  const node = (id: string): NodeRecord => ({ v: 1, kind: 'node', id, group: 'g', service: 's', provider: 'p', address: `${id}.invalid`, port: 22, user: 'root', state: 'running', os: { family: 'debian', release: '12' } });
+  const node = (id: string): NodeRecord => ({
+    v: 1,
+    kind: 'node',
+    id,
+    group: 'g',
+    service: 's',
+    provider: 'p',
+    address: `${id}.invalid`,
+    port: 22,
+    user: 'root',
+    state: 'running',
+    os: { family: 'debian', release: '12' },
+  });
   const hung = new Set(['stuck']);
   const records: Array<{ kind: string; fields: Record<string, unknown> }> = [];
   const report = await runActions({

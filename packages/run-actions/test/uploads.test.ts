@@ -52,7 +52,13 @@ t.test('uploads - cached by sha256 once, secrets per run only, nothing secret in
       configure: [
         { action: 'file', id: 'runtime', path: join(target, 'runtime.bin'), upload: 'dist/runtime.bin', mode: '0755' },
         { action: 'file', id: 'pw', path: join(target, 'db-password'), contentFrom: 'secrets/db', mode: '0600' },
-        { action: 'exec', id: 'use-env', script: `printf '%s' "$DB_PASSWORD" >${join(target, 'from-env')}`, envFrom: { DB_PASSWORD: 'secrets/db' }, creates: join(target, 'from-env') },
+        {
+          action: 'exec',
+          id: 'use-env',
+          script: `printf '%s' "$DB_PASSWORD" >${join(target, 'from-env')}`,
+          envFrom: { DB_PASSWORD: 'secrets/db' },
+          creates: join(target, 'from-env'),
+        },
       ],
     },
   };
@@ -66,7 +72,14 @@ t.test('uploads - cached by sha256 once, secrets per run only, nothing secret in
   const commands: string[] = [];
   const first = await run([sshd.node], plans, blobDir, commands);
   t.ok(first.report.ok, JSON.stringify(first.records.filter((r) => r.kind === 'error')));
-  t.same(first.records.filter((r) => r.kind === 'result').map((r) => [(r.fields as { id: string }).id, (r.fields as { status: string }).status]), [['runtime', 'changed'], ['pw', 'changed'], ['use-env', 'changed']]);
+  t.same(
+    first.records.filter((r) => r.kind === 'result').map((r) => [(r.fields as { id: string }).id, (r.fields as { status: string }).status]),
+    [
+      ['runtime', 'changed'],
+      ['pw', 'changed'],
+      ['use-env', 'changed'],
+    ],
+  );
   t.ok(readFileSync(join(target, 'runtime.bin')).equals(big), 'the large file arrived intact');
   t.equal(readFileSync(join(target, 'db-password'), 'utf8'), `${SECRET}\n`);
   t.equal(statSync(join(target, 'db-password')).mode & 0o777, 0o600);
@@ -79,14 +92,21 @@ t.test('uploads - cached by sha256 once, secrets per run only, nothing secret in
   const again: string[] = [];
   const second = await run([sshd.node], plans, blobDir, again);
   t.ok(second.report.ok);
-  t.same(second.records.filter((r) => r.kind === 'result').map((r) => (r.fields as { status: string }).status), ['ok', 'ok', 'ok'], 'the second run changes nothing');
+  t.same(
+    second.records.filter((r) => r.kind === 'result').map((r) => (r.fields as { status: string }).status),
+    ['ok', 'ok', 'ok'],
+    'the second run changes nothing',
+  );
   t.equal(again.filter((command) => command.includes('forklift-blob ')).length, 0, 'a cached blob is not sent again');
 
   writeFileSync(join(project, 'secrets', 'db'), 'changed after rendering, other size\n');
   const stale = await run([sshd.node], plans, blobDir, []);
   t.notOk(stale.report.ok, 'a file changed since rendering fails the node');
   t.match(stale.records.find((r) => r.kind === 'error')?.fields, { code: 'upload-failed', message: /changed after rendering\? render again/ });
-  t.same(stale.records.filter((r) => r.kind === 'result').map((r) => (r.fields as { status: string }).status), ['skipped', 'skipped', 'skipped']);
+  t.same(
+    stale.records.filter((r) => r.kind === 'result').map((r) => (r.fields as { status: string }).status),
+    ['skipped', 'skipped', 'skipped'],
+  );
 });
 
 t.test('uploads - a blob whose bytes do not match its sha256 is refused on the node', async (t) => {

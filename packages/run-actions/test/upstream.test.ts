@@ -28,7 +28,18 @@ t.test('render-crate bad.json5 | run-actions | forklift-cat: every tool after th
   const cat = join(import.meta.dirname, '..', '..', 'contract', 'bin', 'forklift-cat.js');
   const run = await pipeline(`node ${renderCrateBin} groups/bad </dev/null | node ${runActionsBin} | node ${cat}`, project);
   t.equal(run.codes, '65 1 1', 'render-crate 65 (bad input), then run-actions and forklift-cat exit 1');
-  const summaries = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((r) => r.kind === 'summary');
-  t.same(summaries.map((s) => [s.tool, s.ok]), [['render-crate', false], ['run-actions', false], ['forklift-cat', false]]);
+  const summaries = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((r) => r.kind === 'summary');
+  t.same(
+    summaries.map((s) => [s.tool, s.ok]),
+    [
+      ['render-crate', false],
+      ['run-actions', false],
+      ['forklift-cat', false],
+    ],
+  );
   t.match(run.stderr, /run-actions: upstream render-crate failed \(its summary says ok:false\); 1 error record upstream: this run ends ok:false/);
 });

@@ -35,7 +35,9 @@ t.test('run-actions - a non-root user whose sudo wants a password fails fast wit
   t.match(ofKind(run.records, 'error')[0], {
     code: 'sudo-password',
     node: 'nopass',
-    message: new RegExp(`user ${user} cannot run commands as root without a password \\(sudo: a password is required\\); allow it with a line "${user} ALL=\\(ALL\\) NOPASSWD: ALL" in /etc/sudoers.d/`),
+    message: new RegExp(
+      `user ${user} cannot run commands as root without a password \\(sudo: a password is required\\); allow it with a line "${user} ALL=\\(ALL\\) NOPASSWD: ALL" in /etc/sudoers.d/`,
+    ),
   });
   t.equal(ofKind(run.records, 'result').length, 0);
   t.notOk(existsSync(join(dir, 'ran')));

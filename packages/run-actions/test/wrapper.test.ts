@@ -9,7 +9,8 @@ import { FACTS_END, PREFLIGHT_SCRIPT, WRAPPER, wrapperInput, NOTHING_TO_RUN } fr
 import { parsePreflight } from '../src/facts.js';
 
 function shellcheckAvailable(): void {
-  if (spawnSync('shellcheck', ['--version']).status !== 0) throw new Error('shellcheck is not installed: apt-get install shellcheck (required by the wrapper test)');
+  if (spawnSync('shellcheck', ['--version']).status !== 0)
+    throw new Error('shellcheck is not installed: apt-get install shellcheck (required by the wrapper test)');
 }
 
 /** Run the wrapper with its stdin held open (as run-actions does: EOF means "stop"), until it exits. */
@@ -38,7 +39,10 @@ t.test('wrapper - shellcheck accepts the wrapper and the preflight (warnings and
   shellcheckAvailable();
   const dir = mkdtempSync(join(tmpdir(), 'forklift-wrapper-sc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of [['wrapper.sh', WRAPPER], ['preflight.sh', PREFLIGHT_SCRIPT]] as const) {
+  for (const [name, text] of [
+    ['wrapper.sh', WRAPPER],
+    ['preflight.sh', PREFLIGHT_SCRIPT],
+  ] as const) {
     writeFileSync(join(dir, name), text);
     const result = spawnSync('shellcheck', ['-s', 'sh', '-S', 'warning', join(dir, name)], { encoding: 'utf8' });
     t.equal(result.status, 0, `${name}: ${result.stdout}`);

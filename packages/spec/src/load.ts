@@ -68,7 +68,8 @@ async function loadRef(ref: string, loading: Loading, stack: string[]): Promise<
   const { cwd } = loading;
   const path = resolveInnerRef(ref, stack.at(-1), cwd);
   const label = relative(cwd, path) || path;
-  if (stack.includes(path)) throw new InputError(`${label}: extends itself (${[...stack, path].map((p) => relative(cwd, p)).join(' -> ')})`, { code: 'bad-spec' });
+  if (stack.includes(path))
+    throw new InputError(`${label}: extends itself (${[...stack, path].map((p) => relative(cwd, p)).join(' -> ')})`, { code: 'bad-spec' });
   const spec = checkSpecShape(await readSpecFile(path, label), label);
   const placed = { ...spec, source: label, cwd: projectRootOf(path) };
   return loading.shallow ? placed : resolveExtends(placed, loading, [...stack, path]);
@@ -79,7 +80,11 @@ function isCrateReference(entry: object): entry is CrateReference {
 }
 
 async function resolveCrateEntry(entry: CrateReference, where: string, projectDir: string, loading: Loading): Promise<Spec> {
-  if (!loading.resolveCrate) throw new InputError(`${where}: crate ${JSON.stringify(entry.crate)}: no crate resolver given (crates by name are resolved by render-crate through @forklift/crates)`, { code: 'unknown-crate' });
+  if (!loading.resolveCrate)
+    throw new InputError(
+      `${where}: crate ${JSON.stringify(entry.crate)}: no crate resolver given (crates by name are resolved by render-crate through @forklift/crates)`,
+      { code: 'unknown-crate' },
+    );
   const spec = await loading.resolveCrate(entry, where, projectDir);
   return checkSpecShape(spec, spec.source ?? `${where} (${String(entry.crate)})`);
 }

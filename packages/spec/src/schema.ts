@@ -44,7 +44,9 @@ export const specSchema = z
     roles: z.array(label).optional(),
     extends: z.array(z.union([z.string().min(1), plainObject])).optional(),
     settings: z.union([plainObject, fn]).optional(),
-    phases: z.record(z.string().regex(PHASE_NAME_PATTERN, 'phase names match [A-Za-z0-9_-]+'), z.union([z.array(actionEntrySchema), fn, plainObject])).optional(),
+    phases: z
+      .record(z.string().regex(PHASE_NAME_PATTERN, 'phase names match [A-Za-z0-9_-]+'), z.union([z.array(actionEntrySchema), fn, plainObject]))
+      .optional(),
     source: z.string().optional(),
     cwd: z.string().optional(),
   })
@@ -53,7 +55,11 @@ export const specSchema = z
     // the fields of a group spec without a group: say so rather than provision or render for "every node"
     for (const key of ['count', 'node', 'color', 'roles'] as const) {
       if (spec[key] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['group'], message: `missing: a spec with "${key}" is a group spec and names its group with "group" ("name" is only a label)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['group'],
+          message: `missing: a spec with "${key}" is a group spec and names its group with "group" ("name" is only a label)`,
+        });
         return;
       }
     }

@@ -22,17 +22,42 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { what: 'the spec extensions', home: 'packages/spec/src/paths.ts', defined: /export const SPEC_EXTENSIONS = \[/, pattern: /['"]\.mts['"][\s\S]*['"]\.json5['"]|['"]\.json5['"][\s\S]*['"]\.mts['"]/ },
+  {
+    what: 'the spec extensions',
+    home: 'packages/spec/src/paths.ts',
+    defined: /export const SPEC_EXTENSIONS = \[/,
+    pattern: /['"]\.mts['"][\s\S]*['"]\.json5['"]|['"]\.json5['"][\s\S]*['"]\.mts['"]/,
+  },
   // reading a validation error's issues (and wording unknown keys) is the formatter's job
-  { what: 'the validation-issue line', home: 'packages/contract/src/issue.ts', defined: /export function issueLine\(/, pattern: /\bissues\s*(\?\.)?\[|unrecognized_keys|function\s+\w*(describe|format)\w*Issue/ },
-  { what: 'the phase-name (and nonce) pattern', home: 'packages/contract/src/names.ts', defined: /export const PHASE_NAME_PATTERN = /, pattern: /\/\^\[A-Za-z0-9_-\]\+\$\// ,
+  {
+    what: 'the validation-issue line',
+    home: 'packages/contract/src/issue.ts',
+    defined: /export function issueLine\(/,
+    pattern: /\bissues\s*(\?\.)?\[|unrecognized_keys|function\s+\w*(describe|format)\w*Issue/,
+  },
+  {
+    what: 'the phase-name (and nonce) pattern',
+    home: 'packages/contract/src/names.ts',
+    defined: /export const PHASE_NAME_PATTERN = /,
+    pattern: /\/\^\[A-Za-z0-9_-\]\+\$\//,
     allowed: {
       'packages/actions/src/actions/package-source.ts': 'a source name (it names files), not a phase',
       'packages/actions/src/actions/cron.ts': 'a cron.d file name, not a phase',
-    } },
-  { what: 'the action-id (and upload-name) pattern', home: 'packages/contract/src/names.ts', defined: /export const ACTION_ID_PATTERN = /, pattern: /\/\^\[A-Za-z0-9_\.-\]\+\$\//,
-    allowed: { 'packages/actions/src/actions/cron.ts': 'a cron entry name (its marker comment), not an action id' } },
-  { what: 'a version (each binary reads its package.json)', home: 'packages/contract/src/package-version.ts', defined: /export function packageVersion\(/, pattern: /VERSION\s*=\s*['"]\d|version:\s*['"]\d/ },
+    },
+  },
+  {
+    what: 'the action-id (and upload-name) pattern',
+    home: 'packages/contract/src/names.ts',
+    defined: /export const ACTION_ID_PATTERN = /,
+    pattern: /\/\^\[A-Za-z0-9_\.-\]\+\$\//,
+    allowed: { 'packages/actions/src/actions/cron.ts': 'a cron entry name (its marker comment), not an action id' },
+  },
+  {
+    what: 'a version (each binary reads its package.json)',
+    home: 'packages/contract/src/package-version.ts',
+    defined: /export function packageVersion\(/,
+    pattern: /VERSION\s*=\s*['"]\d|version:\s*['"]\d/,
+  },
 ];
 
 function sources(dir: string, out: string[] = []): string[] {
@@ -82,13 +107,24 @@ t.test('one definition - the check finds a second copy of each (it cannot pass b
     { path: 'packages/x/src/d.ts', text: 'const ID = /^[A-Za-z0-9_.-]+$/;' },
     { path: 'packages/x/src/e.ts', text: "export const X_VERSION = '0.1.0';" },
     { path: 'packages/x/src/f.ts', text: "if (issue.code === 'unrecognized_keys') return 'unknown';" },
-    { path: 'packages/x/src/g.ts', text: "/** @example crate({ version: '1.0.0' }) */\n// the list is ['.ts', '.mts', '.json5'] as the docs say\nexport const ok = 1;" },
+    {
+      path: 'packages/x/src/g.ts',
+      text: "/** @example crate({ version: '1.0.0' }) */\n// the list is ['.ts', '.mts', '.json5'] as the docs say\nexport const ok = 1;",
+    },
   ];
   const found = secondDefinitions(copies);
-  t.same(found.map((line) => line.split(':')[0]).sort(), copies.slice(0, -1).map((copy) => copy.path), 'each planted copy is reported, and comments are not definitions');
+  t.same(
+    found.map((line) => line.split(':')[0]).sort(),
+    copies.slice(0, -1).map((copy) => copy.path),
+    'each planted copy is reported, and comments are not definitions',
+  );
   t.match(found[0], 'packages/x/src/a.ts:1: a second definition of the spec extensions (the one is in packages/spec/src/paths.ts)');
   const files = packageSources();
-  for (const rule of RULES) t.ok(files.some((file) => file.path === rule.home && rule.defined.test(file.text)), `${rule.home} holds ${rule.what}`);
+  for (const rule of RULES)
+    t.ok(
+      files.some((file) => file.path === rule.home && rule.defined.test(file.text)),
+      `${rule.home} holds ${rule.what}`,
+    );
 });
 
 t.test('one definition - packages/*/src hold one copy each of the shared names and rules', async (t) => {

@@ -60,7 +60,9 @@ function parseRecords(stdout: string, allowUndeclared = false): Array<Record<str
       }
       const undeclared = allowUndeclared ? [] : undeclaredFields(record);
       if (undeclared.length) {
-        throw new Error(`stdout line ${index + 1}: ${undeclared.join(', ')} not declared in the record schemas (packages/contract/src/records.ts, then npm run schema)`);
+        throw new Error(
+          `stdout line ${index + 1}: ${undeclared.join(', ')} not declared in the record schemas (packages/contract/src/records.ts, then npm run schema)`,
+        );
       }
       return record;
     });

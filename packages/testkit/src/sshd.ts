@@ -166,7 +166,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       const mask = (options.maskRootBashrc ?? true) && existsSync(ROOT_BASHRC);
       // unshare and sh exec into sshd, so child.pid is the sshd's pid
       child = mask
-        ? spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', `mount --bind /dev/null ${ROOT_BASHRC} && exec "$0" "$@"`, SSHD_PATH, ...sshdArgs], { stdio: 'ignore' })
+        ? spawn(
+            'unshare',
+            ['--mount', '--propagation', 'private', '--', 'sh', '-c', `mount --bind /dev/null ${ROOT_BASHRC} && exec "$0" "$@"`, SSHD_PATH, ...sshdArgs],
+            { stdio: 'ignore' },
+          )
         : spawn(SSHD_PATH, sshdArgs, { stdio: 'ignore' });
       const spawned = child;
       await new Promise<void>((resolve, reject) => {

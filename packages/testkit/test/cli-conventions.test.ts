@@ -30,7 +30,10 @@ const EXIT_CODES = ['0', '1', '2', '64', '65', '69', '70', '130', '143'];
 t.test('every package bin is found', async (t) => {
   t.ok(bins.length >= 6, bins.map((bin) => bin.name).join(', '));
   for (const expected of ['forklift-cat', 'render-crate', 'run-actions', 'provision-node', 'expect-run', 'browser-drive']) {
-    t.ok(bins.some((bin) => bin.name === expected), expected);
+    t.ok(
+      bins.some((bin) => bin.name === expected),
+      expected,
+    );
   }
 });
 
@@ -76,7 +79,12 @@ for (const bin of bins) {
       const reads = /--max-line-bytes/.test(help);
       t.equal(r.exitCode, 64);
       t.equal(r.stdout, '');
-      t.equal(r.stderr, reads ? `${bin.name}: --max-line-bytes must be positive (a whole number), got "-1" (see ${bin.name} --help)\n` : `${bin.name}: unknown option --max-line-bytes (see ${bin.name} --help)\n`);
+      t.equal(
+        r.stderr,
+        reads
+          ? `${bin.name}: --max-line-bytes must be positive (a whole number), got "-1" (see ${bin.name} --help)\n`
+          : `${bin.name}: unknown option --max-line-bytes (see ${bin.name} --help)\n`,
+      );
       return;
     }
     const r = await runBinary(bin.path, ['x', '--timeout', '-1'], { stdin: '' });
@@ -87,7 +95,8 @@ for (const bin of bins) {
 
   t.test(`${bin.name} - an option without its value is exit 64 with nothing on stdout`, async (t) => {
     const help = (await runBinary(bin.path, ['--help'], { text: true })).stdout;
-    const option = /\n {2}(--[a-z-]+) [A-Z]/.exec(help.slice(0, help.indexOf('Common options')))?.[1] ?? (/--max-line-bytes/.test(help) ? '--max-line-bytes' : undefined);
+    const option =
+      /\n {2}(--[a-z-]+) [A-Z]/.exec(help.slice(0, help.indexOf('Common options')))?.[1] ?? (/--max-line-bytes/.test(help) ? '--max-line-bytes' : undefined);
     if (!option) {
       t.pass('no option takes a value');
       return;

@@ -48,16 +48,33 @@ t.test('README headline - the pipeline as printed, from examples/monitoring, end
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
   t.equal(run.code, 0, run.stderr.slice(-3000));
-  const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const records = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   const nodes = records.filter((record) => record.kind === 'node');
   t.equal(nodes.length, 2, 'the two node records flow through the whole pipe');
-  t.ok(records.some((record) => record.kind === 'summary' && record.tool === 'run-actions' && record.ok === true), "run-actions' summary flows on");
+  t.ok(
+    records.some((record) => record.kind === 'summary' && record.tool === 'run-actions' && record.ok === true),
+    "run-actions' summary flows on",
+  );
   const tests = records.filter((record) => record.kind === 'test');
-  t.same(tests.filter((record) => record.status !== 'passed'), [], 'every acceptance test passed');
+  t.same(
+    tests.filter((record) => record.status !== 'passed'),
+    [],
+    'every acceptance test passed',
+  );
   const names = tests.map((record) => String(record.name));
   for (const node of nodes) {
-    for (const what of ['the node exporter answers on :9100 with node_* series', 'the monitoring service user exists', 'the heartbeat of the monitoring user\'s cron job']) {
-      t.ok(names.some((name) => name.startsWith(`${String(node.id)}: ${what}`)), `${String(node.id)}: ${what}`);
+    for (const what of [
+      'the node exporter answers on :9100 with node_* series',
+      'the monitoring service user exists',
+      "the heartbeat of the monitoring user's cron job",
+    ]) {
+      t.ok(
+        names.some((name) => name.startsWith(`${String(node.id)}: ${what}`)),
+        `${String(node.id)}: ${what}`,
+      );
     }
   }
   t.ok(names.includes('a hand edit of the managed file is reverted by the next converge, and the exporter restarted'));

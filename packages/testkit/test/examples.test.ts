@@ -22,7 +22,12 @@ function environment(name: string): Record<string, string | undefined> {
   };
 }
 
-function run(command: string, args: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -34,7 +39,11 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   });
 }
 
-const records = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const records = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 t.setTimeout(30 * 60 * 1000); // a fresh CI machine builds the rootfs first
 
@@ -53,7 +62,10 @@ t.test('examples/makefile - make converges and tests; again does nothing; check 
   t.match(first.stdout, /^run-actions: ok=true .*"changed":6/m, 'the converge changed the 3 actions on 2 nodes');
   t.match(first.stdout, /^expect-run: ok=true .*"passed":3/m, 'and the tests passed');
   const tests = records(join(dir, 'build', 'test.ndjson')).filter((record) => record.kind === 'test');
-  t.same(tests.map((record) => record.status), ['passed', 'passed', 'passed']);
+  t.same(
+    tests.map((record) => record.status),
+    ['passed', 'passed', 'passed'],
+  );
 
   const again = await run('make', [], dir, env);
   t.equal(again.code, 0, again.stderr);

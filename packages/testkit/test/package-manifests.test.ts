@@ -30,7 +30,11 @@ const SHARED_DEV_TOOLS = ['tap', 'typescript', '@types/node'];
 const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
 const packages = readdirSync(join(REPO_ROOT, 'packages'))
   .filter((dir) => existsSync(join(REPO_ROOT, 'packages', dir, 'package.json')))
-  .map((dir) => ({ dir, path: join(REPO_ROOT, 'packages', dir), manifest: JSON.parse(readFileSync(join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as Manifest }));
+  .map((dir) => ({
+    dir,
+    path: join(REPO_ROOT, 'packages', dir),
+    manifest: JSON.parse(readFileSync(join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as Manifest,
+  }));
 const published = packages.filter((pkg) => !pkg.manifest.private);
 
 function sourceFiles(dir: string): string[] {
@@ -70,7 +74,11 @@ for (const { dir, path, manifest } of published) {
   t.test(`${manifest.name} - publishable alone: metadata, LICENSE, CHANGELOG, prepack`, async (t) => {
     t.equal(manifest.license, 'MIT');
     t.equal(readFileSync(join(path, 'LICENSE'), 'utf8'), readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8'), 'the root LICENSE, copied');
-    t.match(readFileSync(join(path, 'CHANGELOG.md'), 'utf8'), new RegExp(`^# ${manifest.name.replace('/', '\\/')}\\n[\\s\\S]*## ${manifest.version.replace(/\./g, '\\.')}\\n`), 'a CHANGELOG with the current version');
+    t.match(
+      readFileSync(join(path, 'CHANGELOG.md'), 'utf8'),
+      new RegExp(`^# ${manifest.name.replace('/', '\\/')}\\n[\\s\\S]*## ${manifest.version.replace(/\./g, '\\.')}\\n`),
+      'a CHANGELOG with the current version',
+    );
     t.ok(manifest.keywords && manifest.keywords.length >= 3 && manifest.keywords.includes('forklift'), 'keywords');
     t.match(manifest.repository, { type: 'git', url: /^git\+https:\/\/.+\.git$/, directory: `packages/${dir}` });
     t.equal(manifest.repository?.url, (root as Manifest & { repository?: { url?: string } }).repository?.url, 'the root repository');
@@ -78,7 +86,8 @@ for (const { dir, path, manifest } of published) {
     t.match(manifest.bugs?.url, /\/issues$/);
     t.same(manifest.publishConfig, { access: 'public' });
     t.equal(manifest.scripts?.prepack, 'node ../../scripts/prepack.mjs', 'a packed tarball always holds a fresh dist, without the output of deleted sources');
-    for (const file of ['dist', 'src', 'README.md', 'CHANGELOG.md', 'LICENSE']) t.ok(manifest.files?.includes(file), `files lists ${file} (src: the source maps point there)`);
+    for (const file of ['dist', 'src', 'README.md', 'CHANGELOG.md', 'LICENSE'])
+      t.ok(manifest.files?.includes(file), `files lists ${file} (src: the source maps point there)`);
   });
 
   t.test(`${manifest.name} - every import is a declared dependency and every dependency is used`, async (t) => {

@@ -22,7 +22,11 @@ function headings(markdown: string, level: string): string[] {
 
 const readmes = readdirSync(join(REPO_ROOT, 'packages'))
   .filter((dir) => existsSync(join(REPO_ROOT, 'packages', dir, 'package.json')))
-  .map((dir) => ({ dir, name: (JSON.parse(readFileSync(join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as { name: string }).name, path: join(REPO_ROOT, 'packages', dir, 'README.md') }));
+  .map((dir) => ({
+    dir,
+    name: (JSON.parse(readFileSync(join(REPO_ROOT, 'packages', dir, 'package.json'), 'utf8')) as { name: string }).name,
+    path: join(REPO_ROOT, 'packages', dir, 'README.md'),
+  }));
 
 for (const { dir, name, path } of readmes) {
   t.test(`${name} - README: the shared sections in the shared order, no machine timings`, async (t) => {

@@ -31,12 +31,44 @@ function checkOutput(t: Test, tool: string, records: Rec[]): void {
 }
 
 t.test('undeclaredFields - finds fields the schemas do not declare, at any depth', async (t) => {
-  const plan = { v: 1, kind: 'plan', node: 'n', phase: 'p', script: 's', actions: [{ id: 'a', action: 'exec', label: 'l', extra: 1 }], sha256: 'f'.repeat(64), mode: 'plan', future: true };
+  const plan = {
+    v: 1,
+    kind: 'plan',
+    node: 'n',
+    phase: 'p',
+    script: 's',
+    actions: [{ id: 'a', action: 'exec', label: 'l', extra: 1 }],
+    sha256: 'f'.repeat(64),
+    mode: 'plan',
+    future: true,
+  };
   t.same(undeclaredFields(plan), ['plan.actions[0].extra', 'plan.future']);
   t.same(undeclaredFields({ v: 1, kind: 'summary', tool: 'run-actions', ok: true, counts: { nodes: 1, bogus: 2 }, durationMs: 1 }), ['summary.counts.bogus']);
-  t.same(undeclaredFields({ v: 1, kind: 'summary', tool: 'other', ok: true, counts: { anything: 2 }, durationMs: 1 }), [], 'counts of a tool without its own schema are free');
-  t.same(undeclaredFields({ v: 1, kind: 'test', file: 'f', name: 'n', status: 'failed', durationMs: 1, failure: { message: 'm', stack: 's' } }), ['test.failure.stack']);
-  t.same(undeclaredFields({ v: 1, kind: 'node', id: 'a', group: 'g', service: 's', provider: 'p', address: 'x', port: 22, user: 'u', state: 'running', tags: { any: 'thing' }, os: { family: 'debian', release: '12', codename: 'bookworm' } }), ['node.os.codename']);
+  t.same(
+    undeclaredFields({ v: 1, kind: 'summary', tool: 'other', ok: true, counts: { anything: 2 }, durationMs: 1 }),
+    [],
+    'counts of a tool without its own schema are free',
+  );
+  t.same(undeclaredFields({ v: 1, kind: 'test', file: 'f', name: 'n', status: 'failed', durationMs: 1, failure: { message: 'm', stack: 's' } }), [
+    'test.failure.stack',
+  ]);
+  t.same(
+    undeclaredFields({
+      v: 1,
+      kind: 'node',
+      id: 'a',
+      group: 'g',
+      service: 's',
+      provider: 'p',
+      address: 'x',
+      port: 22,
+      user: 'u',
+      state: 'running',
+      tags: { any: 'thing' },
+      os: { family: 'debian', release: '12', codename: 'bookworm' },
+    }),
+    ['node.os.codename'],
+  );
   t.same(undeclaredFields({ v: 1, kind: 'my-own-kind', anything: 1 }), [], 'kinds forklift does not define are not checked');
 });
 
@@ -54,7 +86,13 @@ t.test('every binary writes only declared fields, valid records and an integer d
   const { v: _v, kind: _k, state: _s, service: _svc, provider: _p, group: _g, ...inventoryNode } = sshd.node as Rec;
   writeFileSync(
     join(home, 'services', 'rack.json5'),
-    JSON.stringify({ provider: 'node-list', nodes: [{ ...inventoryNode, group: 'drift', roles: ['app'], tags: { rack: 'r1' } }, { id: 'gone', address: '127.0.0.1', port: deadPort, user: 'root', group: 'drift', privateKey: sshd.node.privateKey, hostKey: sshd.node.hostKey }] }),
+    JSON.stringify({
+      provider: 'node-list',
+      nodes: [
+        { ...inventoryNode, group: 'drift', roles: ['app'], tags: { rack: 'r1' } },
+        { id: 'gone', address: '127.0.0.1', port: deadPort, user: 'root', group: 'drift', privateKey: sshd.node.privateKey, hostKey: sshd.node.hostKey },
+      ],
+    }),
   );
   const env = { FORKLIFT_HOME: home };
   const listed = await runBinary('provision-node', ['rack', '--list', '--group', 'drift'], { env, cwd: work });
@@ -95,8 +133,17 @@ t.test('every binary writes only declared fields, valid records and an integer d
   t.equal(applied.exitCode, 1, applied.stderr);
   checkOutput(t, 'run-actions', applied.records);
   const results = applied.records.filter((record) => record.kind === 'result');
-  t.match(results, [{ id: 'dir', action: 'directory' }, { id: 'conf', action: 'file', diff: /\+port = 80/ }, { id: 'boom', action: 'exec', status: 'failed', exitCode: 3, stderr: /it went wrong/ }, { id: 'after', status: 'skipped' }, { id: 'never', status: 'skipped' }]);
-  t.match(applied.records.filter((record) => record.kind === 'error'), [{ node: 'gone', code: 'unreachable' }]);
+  t.match(results, [
+    { id: 'dir', action: 'directory' },
+    { id: 'conf', action: 'file', diff: /\+port = 80/ },
+    { id: 'boom', action: 'exec', status: 'failed', exitCode: 3, stderr: /it went wrong/ },
+    { id: 'after', status: 'skipped' },
+    { id: 'never', status: 'skipped' },
+  ]);
+  t.match(
+    applied.records.filter((record) => record.kind === 'error'),
+    [{ node: 'gone', code: 'unreachable' }],
+  );
   const checked = await runBinary('run-actions', ['groups/drift', '--plan'], { cwd: project, stdin: listed.stdout });
   checkOutput(t, 'run-actions', checked.records);
 
@@ -120,12 +167,20 @@ t.test('browser-drive writes only declared fields (a step with a result, a faile
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const script = join(work, 'page.json5');
   const page = 'data:text/html,<title>Drift</title><h1 id="t">forklift</h1>';
-  writeFileSync(script, JSON.stringify({ steps: [{ open: page }, { execute: 'return document.title' }, { expectText: 'hovercraft', in: '#t', timeout: 1 }, { click: '#t' }] }));
+  writeFileSync(
+    script,
+    JSON.stringify({ steps: [{ open: page }, { execute: 'return document.title' }, { expectText: 'hovercraft', in: '#t', timeout: 1 }, { click: '#t' }] }),
+  );
   const run = await runBinary('browser-drive', [script, '--screenshots', join(work, 'shots')], { timeoutMs: 120_000 });
   t.equal(run.exitCode, 1, run.stderr);
   checkOutput(t, 'browser-drive', run.records);
   const steps = run.records.filter((record) => record.kind === 'step');
-  t.match(steps, [{ status: 'passed' }, { status: 'passed', result: 'Drift' }, { status: 'failed', pageSource: /\.html$/, screenshot: /\.png$/ }, { status: 'skipped' }]);
+  t.match(steps, [
+    { status: 'passed' },
+    { status: 'passed', result: 'Drift' },
+    { status: 'failed', pageSource: /\.html$/, screenshot: /\.png$/ },
+    { status: 'skipped' },
+  ]);
   t.ok(readdirSync(join(work, 'shots')).length >= 2, 'the failure snapshot was saved');
 });
 

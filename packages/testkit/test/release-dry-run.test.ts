@@ -36,7 +36,11 @@ for (const { name, version } of packages) {
   t.test(`${name} - the tarball holds LICENSE, README, CHANGELOG and dist, no tests, and every source map's sources`, async (t) => {
     const { files, tarball } = packed.get(name)!;
     for (const file of ['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts']) t.ok(files.includes(file), file);
-    t.same(files.filter((file) => /(^|\/)test\/|\.test\.|\.tsbuildinfo$/.test(file)), [], 'no tests or build state');
+    t.same(
+      files.filter((file) => /(^|\/)test\/|\.test\.|\.tsbuildinfo$/.test(file)),
+      [],
+      'no tests or build state',
+    );
     const unpacked = join(work, 'unpacked', name.replace('@forklift/', ''));
     execFileSync('mkdir', ['-p', unpacked]);
     execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
@@ -69,18 +73,44 @@ t.test('@forklift/expect-run - alone it runs tests without selenium; browser() s
   const project = join(work, 'try', 'expect-run');
   t.notOk(existsSync(join(project, 'node_modules', 'selenium-webdriver')), 'selenium-webdriver is not installed with it');
   t.notOk(existsSync(join(project, 'node_modules', '@forklift', 'browser-drive')), 'browser-drive is an optional peer');
-  writeFileSync(join(project, 'plain.expect.js'), "import { expect, test, browser } from '@forklift/expect-run';\nexpect(2, 1 + 1);\ntest('wants a browser', async () => { await browser(); });\n");
-  const run = spawnSync(join(project, 'node_modules', '.bin', 'expect-run'), ['plain.expect.js'], { cwd: project, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  writeFileSync(
+    join(project, 'plain.expect.js'),
+    "import { expect, test, browser } from '@forklift/expect-run';\nexpect(2, 1 + 1);\ntest('wants a browser', async () => { await browser(); });\n",
+  );
+  const run = spawnSync(join(project, 'node_modules', '.bin', 'expect-run'), ['plain.expect.js'], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   t.equal(run.status, 1, run.stderr);
-  const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  t.match(records.filter((record) => record.kind === 'test'), [
-    { status: 'passed' },
-    { name: 'wants a browser', status: 'errored', failure: { message: /browser\(\) needs @forklift\/browser-drive, which is not installed: npm install --save-dev @forklift\/browser-drive \(and Debian's browser: apt-get install chromium chromium-driver\)/ } },
-  ]);
+  const records = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.match(
+    records.filter((record) => record.kind === 'test'),
+    [
+      { status: 'passed' },
+      {
+        name: 'wants a browser',
+        status: 'errored',
+        failure: {
+          message:
+            /browser\(\) needs @forklift\/browser-drive, which is not installed: npm install --save-dev @forklift\/browser-drive \(and Debian's browser: apt-get install chromium chromium-driver\)/,
+        },
+      },
+    ],
+  );
 });
 
 t.test('the registry served only packages of the lockfile and the packed tarballs', async (t) => {
   const served = [...(registry.served as Set<string>)];
-  t.ok(served.some((entry) => entry.startsWith('zod@')), 'third-party packages came from the lockfile registry');
-  t.ok(served.some((entry) => entry.startsWith('@forklift/contract@')), 'and forklift packages from their tarballs');
+  t.ok(
+    served.some((entry) => entry.startsWith('zod@')),
+    'third-party packages came from the lockfile registry',
+  );
+  t.ok(
+    served.some((entry) => entry.startsWith('@forklift/contract@')),
+    'and forklift packages from their tarballs',
+  );
 });

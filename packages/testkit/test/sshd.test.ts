@@ -8,11 +8,24 @@ import { binPath, runBinary, startSshd, toNdjson, type TestSshd } from '../src/i
 async function ssh(sshd: TestSshd, command: string) {
   const knownHosts = join(sshd.dir, 'known_hosts_client');
   await writeFile(knownHosts, `[127.0.0.1]:${sshd.node.port} ${sshd.node.hostKey}\n`);
-  return execa('ssh', [
-    '-i', sshd.node.privateKey!, '-p', String(sshd.node.port),
-    '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-    `${sshd.node.user}@127.0.0.1`, command,
-  ], { reject: false, timeout: 20_000 });
+  return execa(
+    'ssh',
+    [
+      '-i',
+      sshd.node.privateKey!,
+      '-p',
+      String(sshd.node.port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      `${sshd.node.user}@127.0.0.1`,
+      command,
+    ],
+    { reject: false, timeout: 20_000 },
+  );
 }
 
 function alive(pid: number): boolean {
@@ -67,6 +80,9 @@ t.test('runBinary - feeds stdin and parses stdout records', async (t) => {
   t.teardown(sshd.stop);
   const result = await runBinary(binPath('contract').replace(/contract\.js$/, 'forklift-cat.js'), [], { stdin: toNdjson([sshd.node]) });
   t.equal(result.exitCode, 0, result.stderr);
-  t.same(result.records.map((record) => record.kind), ['node', 'summary']);
+  t.same(
+    result.records.map((record) => record.kind),
+    ['node', 'summary'],
+  );
   t.equal(result.records[0]!.port, sshd.node.port);
 });

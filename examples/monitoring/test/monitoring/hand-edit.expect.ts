@@ -18,7 +18,17 @@ function converge(nodeRecords: readonly object[]): Promise<{ code: number | null
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr, records: stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) }));
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stderr,
+        records: stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      }),
+    );
     child.stdin.end(nodeRecords.map((record) => JSON.stringify(record) + '\n').join(''));
   });
 }

@@ -96,7 +96,10 @@ export function createApp(deps: AppDeps): RequestListener {
   }
 
   async function putLabel(req: IncomingMessage, res: ServerResponse, id: number): Promise<void> {
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     const extension = LABEL_TYPES[type];
     if (!extension) throw new HttpError(415, `a label is an image: content-type one of ${Object.keys(LABEL_TYPES).join(', ')}`);
     const bytes = await readBody(req, MAX_LABEL_BYTES);

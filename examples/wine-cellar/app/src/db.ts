@@ -82,11 +82,7 @@ export function mariadbStore(options: DbOptions): WineStore & { close(): Promise
     },
     async add(wine: NewWine) {
       await ensureSchema();
-      const result = await query<{ insertId: number }>('INSERT INTO wines (name, kind, year) VALUES (?, ?, ?)', [
-        wine.name,
-        wine.kind,
-        wine.year,
-      ]);
+      const result = await query<{ insertId: number }>('INSERT INTO wines (name, kind, year) VALUES (?, ?, ?)', [wine.name, wine.kind, wine.year]);
       return { id: Number(result.insertId), ...wine };
     },
     async get(id: number) {

@@ -130,9 +130,7 @@ t.test('labels - wrong type 415, empty 400, unknown wine 404, too large 413, sto
   t.equal((await put('/api/wines/9/label', 'image/png', Buffer.from('x'))).status, 404);
   t.equal((await put('/api/wines/1/label', 'image/png', Buffer.alloc(5 * 1024 * 1024 + 1))).status, 413);
   t.same(await readdir(dir), []);
-  const server = createServer(
-    createApp({ store: memoryStore(), config: fixedConfig({}), labels: failingLabels('EIO'), version: '1', color: 'blue' }),
-  );
+  const server = createServer(createApp({ store: memoryStore(), config: fixedConfig({}), labels: failingLabels('EIO'), version: '1', color: 'blue' }));
   const other = await listen(server);
   t.teardown(() => server.close());
   await fetch(`${other}/api/wines`, { method: 'POST', body: JSON.stringify({ name: 'x', kind: 'red', year: 2000 }) });
@@ -156,7 +154,10 @@ t.test('page - list, form, greeting and version, escaped', async (t) => {
   t.match(res.headers.get('content-type'), /^text\/html/);
   const html = await res.text();
   t.match(html, '<h1 id="greeting">Hello &lt;cellar&gt;</h1>');
-  t.match(html, '<li class="wine" data-id="1"><span class="name">&lt;b&gt;Bad&lt;/b&gt; &amp; co</span> <span class="kind">rosé</span> <span class="year">2021</span></li>');
+  t.match(
+    html,
+    '<li class="wine" data-id="1"><span class="name">&lt;b&gt;Bad&lt;/b&gt; &amp; co</span> <span class="kind">rosé</span> <span class="year">2021</span></li>',
+  );
   for (const id of ['name', 'kind', 'year', 'add']) t.match(html, `id="${id}"`);
   t.match(html, /<select id="kind" name="kind"><option value="red">red<\/option>/);
   t.match(html, '<p id="version">wine-cellar 1.2.3 (green)</p>');

@@ -14,21 +14,33 @@ export const archiveSchema = z
     path: absolutePath.describe('directory to unpack into (created when missing)'),
     url: httpUrl.optional().describe('fetch the archive on the node (curl or wget)'),
     sha256: sha256Hex.optional().describe('required with url: checked on the node before unpacking'),
-    local: z.string().min(1).optional().describe('a small archive on the controller (relative to the spec\'s project, at most 1 MiB), carried inside the plan script'),
-    upload: z.string().min(1).optional().describe('an archive on the controller (relative to the spec\'s project) of any size: delivered out of band through the node\'s sha256 cache'),
+    local: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a small archive on the controller (relative to the spec's project, at most 1 MiB), carried inside the plan script"),
+    upload: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("an archive on the controller (relative to the spec's project) of any size: delivered out of band through the node's sha256 cache"),
     format: z.enum(FORMATS).optional().describe('tar, tar.gz, tar.bz2, tar.xz or zip (default: from the file name)'),
     stripComponents: z.number().int().min(0).max(50).default(0).describe('tar only: leading path components to drop'),
     owner: principal.optional().describe('chown -R the unpacked tree to this user'),
     group: principal.optional().describe('chgrp -R the unpacked tree to this group'),
   })
   .superRefine((args, ctx) => {
-    if ([args.url, args.local, args.upload].filter((value) => value !== undefined).length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, local, upload' });
-    if (args.url !== undefined && args.sha256 === undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the archive)' });
-    if ((args.local !== undefined || args.upload !== undefined) && args.sha256 !== undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url (a controller archive is hashed at render time)' });
+    if ([args.url, args.local, args.upload].filter((value) => value !== undefined).length !== 1)
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of url, local, upload' });
+    if (args.url !== undefined && args.sha256 === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the archive)' });
+    if ((args.local !== undefined || args.upload !== undefined) && args.sha256 !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url (a controller archive is hashed at render time)' });
     if (args.format === undefined && formatOf(args.url ?? args.local ?? args.upload ?? '') === undefined) {
       ctx.addIssue({ code: 'custom', path: ['format'], message: `missing (cannot tell from the name; one of ${FORMATS.join(', ')})` });
     }
-    if ((args.format ?? formatOf(args.url ?? args.local ?? args.upload ?? '')) === 'zip' && args.stripComponents > 0) ctx.addIssue({ code: 'custom', path: ['stripComponents'], message: 'not supported for zip' });
+    if ((args.format ?? formatOf(args.url ?? args.local ?? args.upload ?? '')) === 'zip' && args.stripComponents > 0)
+      ctx.addIssue({ code: 'custom', path: ['stripComponents'], message: 'not supported for zip' });
     if (args.path === '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'refusing to unpack into /' });
   });
 
@@ -55,7 +67,7 @@ export const archiveAction = defineAction({
     'The sha256 of the last unpacked archive is remembered in `/var/lib/forklift/archive<path>.sha256`; the archive is ' +
     'unpacked when that differs or the directory is missing (files are added and overwritten, never deleted). ' +
     'zip needs `unzip` on the node. The target is never a symbolic link; below (or in) a directory other users than root can ' +
-    'change, the archive is unpacked by the target\'s owner (`owner`, or who owns the directory), never by root; `owner`/`group` ' +
+    "change, the archive is unpacked by the target's owner (`owner`, or who owns the directory), never by root; `owner`/`group` " +
     'are applied with `chown -R -h` (links themselves, never what they point to).',
   schema: archiveSchema,
   label: (args) => `archive ${args.url ?? args.local ?? args.upload} -> ${args.path}`,
@@ -68,7 +80,10 @@ export const archiveAction = defineAction({
     let archive = '"$fl_tmp/archive"';
     if (args.local !== undefined) {
       const bytes = ctx.files.get(args.local);
-      if (!bytes) throw new InputError(`archive ${p}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, { code: 'local-file-missing' });
+      if (!bytes)
+        throw new InputError(`archive ${p}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, {
+          code: 'local-file-missing',
+        });
       if (bytes.length > LOCAL_FILE_LIMIT_BYTES) throw localTooBig(`archive ${p}`, args.local, bytes.length);
       want = createHash('sha256').update(bytes).digest('hex');
       produce = sh`printf '%s' ${Buffer.from(bytes).toString('base64')} | base64 -d >"$fl_tmp/archive"\n`;
@@ -98,7 +113,8 @@ export const archiveAction = defineAction({
         : `mkdir -p -- "$1" && tar -x${TAR_FLAG[format]!}f - -C "$1"${strip}`;
     const asOwner =
       sh`  if [ -d ${p} ]; then fl_by=$(stat -c %u -- ${p}); else fl_by=${args.owner ?? '0'}; fi\n` +
-      sh`  fl_as "$fl_by" sh -c ${userScript} fl-unpack ${p} <` + `${archive}\n`;
+      sh`  fl_as "$fl_by" sh -c ${userScript} fl-unpack ${p} <` +
+      `${archive}\n`;
     const chown =
       (args.owner !== undefined ? sh`chown -R -h -- ${args.owner} ${p}\n` : '') + (args.group !== undefined ? sh`chgrp -R -h -- ${args.group} ${p}\n` : '');
     return (

@@ -8,24 +8,37 @@ const FIELD = '[A-Za-z0-9*/,-]+';
 const SCHEDULE = new RegExp(`^(@(reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)|${FIELD}( ${FIELD}){4})$`);
 
 /** Arguments of the `cron` action. */
-export const cronSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . - (it names the entry\'s marker comment)').describe('the entry\'s name: its marker comment `# forklift:NAME` owns the line after it'),
-  ensure: z.enum(['present', 'absent']).default('present').describe('present (default) or absent'),
-  schedule: z.string().regex(SCHEDULE, 'must be five cron fields like "*/5 * * * *" or one of @reboot @hourly @daily @weekly @monthly @yearly').optional().describe('when: five cron fields or @daily etc.'),
-  command: noNul
-    .min(1, 'must not be empty')
-    .refine((value) => !/[\r\n]/.test(value), { message: 'must be one line (cron entries cannot span lines)' })
-    .optional()
-    .describe('the command line, written verbatim (cron turns an unescaped % into a newline)'),
-  user: accountName.default('root').describe('the user the command runs as (default root)'),
-  target: z.enum(['cron.d', 'crontab']).default('cron.d').describe('cron.d (a file under /etc/cron.d, default) or crontab (the user\'s own crontab)'),
-  file: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ and - (cron ignores other names in /etc/cron.d)').default('forklift').describe('the /etc/cron.d file (default forklift)'),
-}).superRefine((args, ctx) => {
-  if (args.ensure === 'present') {
-    if (args.schedule === undefined) ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'missing' });
-    if (args.command === undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: 'missing' });
-  }
-});
+export const cronSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, _ . - (it names the entry's marker comment)")
+      .describe("the entry's name: its marker comment `# forklift:NAME` owns the line after it"),
+    ensure: z.enum(['present', 'absent']).default('present').describe('present (default) or absent'),
+    schedule: z
+      .string()
+      .regex(SCHEDULE, 'must be five cron fields like "*/5 * * * *" or one of @reboot @hourly @daily @weekly @monthly @yearly')
+      .optional()
+      .describe('when: five cron fields or @daily etc.'),
+    command: noNul
+      .min(1, 'must not be empty')
+      .refine((value) => !/[\r\n]/.test(value), { message: 'must be one line (cron entries cannot span lines)' })
+      .optional()
+      .describe('the command line, written verbatim (cron turns an unescaped % into a newline)'),
+    user: accountName.default('root').describe('the user the command runs as (default root)'),
+    target: z.enum(['cron.d', 'crontab']).default('cron.d').describe("cron.d (a file under /etc/cron.d, default) or crontab (the user's own crontab)"),
+    file: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ and - (cron ignores other names in /etc/cron.d)')
+      .default('forklift')
+      .describe('the /etc/cron.d file (default forklift)'),
+  })
+  .superRefine((args, ctx) => {
+    if (args.ensure === 'present') {
+      if (args.schedule === undefined) ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'missing' });
+      if (args.command === undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: 'missing' });
+    }
+  });
 
 /** Parsed arguments of the `cron` action. */
 export type CronArgs = z.output<typeof cronSchema>;
@@ -59,9 +72,11 @@ export const cronAction = defineAction({
     'removed. User crontabs go through `crontab -u USER` (`-r` when empty). The command is written verbatim: cron turns an ' +
     'unescaped `%` into a newline.',
   schema: cronSchema,
-  label: (args) => `cron ${args.name} (${args.target === 'cron.d' ? `/etc/cron.d/${args.file}` : `crontab of ${args.user}`})${args.ensure === 'absent' ? ' (absent)' : ''}`,
+  label: (args) =>
+    `cron ${args.name} (${args.target === 'cron.d' ? `/etc/cron.d/${args.file}` : `crontab of ${args.user}`})${args.ensure === 'absent' ? ' (absent)' : ''}`,
   render(args) {
-    const block = args.ensure === 'present' ? sh`printf '%s\\n' ${cronMarker(args.name)} ${entryLine(args)} >"$fl_tmp/cron.block"\n` : ': >"$fl_tmp/cron.block"\n';
+    const block =
+      args.ensure === 'present' ? sh`printf '%s\\n' ${cronMarker(args.name)} ${entryLine(args)} >"$fl_tmp/cron.block"\n` : ': >"$fl_tmp/cron.block"\n';
     const splice = sh`awk -v block="$fl_tmp/cron.block" -v marker=${cronMarker(args.name)} ${SPLICE} "$fl_tmp/cron.old" >"$fl_tmp/cron.new"\n`;
     if (args.target === 'cron.d') {
       const path = `/etc/cron.d/${args.file}`;

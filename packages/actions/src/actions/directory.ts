@@ -56,7 +56,9 @@ export const directoryAction = defineAction({
       sh`  fl_diff_value ${p} directory absent present\n` +
       '  if fl_apply; then\n' +
       sh`    fl_chain ${p}\n` +
-      `    if [ "$fl_unsafe" = 0 ]; then ${make}; else ` + sh`fl_as ${args.owner ?? '0'} ` + `${make}; fi\n` +
+      `    if [ "$fl_unsafe" = 0 ]; then ${make}; else ` +
+      sh`fl_as ${args.owner ?? '0'} ` +
+      `${make}; fi\n` +
       '  fi\n' +
       'fi\n' +
       renderMetadata(p, { owner: args.owner, group: args.group, mode: args.mode })

@@ -18,8 +18,10 @@ export const execSchema = z
     envFrom: z
       .record(envName, z.string().min(1))
       .optional()
-      .describe('environment variables whose values are controller files (secrets, relative to the spec\'s project): delivered out of band per run, never in a record; the value is the file without trailing newlines'),
-    sensitive: z.boolean().optional().describe('mask the label, `would run:` and the command\'s output as *** (for commands that handle secrets)'),
+      .describe(
+        "environment variables whose values are controller files (secrets, relative to the spec's project): delivered out of band per run, never in a record; the value is the file without trailing newlines",
+      ),
+    sensitive: z.boolean().optional().describe("mask the label, `would run:` and the command's output as *** (for commands that handle secrets)"),
   })
   .superRefine((args, ctx) => {
     if ((args.script === undefined) === (args.command === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of script, command' });
@@ -44,11 +46,11 @@ export const execAction = defineAction({
   summary: 'run a script or a command, guarded by creates, unless and onlyIf (changed when it runs); env from controller files; sensitive masks it',
   doc:
     'Without a guard the command runs (and reports changed) every time. Scripts and guards run as sh code in a subshell ' +
-    '(`eval` of a quoted string: never on a command line, where every user of the node could read it); guards\' output is hidden. ' +
+    "(`eval` of a quoted string: never on a command line, where every user of the node could read it); guards' output is hidden. " +
     'In plan mode guards run, the command does not: the block reports that it would run. Neither sees the run nonce. ' +
     '`env` and `envFrom` are exported for the guards and the command only (never on a command line); `envFrom` values come from controller ' +
     'files delivered out of band per run into a private directory. `sensitive: true` shows `exec ***` as the label, ' +
-    '`would run: ***`, and hides the command\'s output (a failure says only its exit code).',
+    "`would run: ***`, and hides the command's output (a failure says only its exit code).",
   schema: execSchema,
   label: (args) => (args.sensitive ? `exec ${MASK}` : `exec ${(args.script ?? args.command!.join(' ')).split('\n')[0]!.slice(0, 60)}`),
   render(args, ctx) {

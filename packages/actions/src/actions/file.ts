@@ -22,32 +22,67 @@ export const fileSchema = z
     content: noNul.optional().describe('the exact content (UTF-8)'),
     template: noNul.optional().describe('content with {{ name }} placeholders filled from values at render time'),
     values: z.record(z.string(), templateValue).optional().describe('values for template'),
-    local: z.string().min(1).optional().describe('a small file on the controller (relative to the spec\'s project, at most 1 MiB), read by render-crate and carried inside the plan script'),
-    contentFrom: z.string().min(1).optional().describe('a secret file on the controller (relative to the spec\'s project): delivered out of band per run, never in a record; implies sensitive'),
-    upload: z.string().min(1).optional().describe('a large non-secret file on the controller (relative to the spec\'s project): delivered out of band through the node\'s sha256 cache, compared by content'),
-    sensitive: z.boolean().optional().describe('the content is a secret: its diff shows *** (contentFrom implies it; inline content and template cannot be sensitive)'),
+    local: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a small file on the controller (relative to the spec's project, at most 1 MiB), read by render-crate and carried inside the plan script"),
+    contentFrom: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a secret file on the controller (relative to the spec's project): delivered out of band per run, never in a record; implies sensitive"),
+    upload: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "a large non-secret file on the controller (relative to the spec's project): delivered out of band through the node's sha256 cache, compared by content",
+      ),
+    sensitive: z
+      .boolean()
+      .optional()
+      .describe('the content is a secret: its diff shows *** (contentFrom implies it; inline content and template cannot be sensitive)'),
     url: httpUrl.optional().describe('fetch the content on the node from this http(s) URL (curl or wget)'),
     sha256: sha256Hex.optional().describe('required with url: the content is checked on the node'),
     owner: principal.optional().describe('user name or uid'),
     group: principal.optional().describe('group name or gid'),
     mode: fileMode.optional().describe('octal mode, e.g. "0644"'),
-    replaceSymlink: z.boolean().optional().describe('a symbolic link at path is replaced by the file (default: the action fails naming the link; a link is never written through)'),
-    backups: z.number().int().min(0).max(100).optional().describe('how many previous versions to keep under /var/lib/forklift/backup (default 5; 0 with contentFrom: old secrets are not kept)'),
+    replaceSymlink: z
+      .boolean()
+      .optional()
+      .describe('a symbolic link at path is replaced by the file (default: the action fails naming the link; a link is never written through)'),
+    backups: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe('how many previous versions to keep under /var/lib/forklift/backup (default 5; 0 with contentFrom: old secrets are not kept)'),
   })
   .superRefine((args, ctx) => {
     const sources = SOURCES.filter((key) => args[key] !== undefined);
     if (sources.length > 1) ctx.addIssue({ code: 'custom', message: `give only one of ${SOURCES.join(', ')} (got ${sources.join(', ')})` });
-    if (args.ensure === 'absent' && (sources.length > 0 || args.owner !== undefined || args.group !== undefined || args.mode !== undefined || args.sensitive !== undefined)) {
+    if (
+      args.ensure === 'absent' &&
+      (sources.length > 0 || args.owner !== undefined || args.group !== undefined || args.mode !== undefined || args.sensitive !== undefined)
+    ) {
       ctx.addIssue({ code: 'custom', message: 'ensure "absent" takes no content, owner, group, mode or sensitive' });
     }
     if (args.ensure === 'absent' && args.replaceSymlink !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['replaceSymlink'], message: 'not valid with ensure "absent" (a link at the path is removed, never followed)' });
     }
     if (args.sensitive === true && (args.content !== undefined || args.template !== undefined || args.local !== undefined || args.url !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['sensitive'], message: `a secret must not travel inside the plan: put it in a controller file and use contentFrom instead of ${sources.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sensitive'],
+        message: `a secret must not travel inside the plan: put it in a controller file and use contentFrom instead of ${sources.join(', ')}`,
+      });
     }
-    if (args.sensitive === false && args.contentFrom !== undefined) ctx.addIssue({ code: 'custom', path: ['sensitive'], message: 'contentFrom is always sensitive (use upload for a non-secret file)' });
-    if (args.url !== undefined && args.sha256 === undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the content)' });
+    if (args.sensitive === false && args.contentFrom !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sensitive'], message: 'contentFrom is always sensitive (use upload for a non-secret file)' });
+    if (args.url !== undefined && args.sha256 === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'missing (url needs the sha256 of the content)' });
     if (args.sha256 !== undefined && args.url === undefined) ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only valid with url' });
     if (args.values !== undefined && args.template === undefined) ctx.addIssue({ code: 'custom', path: ['values'], message: 'only valid with template' });
     if (args.path === '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'must name a file, not /' });
@@ -75,7 +110,10 @@ const BUILTIN_COMPARE_BYTES = 4096;
 function wantedContent(args: FileArgs, ctx: RenderContext): { text: string } | { bytes: Uint8Array } {
   if (args.local !== undefined) {
     const bytes = ctx.files.get(args.local);
-    if (!bytes) throw new InputError(`file ${args.path}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, { code: 'local-file-missing' });
+    if (!bytes)
+      throw new InputError(`file ${args.path}: local file ${JSON.stringify(args.local)} was not read (render-crate passes local files in)`, {
+        code: 'local-file-missing',
+      });
     if (bytes.length > LOCAL_FILE_LIMIT_BYTES) throw localTooBig(args.path, args.local, bytes.length);
     const text = textOf(bytes);
     return text !== undefined ? { text } : { bytes };
@@ -135,7 +173,13 @@ function unlessSame(p: string, source: string, changed: string, same?: string): 
 
 /** The diff of content changes (a link being replaced shows as a type change). */
 function contentDiff(p: string, source: string): string {
-  return sh`  if [ -L ${p} ]; then fl_diff_value ${p} type 'symbolic link' file; elif [ -f ${p} ]; then fl_diff_files ${p} ` + `${source} ` + sh`${p}; else fl_diff_files /dev/null ` + `${source} ` + sh`${p}; fi\n`;
+  return (
+    sh`  if [ -L ${p} ]; then fl_diff_value ${p} type 'symbolic link' file; elif [ -f ${p} ]; then fl_diff_files ${p} ` +
+    `${source} ` +
+    sh`${p}; else fl_diff_files /dev/null ` +
+    `${source} ` +
+    sh`${p}; fi\n`
+  );
 }
 
 function applyBlock(args: FileArgs, ctx: RenderContext, source: string, before = ''): string {
@@ -146,7 +190,8 @@ function renderUrl(args: FileArgs, ctx: RenderContext): string {
   const p = args.path;
   const want = args.sha256!;
   const fetch =
-    sh`    fl_fetch ${args.url!} ` + `${NEW}\n` +
+    sh`    fl_fetch ${args.url!} ` +
+    `${NEW}\n` +
     `    fl_got=$(fl_sha256 ${NEW})\n` +
     sh`    if [ "$fl_got" != ${want} ]; then fl_fail ${`checksum mismatch for ${args.url!}: expected ${want}, got`} "$fl_got"; fi\n`;
   return (
@@ -186,7 +231,9 @@ function renderUploaded(args: FileArgs, ctx: RenderContext): string {
   const source = sensitive ? ctx.upload(args.contentFrom!, { sensitive: true }) : ctx.upload(args.upload!);
   const diff = sensitive
     ? sh`  fl_diff_masked ${p}\n`
-    : sh`  if [ ! -L ${p} ] && [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` + sh`  fl_diff_value ${p} sha256 "$fl_have" ` + `"$(fl_sha256 ${source})"\n`;
+    : sh`  if [ ! -L ${p} ] && [ -f ${p} ]; then fl_have=$(fl_sha256 ${p}); else fl_have=''; fi\n` +
+      sh`  fl_diff_value ${p} sha256 "$fl_have" ` +
+      `"$(fl_sha256 ${source})"\n`;
   return unlessSame(p, source, diff + applyBlock(args, ctx, source));
 }
 
@@ -204,7 +251,8 @@ function renderTouch(args: FileArgs): string {
 /** `file`: a file's content (literal, template, local file or url + sha256), owner, group and mode; previous versions backed up. */
 export const fileAction = defineAction({
   name: 'file',
-  summary: 'a file with exact content (content | template + values | local | contentFrom (secret) | upload (large) | url + sha256), owner, group and mode; keeps the last 5 versions',
+  summary:
+    'a file with exact content (content | template + values | local | contentFrom (secret) | upload (large) | url + sha256), owner, group and mode; keeps the last 5 versions',
   doc:
     'Writes the content only when it differs (compared byte for byte with `cmp`), after backing up the old version to ' +
     '`/var/lib/forklift/backup<path>.1` (`.1` newest, up to `backups` versions). Shows a unified diff of the content and ' +
@@ -213,10 +261,10 @@ export const fileAction = defineAction({
     'exist (use `directory`). Without a content source the file is created empty when missing and its content is left alone. ' +
     '`local` (at most 1 MiB) travels inside the plan script; `contentFrom` (a secret: its diff shows `***`, it is sent per run into a ' +
     'private directory and removed at exit) and `upload` (a large file: cached on the node by sha256, sent only when missing, its diff ' +
-    'shows the sha256 change) are delivered by run-actions over the node\'s SSH connection, never inside a record. Controller paths ' +
-    'resolve against the spec\'s project and may not leave it. ' +
+    "shows the sha256 change) are delivered by run-actions over the node's SSH connection, never inside a record. Controller paths " +
+    "resolve against the spec's project and may not leave it. " +
     'Writes never follow a symbolic link: the new content goes to a temporary file in the same directory (created 0600 by ' +
-    '`mktemp`), gets its owner, group and mode (given, else the old file\'s, else root:root 0644), and is renamed over the path; a ' +
+    "`mktemp`), gets its owner, group and mode (given, else the old file's, else root:root 0644), and is renamed over the path; a " +
     'symbolic link at the path fails the action unless `replaceSymlink: true` (then the link itself is replaced), a link owned by ' +
     'another user than root anywhere above the path always fails it, and below a directory other users can write the file is ' +
     'written by its (non-root) owner, never by root.',
@@ -228,7 +276,9 @@ export const fileAction = defineAction({
     if (args.ensure === 'absent') return renderAbsent(args, ctx);
     const guard =
       sh`if [ -L ${p} ]; then\n` +
-      (args.replaceSymlink ? '  :\n' : sh`  fl_fail ${`${p} is a symbolic link: refusing to write through it (replaceSymlink: true replaces the link itself)`}\n`) +
+      (args.replaceSymlink
+        ? '  :\n'
+        : sh`  fl_fail ${`${p} is a symbolic link: refusing to write through it (replaceSymlink: true replaces the link itself)`}\n`) +
       sh`elif [ -d ${p} ]; then\n` +
       sh`  fl_fail ${`${p} is a directory, not a file`}\n` +
       'fi\n';

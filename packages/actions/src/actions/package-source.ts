@@ -11,7 +11,10 @@ const oneLine = noNul.refine((value) => !/[\u0000-\u001f\u007f]/.test(value), { 
 /** Arguments of the `package-source` action. */
 export const packageSourceSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ and - (it names the files)').describe('names the source and key files'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ and - (it names the files)')
+      .describe('names the source and key files'),
     ensure: z.enum(['present', 'absent']).default('present').describe('present (default) or absent'),
     url: httpUrl.optional().describe('repository URL (apt URIs / yum baseurl)'),
     suites: z.array(word('a suite')).min(1).optional().describe('apt: suites, e.g. ["bookworm"]'),
@@ -80,7 +83,8 @@ const FILES_FOR: Record<OsFamily, (args: PackageSourceArgs) => SourceFile[]> = {
 
 /** Every path the source could have used on this family (removal also cleans the other apt format). */
 function allPaths(args: PackageSourceArgs, family: OsFamily): string[] {
-  if (family === 'debian') return [`/etc/apt/sources.list.d/${args.name}.sources`, `/etc/apt/sources.list.d/${args.name}.list`, `/etc/apt/keyrings/${args.name}.asc`];
+  if (family === 'debian')
+    return [`/etc/apt/sources.list.d/${args.name}.sources`, `/etc/apt/sources.list.d/${args.name}.list`, `/etc/apt/keyrings/${args.name}.asc`];
   if (family === 'fedora') return [`/etc/yum.repos.d/${args.name}.repo`];
   return FILES_FOR[family](args).map((file) => file.path);
 }
@@ -110,7 +114,9 @@ function renderSource(args: PackageSourceArgs, ctx: RenderContext): string {
   const stale = allPaths(args, family).filter((path) => !files.some((file) => file.path === path) && !path.endsWith('.asc'));
   return (
     files.map(renderFile).join('') +
-    stale.map((path) => sh`if [ -e ${path} ]; then\n  fl_changed\n  fl_diff_files ${path} /dev/null ${path}\n  if fl_apply; then rm -f ${path}; fi\nfi\n`).join('') +
+    stale
+      .map((path) => sh`if [ -e ${path} ]; then\n  fl_changed\n  fl_diff_files ${path} /dev/null ${path}\n  if fl_apply; then rm -f ${path}; fi\nfi\n`)
+      .join('') +
     'rm -f "$fl_tmp/source.new"\n'
   );
 }
@@ -121,7 +127,7 @@ export const packageSourceAction = defineAction({
   summary: 'an apt repository + signed-by key (deb822 .sources or one-line .list) or a yum .repo file',
   doc:
     'Debian/Ubuntu: writes the key to `/etc/apt/keyrings/NAME.asc` and `/etc/apt/sources.list.d/NAME.sources` (deb822, ' +
-    'default) or `NAME.list` (one-line) with `signed-by` pointing at it; the other format\'s file is removed. Fedora/RHEL: ' +
+    "default) or `NAME.list` (one-line) with `signed-by` pointing at it; the other format's file is removed. Fedora/RHEL: " +
     '`/etc/yum.repos.d/NAME.repo`. Files are compared byte for byte, diffed and written 0644 only when they differ. The ' +
     'index is refreshed by the next `package` action that installs something (at most once per phase). Not supported on ' +
     'Alpine (a render error). `absent` removes every file the source may have written.',

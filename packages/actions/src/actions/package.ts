@@ -18,7 +18,10 @@ export const packageSchema = z.strictObject({
     .union([packageName, z.array(packageName).min(1, 'must name at least one package')])
     .transform((value) => (Array.isArray(value) ? value : [value]))
     .describe('one package or a list'),
-  ensure: z.enum(['present', 'absent', 'latest']).default('present').describe('present (default: install when missing), latest (install or upgrade) or absent (remove)'),
+  ensure: z
+    .enum(['present', 'absent', 'latest'])
+    .default('present')
+    .describe('present (default: install when missing), latest (install or upgrade) or absent (remove)'),
 });
 
 /** Parsed arguments of the `package` action. */
@@ -38,7 +41,7 @@ interface PackageManager {
 const APT: PackageManager = {
   functions:
     'fl_pkg_installed() {\n' +
-    "  [ \"$(dpkg-query -W -f='${db:Status-Status}' \"$1\" 2>/dev/null || true)\" = installed ]\n" +
+    '  [ "$(dpkg-query -W -f=\'${db:Status-Status}\' "$1" 2>/dev/null || true)" = installed ]\n' +
     '}\n' +
     'fl_pkg_outdated() {\n' +
     '  fl_policy=$(apt-cache policy "$1")\n' +
@@ -49,7 +52,7 @@ const APT: PackageManager = {
   refresh: 'DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update',
   change:
     // One apt-get call: a trailing "-" on a name removes that package in the same transaction.
-    "fl_pkg_args=$fl_pkg_add\nfor fl_p in $fl_pkg_del; do fl_pkg_args=\"$fl_pkg_args $fl_p-\"; done\n" +
+    'fl_pkg_args=$fl_pkg_add\nfor fl_p in $fl_pkg_del; do fl_pkg_args="$fl_pkg_args $fl_p-"; done\n' +
     '# shellcheck disable=SC2086\n' +
     'DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install $fl_pkg_args',
 };
@@ -97,7 +100,9 @@ function checkConflicts(items: ReadonlyArray<AggregateItem<PackageArgs>>, ctx: R
     for (const name of item.args.name) {
       const other = wanted.get(name);
       if (other && (other.ensure === 'absent') !== (item.args.ensure === 'absent')) {
-        throw new InputError(`phase ${ctx.phase}: package ${name} is both ${other.ensure} (action ${other.id}) and ${item.args.ensure} (action ${item.id})`, { code: 'package-conflict' });
+        throw new InputError(`phase ${ctx.phase}: package ${name} is both ${other.ensure} (action ${other.id}) and ${item.args.ensure} (action ${item.id})`, {
+          code: 'package-conflict',
+        });
       }
       wanted.set(name, { id: item.id, ensure: item.args.ensure });
     }

@@ -7,7 +7,10 @@ import type { OsTable } from '../types.js';
 /** Arguments of the `service` action. */
 export const serviceSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9@_.:-]*$/, 'must be a service/unit name (letters, digits, @ _ . : -)').describe('service name (systemd unit without .service, or init script)'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9@_.:-]*$/, 'must be a service/unit name (letters, digits, @ _ . : -)')
+      .describe('service name (systemd unit without .service, or init script)'),
     state: z
       .enum(['started', 'stopped', 'restarted', 'reloaded'])
       .optional()
@@ -112,7 +115,10 @@ function renderFor(args: ServiceArgs, init: InitCommands, id: string): string {
       'fi\n';
   }
   if (args.state === 'stopped') {
-    out += `if ${init.active(n)}; then\n  fl_changed\n` + sh`  fl_diff_value ${label} state running stopped\n` + `  if fl_apply; then ${init.run(n, 'stop')}; fi\nfi\n`;
+    out +=
+      `if ${init.active(n)}; then\n  fl_changed\n` +
+      sh`  fl_diff_value ${label} state running stopped\n` +
+      `  if fl_apply; then ${init.run(n, 'stop')}; fi\nfi\n`;
   } else if (args.state === 'restarted' || args.state === 'reloaded') {
     const verb = args.state === 'restarted' ? 'restart' : 'reload';
     out += 'fl_changed\n' + sh`fl_say ${`${verb} ${n}`}\n` + `if fl_apply; then ${init.run(n, verb)}; fi\n`;
@@ -125,7 +131,7 @@ export const serviceAction = defineAction({
   name: 'service',
   summary: 'a service started/stopped/restarted/reloaded and enabled/disabled (systemd, sysvinit fallback); restartOn watched actions',
   doc:
-    'Uses systemd when it runs (`/run/systemd/system` exists), else the init script `/etc/init.d/NAME` with the family\'s ' +
+    "Uses systemd when it runs (`/run/systemd/system` exists), else the init script `/etc/init.d/NAME` with the family's " +
     'enable tool (Debian `update-rc.d`, Fedora `chkconfig`, Alpine `rc-service`/`rc-update`). `started`/`stopped` and ' +
     '`enabled` change only what differs; `restarted`/`reloaded` act (and report `changed`) on every run. `restartOn` lists ' +
     'action ids (or labels) of the same phase: when one of them changes, a pending flag is written at once under ' +

@@ -25,7 +25,9 @@ export const userSchema = z
     createHome: z.boolean().optional().describe('create the home directory when creating the user (default: true unless system)'),
     shell: absolutePath.optional().describe('login shell'),
     comment: noNul
-      .refine((value) => !/[:\u0000-\u001f\u007f]/.test(value), { message: 'must not contain ":" or control characters (line breaks, tabs) — /etc/passwd cannot store them' })
+      .refine((value) => !/[:\u0000-\u001f\u007f]/.test(value), {
+        message: 'must not contain ":" or control characters (line breaks, tabs) — /etc/passwd cannot store them',
+      })
       .optional()
       .describe('GECOS comment (full name)'),
     system: z.boolean().default(false).describe('create a system account (only used when the user is created)'),
@@ -34,17 +36,25 @@ export const userSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('a controller file (relative to the spec\'s project) whose first line is the crypt(3) hash ("$y$..." or "*"): delivered out of band per run, never in a record or on a command line; shown as ***'),
+      .describe(
+        'a controller file (relative to the spec\'s project) whose first line is the crypt(3) hash ("$y$..." or "*"): delivered out of band per run, never in a record or on a command line; shown as ***',
+      ),
     locked: z.boolean().optional().describe('lock (true) or unlock (false) the password (usermod --lock/--unlock)'),
     authorizedKeys: z.array(authorizedKey).optional().describe('public keys that must be in ~/.ssh/authorized_keys (others are kept)'),
     removeHome: z.boolean().default(false).describe('with ensure "absent": also remove the home directory and mail spool'),
   })
   .superRefine((args, ctx) => {
     if (args.password !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: 'a password hash may not be written into the spec (it would travel inside the plan record): put it in a controller file and use passwordFrom' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'a password hash may not be written into the spec (it would travel inside the plan record): put it in a controller file and use passwordFrom',
+      });
     }
     if (args.ensure === 'absent') {
-      const extra = (['uid', 'group', 'groups', 'home', 'createHome', 'shell', 'comment', 'passwordFrom', 'locked', 'authorizedKeys'] as const).filter((key) => args[key] !== undefined);
+      const extra = (['uid', 'group', 'groups', 'home', 'createHome', 'shell', 'comment', 'passwordFrom', 'locked', 'authorizedKeys'] as const).filter(
+        (key) => args[key] !== undefined,
+      );
       if (extra.length > 0) ctx.addIssue({ code: 'custom', message: `ensure "absent" takes no ${extra.join(', ')}` });
     } else if (args.removeHome) {
       ctx.addIssue({ code: 'custom', path: ['removeHome'], message: 'only valid with ensure "absent"' });
@@ -61,7 +71,8 @@ function sortedNames(names: readonly string[]): string[] {
 // The account's passwd line, read once (fl_entry: /etc/passwd read with builtins, `getent` only for an account
 // that is not there) and split with builtins: an unchanged check of a local account starts `id -Gn` only when
 // groups are managed.
-const READ_ENTRY = "# shellcheck disable=SC2034 # not every field is compared\nIFS=: read -r _ _ fl_have_uid fl_have_gid fl_have_comment fl_have_home fl_have_shell <<EOF\n$fl_entry\nEOF\n";
+const READ_ENTRY =
+  '# shellcheck disable=SC2034 # not every field is compared\nIFS=: read -r _ _ fl_have_uid fl_have_gid fl_have_comment fl_have_home fl_have_shell <<EOF\n$fl_entry\nEOF\n';
 
 function renderCreate(args: UserArgs): string {
   const createHome = args.createHome ?? !args.system;
@@ -155,9 +166,11 @@ function renderPassword(args: UserArgs, ctx: RenderContext): string {
     out +=
       `fl_want=''\nIFS= read -r fl_want <${word} || :\n` +
       'case $fl_want in\n' +
-      "  *[!A-Za-z0-9./\\$*=+,_-]* | '') " + sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash like $y$... or * on its first line (no ":" or blanks)`} ;;\n` +
+      "  *[!A-Za-z0-9./\\$*=+,_-]* | '') " +
+      sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash like $y$... or * on its first line (no ":" or blanks)`} ;;\n` +
       "  '$'* | '*'*) ;;\n" +
-      '  *) ' + sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash starting with $ or *`} ;;\n` +
+      '  *) ' +
+      sh`fl_fail ${`user ${args.name}: passwordFrom must hold a crypt(3) hash starting with $ or *`} ;;\n` +
       'esac\n' +
       'if [ "${fl_hash#!}" != "$fl_want" ]; then\n' +
       '  fl_changed\n' +
@@ -238,11 +251,11 @@ function renderKeys(args: UserArgs): string {
     // the keys present, read with builtins (a file missing its final newline still counts its last line)
     "fl_all='\n'\n" +
     'if [ -f "$fl_keys" ]; then\n' +
-    "  while IFS= read -r fl_l || [ -n \"$fl_l\" ]; do fl_all=\"$fl_all$fl_l\n\"; done <\"$fl_keys\"\n" +
+    '  while IFS= read -r fl_l || [ -n "$fl_l" ]; do fl_all="$fl_all$fl_l\n"; done <"$fl_keys"\n' +
     'fi\n';
   for (const key of keys) {
     out +=
-      "case $fl_all in\n" +
+      'case $fl_all in\n' +
       `  *"\n"${sh`${key}`}"\n"*) ;;\n` +
       '  *)\n' +
       '    fl_keys_fix=1\n' +

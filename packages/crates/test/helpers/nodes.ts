@@ -79,9 +79,19 @@ export interface Run extends BinaryResult {
  * @example const first = await converge('groups/zk', nodes, { cwd: FIXTURES })
  */
 export async function converge(spec: string, nodes: readonly NodeRecord[], options: { cwd: string; args?: string[]; timeoutMs?: number }): Promise<Run> {
-  const result = await runBinary('run-actions', [spec, ...(options.args ?? [])], { stdin: toNdjson(nodes as never), cwd: options.cwd, env: testEnv, timeoutMs: options.timeoutMs ?? 580_000 });
+  const result = await runBinary('run-actions', [spec, ...(options.args ?? [])], {
+    stdin: toNdjson(nodes as never),
+    cwd: options.cwd,
+    env: testEnv,
+    timeoutMs: options.timeoutMs ?? 580_000,
+  });
   const results = result.records.filter((record) => record.kind === 'result');
-  return { ...result, results, changed: results.filter((record) => record.status === 'changed'), summary: result.records.find((record) => record.kind === 'summary') };
+  return {
+    ...result,
+    results,
+    changed: results.filter((record) => record.status === 'changed'),
+    summary: result.records.find((record) => record.kind === 'summary'),
+  };
 }
 
 /** How long each package action of a run took (the apt work: what the shared apt cache saves), for t.comment. */
@@ -94,7 +104,9 @@ export function packageTimes(run: Run): string {
 
 /** What one converge did, in one line for assertion messages. */
 export function describeRun(run: Run): string {
-  const failed = run.results.filter((record) => record.status === 'failed').map((record) => `${String(record.node)} ${String(record.label)}: ${String(record.stderr).slice(-800)}`);
+  const failed = run.results
+    .filter((record) => record.status === 'failed')
+    .map((record) => `${String(record.node)} ${String(record.label)}: ${String(record.stderr).slice(-800)}`);
   const errors = run.records.filter((record) => record.kind === 'error').map((record) => String(record.message));
   return [`exit ${run.exitCode}`, ...failed, ...errors, run.stderr.slice(-1500)].join('\n');
 }
@@ -110,7 +122,26 @@ export async function onNode(node: NodeRecord, command: string, options: { timeo
   writeFileSync(knownHosts, `${node.address} ${String(node.hostKey)}\n`);
   const { stdout } = await execFileAsync(
     'ssh',
-    ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', '-i', String(node.privateKey), '-p', String(node.port), `${node.user}@${node.address}`, command],
+    [
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=10',
+      '-o',
+      'LogLevel=ERROR',
+      '-i',
+      String(node.privateKey),
+      '-p',
+      String(node.port),
+      `${node.user}@${node.address}`,
+      command,
+    ],
     { timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
   return stdout;

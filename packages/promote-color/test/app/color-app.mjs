@@ -8,7 +8,12 @@ const port = Number(process.env.PORT ?? 80);
 const failFile = process.env.FAIL_FILE ?? '/run/color-app/fail';
 let failing = false;
 const poll = () => {
-  try { statSync(failFile); failing = true; } catch { failing = false; }
+  try {
+    statSync(failFile);
+    failing = true;
+  } catch {
+    failing = false;
+  }
 };
 poll();
 setInterval(poll, 200).unref();

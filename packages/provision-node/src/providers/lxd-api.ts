@@ -114,7 +114,9 @@ export class LxdClient {
         // LXD's certificates are self-signed and name no address, so the host name is not what is checked
         ca: endpoint.serverCert,
         checkServerIdentity: (_host, cert) =>
-          cert.fingerprint256.replaceAll(':', '').toLowerCase() === pinned ? undefined : new Error(`server certificate ${cert.fingerprint256} is not the pinned one`),
+          cert.fingerprint256.replaceAll(':', '').toLowerCase() === pinned
+            ? undefined
+            : new Error(`server certificate ${cert.fingerprint256} is not the pinned one`),
       });
     }
   }
@@ -157,10 +159,13 @@ export class LxdClient {
       if (options.signal?.aborted) throw new Error(`waiting for LXD operation ${path}: aborted`);
       // short server-side waits, so an abort or the deadline is noticed in time
       const seconds = Math.max(1, Math.min(5, Math.ceil((deadline - Date.now()) / 1000)));
-      const operation = (await this.request('GET', `${path}/wait`, { query: { ...params, timeout: String(seconds) }, project: null, timeoutMs: seconds * 1000 + this.timeoutMs })).metadata as LxdOperation;
+      const operation = (
+        await this.request('GET', `${path}/wait`, { query: { ...params, timeout: String(seconds) }, project: null, timeoutMs: seconds * 1000 + this.timeoutMs })
+      ).metadata as LxdOperation;
       if (operation.status_code === 200) return operation;
       if (operation.status_code >= 400) throw new LxdApiError(`operation ${operation.id ?? path}`, operation.status_code, operation.err || operation.status);
-      if (Date.now() >= deadline) throw new Error(`LXD operation ${path} did not end within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (status ${operation.status})`);
+      if (Date.now() >= deadline)
+        throw new Error(`LXD operation ${path} did not end within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (status ${operation.status})`);
     }
   }
 
@@ -243,7 +248,9 @@ export class LxdClient {
           resolve(body);
         });
       });
-      request.setTimeout(timeoutMs, () => request.destroy(Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })));
+      request.setTimeout(timeoutMs, () =>
+        request.destroy(Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })),
+      );
       request.on('error', (error) => {
         this.describeAsync(error, what).then(reject, reject);
       });
@@ -283,7 +290,10 @@ export class LxdClient {
   private describe(error: Error & { code?: string }, what: string): Error {
     const where = this.where;
     if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') {
-      return new UnavailableError(`no LXD daemon answers at ${where} (${error.code}): start it and initialise it (lxd init), or point the service's endpoint at a running one`, { cause: error });
+      return new UnavailableError(
+        `no LXD daemon answers at ${where} (${error.code}): start it and initialise it (lxd init), or point the service's endpoint at a running one`,
+        { cause: error },
+      );
     }
     if (error.code === 'EACCES') return new UnavailableError(`${where}: permission denied: run as root or as a member of the lxd group`, { cause: error });
     return new Error(`LXD ${what} at ${where}: ${error.message}`, { cause: error });

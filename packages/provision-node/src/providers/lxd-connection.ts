@@ -50,7 +50,14 @@ export function connect(ctx: ProviderContext): Promise<Connection> {
 /** The local unix endpoint: install LXD with apt when root, else exit 69; a daemon that does not run is 69 with what to do. */
 async function ensureLocalDaemon(ctx: ProviderContext, socketPath: string): Promise<void> {
   if (!hasCommand('lxd')) {
-    await ensureHostCommands([{ command: 'lxd', package: 'lxd' }, { command: 'lxc', package: 'lxd-client' }], ctx.log, 'the lxd provider (local endpoint)');
+    await ensureHostCommands(
+      [
+        { command: 'lxd', package: 'lxd' },
+        { command: 'lxc', package: 'lxd-client' },
+      ],
+      ctx.log,
+      'the lxd provider (local endpoint)',
+    );
   }
   if (!existsSync(socketPath)) {
     throw new UnavailableError(
@@ -80,10 +87,13 @@ export async function checkNamedObjects(connection: Connection): Promise<void> {
   const field = (key: string, what: string): InputError => new InputError(`${file}: service field "options.${key}": ${what} not found at ${api.where}`);
   if (options.project && (await missing(`/1.0/projects/${encodeURIComponent(options.project)}`))) throw field('project', `project "${options.project}"`);
   for (const profile of profilesOf(options)) {
-    if (await missing(`/1.0/profiles/${encodeURIComponent(profile)}`, api.project)) throw field(options.profiles ? 'profiles' : 'profile', `profile "${profile}" (project ${api.project})`);
+    if (await missing(`/1.0/profiles/${encodeURIComponent(profile)}`, api.project))
+      throw field(options.profiles ? 'profiles' : 'profile', `profile "${profile}" (project ${api.project})`);
   }
-  if (options.storagePool && (await missing(`/1.0/storage-pools/${encodeURIComponent(options.storagePool)}`))) throw field('storagePool', `storage pool "${options.storagePool}"`);
-  if (options.network && (await missing(`/1.0/networks/${encodeURIComponent(options.network)}`, api.project))) throw field('network', `network "${options.network}"`);
+  if (options.storagePool && (await missing(`/1.0/storage-pools/${encodeURIComponent(options.storagePool)}`)))
+    throw field('storagePool', `storage pool "${options.storagePool}"`);
+  if (options.network && (await missing(`/1.0/networks/${encodeURIComponent(options.network)}`, api.project)))
+    throw field('network', `network "${options.network}"`);
   if (options.target) {
     if (!connection.clustered) throw new InputError(`${file}: service field "options.target": ${api.where} is not a cluster`);
     if (await missing(`/1.0/cluster/members/${encodeURIComponent(options.target)}`)) throw field('target', `cluster member "${options.target}"`);
@@ -98,4 +108,3 @@ export async function listed(ctx: ProviderContext, connection: Connection): Prom
   const instances = await api.get<LxdInstance[]>('/1.0/instances', { query: { recursion: '2', filter: `name eq fl-.*-${ownerTag(ctx)}` } });
   return instances.map((instance) => listedFromInstance(ctx, instance, memberMap)).filter((node): node is ListedNode => node !== undefined);
 }
-

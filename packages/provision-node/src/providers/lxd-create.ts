@@ -111,7 +111,10 @@ export async function makeNode(ctx: ProviderContext, made: CreateContext, spec: 
   } catch (error) {
     // LXD says "Failed to run: lxd forkstart ...": the reason is in the instance's liblxc log
     const log = error instanceof LxdApiError ? await api.text(`/1.0/instances/${name}/logs/lxc.log`) : undefined;
-    const reason = log?.split('\n').find((line) => / ERROR /.test(line))?.replace(/^.* ERROR\s+\S+ - \S+ - /, '');
+    const reason = log
+      ?.split('\n')
+      .find((line) => / ERROR /.test(line))
+      ?.replace(/^.* ERROR\s+\S+ - \S+ - /, '');
     if (reason) throw new Error(`node ${spec.id} (instance ${name}) did not start: ${reason}`, { cause: error });
     throw error;
   }
@@ -121,8 +124,12 @@ export async function makeNode(ctx: ProviderContext, made: CreateContext, spec: 
     const state = await api.get<NonNullable<LxdInstance['state']> & { status: string }>(`/1.0/instances/${name}/state`);
     address = addressOf({ state });
     if (address) break;
-    if (state.status !== 'Running') throw new Error(`instance ${name} of node ${spec.id} stopped while booting (status ${state.status}); see \`lxc info --show-log ${name}\``);
-    if (Date.now() > deadline) throw new Error(`node ${spec.id} (instance ${name}) got no IPv4 address within ${Math.round((options.bootTimeoutMs ?? 120_000) / 1000)} s: is its network's DHCP reachable?`);
+    if (state.status !== 'Running')
+      throw new Error(`instance ${name} of node ${spec.id} stopped while booting (status ${state.status}); see \`lxc info --show-log ${name}\``);
+    if (Date.now() > deadline)
+      throw new Error(
+        `node ${spec.id} (instance ${name}) got no IPv4 address within ${Math.round((options.bootTimeoutMs ?? 120_000) / 1000)} s: is its network's DHCP reachable?`,
+      );
     if (ctx.signal.aborted) throw new Error(`creating ${spec.id}: aborted`);
     await sleep(200);
   }
@@ -137,4 +144,3 @@ export async function makeNode(ctx: ProviderContext, made: CreateContext, spec: 
   if (!node || node.status !== 'running') throw new Error(`node ${spec.id} (instance ${name}) answered SSH but does not list as running`);
   return node;
 }
-

@@ -4,10 +4,16 @@ import { LxdApiError, type LxdClient } from './lxd-api.js';
 
 /** Wait for the cluster's running operations on an instance (a create a killed provision-node left running). */
 async function settle(api: LxdClient, name: string): Promise<void> {
-  const operations = await api.get<Record<string, { id: string; resources?: Record<string, string[]> | null }[]>>('/1.0/operations', { query: { recursion: '1' } }).catch(() => ({}));
+  const operations = await api
+    .get<Record<string, { id: string; resources?: Record<string, string[]> | null }[]>>('/1.0/operations', { query: { recursion: '1' } })
+    .catch(() => ({}));
   const mine = Object.values(operations)
     .flat()
-    .filter((operation) => Object.values(operation.resources ?? {}).flat().some((url) => url.split('?')[0]!.endsWith(`/instances/${name}`)));
+    .filter((operation) =>
+      Object.values(operation.resources ?? {})
+        .flat()
+        .some((url) => url.split('?')[0]!.endsWith(`/instances/${name}`)),
+    );
   for (const operation of mine) await api.wait(`/1.0/operations/${operation.id}`, { timeoutMs: 300_000 }).catch(() => undefined);
 }
 
@@ -35,9 +41,11 @@ async function deleteInstance(api: LxdClient, name: string): Promise<void> {
     throw error;
   }
   if (status !== 'Stopped') {
-    await whenIdle(() => api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'stop', force: true, timeout: -1 }, timeoutMs: 120_000 })).catch((error: unknown) => {
-      if (!(error instanceof LxdApiError && /already stopped|not running/i.test(error.apiMessage))) throw error;
-    });
+    await whenIdle(() => api.call('PUT', `/1.0/instances/${name}/state`, { body: { action: 'stop', force: true, timeout: -1 }, timeoutMs: 120_000 })).catch(
+      (error: unknown) => {
+        if (!(error instanceof LxdApiError && /already stopped|not running/i.test(error.apiMessage))) throw error;
+      },
+    );
   }
   try {
     await whenIdle(() => api.call('DELETE', `/1.0/instances/${name}`, { timeoutMs: 300_000 }));
@@ -51,4 +59,3 @@ export async function destroyAll(api: LxdClient, nodes: { id: string; instance: 
   const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [`${nodes[index]!.id}: ${(result.reason as Error).message}`] : []));
   if (failed.length) throw new Error(`could not destroy ${failed.join('; ')}`);
 }
-

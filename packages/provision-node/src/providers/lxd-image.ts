@@ -126,7 +126,9 @@ export async function ensureLxdImageFile(ctx: ProviderContext, rootfs: string): 
     const image: LxdImageFile = { file: join(dir, 'image.tar'), fingerprint: await sha256File(file), bytes: (await stat(file)).size, properties };
     await writeFile(join(temp, 'image.json'), JSON.stringify(image) + '\n');
     await rename(temp, dir);
-    ctx.log(`LXD image ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s (${Math.round(image.bytes / 1048576)} MiB, ${image.fingerprint.slice(0, 12)})`);
+    ctx.log(
+      `LXD image ${name} built in ${((performance.now() - started) / 1000).toFixed(1)} s (${Math.round(image.bytes / 1048576)} MiB, ${image.fingerprint.slice(0, 12)})`,
+    );
     return image;
   } finally {
     await lock.release();
@@ -168,7 +170,8 @@ export async function importImage(ctx: ProviderContext, api: LxdClient, image: L
         timeoutMs: 600_000,
         signal: ctx.signal,
       });
-      if (result.fingerprint && result.fingerprint !== image.fingerprint) throw new Error(`LXD imported ${image.file} as ${result.fingerprint}, expected ${image.fingerprint}`);
+      if (result.fingerprint && result.fingerprint !== image.fingerprint)
+        throw new Error(`LXD imported ${image.file} as ${result.fingerprint}, expected ${image.fingerprint}`);
     } catch (error) {
       // another controller imported it meanwhile
       if (!(error instanceof LxdApiError && /already exists/i.test(error.apiMessage))) throw error;

@@ -81,7 +81,12 @@ function osOf(instance: LxdInstance): OsFacts | undefined {
   const family = config['image.os']?.toLowerCase();
   if (!family) return undefined;
   const apt = ['debian', 'ubuntu'].includes(family);
-  return { family, release: config['image.version'] ?? config['image.release'] ?? '', ...(apt ? { packageManager: 'apt' } : {}), ...(instance.architecture ? { arch: instance.architecture } : {}) } as OsFacts;
+  return {
+    family,
+    release: config['image.version'] ?? config['image.release'] ?? '',
+    ...(apt ? { packageManager: 'apt' } : {}),
+    ...(instance.architecture ? { arch: instance.architecture } : {}),
+  } as OsFacts;
 }
 
 /**
@@ -98,7 +103,16 @@ export function listedFromInstance(ctx: ProviderContext, instance: LxdInstance, 
   const tags: Record<string, string> = { member: instance.location || 'none', instance: instance.name, project: instance.project ?? 'default' };
   if (!config || instance.status === 'Error' || offline) {
     return {
-      node: { id, group: config?.[KEY.group] ?? id.replace(/-\d+$/, ''), service: ctx.service.name, provider: 'lxd', address: '0.0.0.0', port: 22, user: 'root', tags },
+      node: {
+        id,
+        group: config?.[KEY.group] ?? id.replace(/-\d+$/, ''),
+        service: ctx.service.name,
+        provider: 'lxd',
+        address: '0.0.0.0',
+        port: 22,
+        user: 'root',
+        tags,
+      },
       // when the group shrinks a node the cluster cannot reach goes first (its age is unknown here);
       // destroying it fails with what to do until its member is back, and the group keeps its reachable nodes
       createdMs: Number.MAX_SAFE_INTEGER,

@@ -46,13 +46,19 @@ export const LxdServiceOptionsSchema = z
     limits: z
       .strictObject({
         cpu: z.union([z.number().int().positive(), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'CPU count or CPU set like "0-1"')]).optional(),
-        memory: z.string().regex(/^\d+(\.\d+)?(kB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/, 'size like "512MiB", "1GiB" or "50%"').optional(),
+        memory: z
+          .string()
+          .regex(/^\d+(\.\d+)?(kB|MB|GB|TB|KiB|MiB|GiB|TiB|%)$/, 'size like "512MiB", "1GiB" or "50%"')
+          .optional(),
       })
       .optional(),
     /** Extra instance config keys (e.g. `security.nesting`); `user.forklift.*` is reserved. */
     config: z.record(z.string().regex(/^(?!user\.forklift\.)[a-z][a-z0-9._-]*$/, 'a config key (user.forklift.* is reserved)'), z.string()).optional(),
     /** `Acquire::http::Proxy` for apt inside the nodes (e.g. an apt-cacher-ng the nodes can reach). */
-    aptProxy: z.string().regex(/^https?:\/\/\S+$/, 'an http:// URL').optional(),
+    aptProxy: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'an http:// URL')
+      .optional(),
     /** Debian suite of forklift's image (default bookworm). */
     suite: z.string().min(1).optional(),
     /** Extra Debian packages baked into forklift's image. */
@@ -67,10 +73,12 @@ export const LxdServiceOptionsSchema = z
   .superRefine((value, ctx) => {
     const https = value.endpoint?.startsWith('https://') ?? false;
     for (const key of ['clientCert', 'clientKey', 'serverCert'] as const) {
-      if (https && !value[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'missing (an https endpoint needs clientCert, clientKey and serverCert)' });
+      if (https && !value[key])
+        ctx.addIssue({ code: 'custom', path: [key], message: 'missing (an https endpoint needs clientCert, clientKey and serverCert)' });
       if (!https && value[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'only for an https:// endpoint' });
     }
-    if (value.profile !== undefined && value.profiles !== undefined) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'give "profile" or "profiles", not both' });
+    if (value.profile !== undefined && value.profiles !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['profile'], message: 'give "profile" or "profiles", not both' });
     if (value.image !== undefined && (value.suite !== undefined || value.include !== undefined)) {
       ctx.addIssue({ code: 'custom', path: [value.suite !== undefined ? 'suite' : 'include'], message: 'only for forklift\'s own image (not with "image")' });
     }
@@ -116,7 +124,8 @@ export async function resolveEndpoint(service: Service, options: LxdServiceOptio
       throw new InputError(`${where(service)}: service field "options.${key}": ${path}: ${code === 'ENOENT' ? 'file not found' : (error as Error).message}`);
     }
     const kind = key === 'clientKey' ? /-----BEGIN [A-Z ]*PRIVATE KEY-----/ : /-----BEGIN CERTIFICATE-----/;
-    if (!kind.test(text)) throw new InputError(`${where(service)}: service field "options.${key}": ${path} is not a PEM ${key === 'clientKey' ? 'private key' : 'certificate'}`);
+    if (!kind.test(text))
+      throw new InputError(`${where(service)}: service field "options.${key}": ${path} is not a PEM ${key === 'clientKey' ? 'private key' : 'certificate'}`);
     return { path, text };
   };
   const [cert, key, serverCert] = await Promise.all([read('clientCert'), read('clientKey'), read('serverCert')]);

@@ -43,7 +43,8 @@ export const provider: Provider = {
       { command: 'flock', package: 'util-linux' },
     ];
     // forklift's own image is built on this machine from the Debian rootfs
-    if (!options.image) needed.push({ command: 'debootstrap', package: 'debootstrap' }, { command: 'tar', package: 'tar' }, { command: 'chroot', package: 'coreutils' });
+    if (!options.image)
+      needed.push({ command: 'debootstrap', package: 'debootstrap' }, { command: 'tar', package: 'tar' }, { command: 'chroot', package: 'coreutils' });
     await ensureHostCommands(needed, ctx.log, 'the lxd provider');
     await checkNamedObjects(await connect(ctx));
   },
@@ -62,7 +63,10 @@ export const provider: Provider = {
     const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed.length) {
       // no half-made node stays behind (the ones that answered go too: the call failed as a whole)
-      await destroyAll(connection.api, specs.map((spec) => ({ id: spec.id, instance: instanceName(ctx, spec.id) }))).catch((error: unknown) => ctx.log(String((error as Error).message)));
+      await destroyAll(
+        connection.api,
+        specs.map((spec) => ({ id: spec.id, instance: instanceName(ctx, spec.id) })),
+      ).catch((error: unknown) => ctx.log(String((error as Error).message)));
       throw failed[0]!.reason;
     }
     return results.map((result) => (result as PromiseFulfilledResult<ListedNode>).value);
@@ -70,7 +74,10 @@ export const provider: Provider = {
   async destroy(ctx, nodes) {
     const { api } = await connect(ctx);
     const reachable = nodes.filter((node) => node.unreachable === undefined);
-    await destroyAll(api, reachable.map((node) => ({ id: node.node.id, instance: String(node.handle?.instance ?? instanceName(ctx, node.node.id)) })));
+    await destroyAll(
+      api,
+      reachable.map((node) => ({ id: node.node.id, instance: String(node.handle?.instance ?? instanceName(ctx, node.node.id)) })),
+    );
     const unreachable = nodes.filter((node) => node.unreachable !== undefined);
     if (unreachable.length) {
       throw new UnavailableError(

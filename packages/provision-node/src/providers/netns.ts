@@ -32,7 +32,21 @@ function sshdPid(stored: StoredNode): number | undefined {
  * way back to the host's filesystems), no MKNOD (no device node for the host's disk), no DAC_READ_SEARCH
  * (no open_by_handle_at into the host's files), no SYS_MODULE, SYS_RAWIO, SYS_PTRACE, SYS_BOOT, SYS_TIME.
  */
-export const NETNS_CAPABILITIES = ['chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'setfcap', 'net_bind_service', 'net_raw', 'sys_chroot', 'audit_write'] as const;
+export const NETNS_CAPABILITIES = [
+  'chown',
+  'dac_override',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'setfcap',
+  'net_bind_service',
+  'net_raw',
+  'sys_chroot',
+  'audit_write',
+] as const;
 
 // Runs as PID 1 of the node's own PID namespace, in its own mount namespace (private propagation): the node's
 // root becomes / by pivot_root, /proc is the node's own (mounted first: umount reads the mount table there), the
@@ -66,7 +80,12 @@ export const provider = rootfsProvider({
     const { network } = lease;
     // two `ip -batch` runs instead of eight ip processes: process start-up dominates on a busy host
     await run('ip', ['-batch', '-'], {
-      input: [`netns add ${machine}`, `link add ${host} type veth peer name ${inner} netns ${machine}`, `link set ${host} master ${network.bridge} up`, ''].join('\n'),
+      input: [
+        `netns add ${machine}`,
+        `link add ${host} type veth peer name ${inner} netns ${machine}`,
+        `link set ${host} master ${network.bridge} up`,
+        '',
+      ].join('\n'),
     });
     await run('ip', ['-n', machine, '-batch', '-'], {
       input: [
@@ -79,7 +98,25 @@ export const provider = rootfsProvider({
       ].join('\n'),
     });
     return {
-      argv: ['ip', 'netns', 'exec', machine, 'unshare', '--mount', '--uts', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', ENTER_NODE, 'sh', root, request.id],
+      argv: [
+        'ip',
+        'netns',
+        'exec',
+        machine,
+        'unshare',
+        '--mount',
+        '--uts',
+        '--pid',
+        '--fork',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        ENTER_NODE,
+        'sh',
+        root,
+        request.id,
+      ],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     };
   },

@@ -29,7 +29,9 @@ function inventory(ctx: ProviderContext): InventoryNode[] {
 }
 
 function refuse(ctx: ProviderContext): never {
-  throw new UsageError(`service "${ctx.service.name}" is a node-list (existing servers): it cannot create or destroy nodes; edit ${ctx.service.file ?? 'its inventory'}`);
+  throw new UsageError(
+    `service "${ctx.service.name}" is a node-list (existing servers): it cannot create or destroy nodes; edit ${ctx.service.file ?? 'its inventory'}`,
+  );
 }
 
 /** node-list: existing servers from an inventory (or `localhost`); listing only, no create or destroy. */

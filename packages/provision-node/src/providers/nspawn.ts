@@ -41,7 +41,18 @@ async function diagnose(nspawnPid: number): Promise<string> {
   if (!init) return '';
   const result = await run(
     'nsenter',
-    ['-t', init, '-m', '-u', '-i', '-n', '-p', 'sh', '-c', 'systemctl is-system-running; systemctl --failed --no-legend --plain; /usr/sbin/sshd -t 2>&1 | head -n 3; systemctl status ssh.service --no-pager -n 3 2>&1 | tail -n 4'],
+    [
+      '-t',
+      init,
+      '-m',
+      '-u',
+      '-i',
+      '-n',
+      '-p',
+      'sh',
+      '-c',
+      'systemctl is-system-running; systemctl --failed --no-legend --plain; /usr/sbin/sshd -t 2>&1 | head -n 3; systemctl status ssh.service --no-pager -n 3 2>&1 | tail -n 4',
+    ],
     { reject: false, timeout: 15_000 },
   );
   return `${result.stdout} ${result.stderr}`.trim().replace(/\s*\n\s*/g, ' / ');
@@ -70,11 +81,17 @@ export const provider = rootfsProvider({
     const { network } = lease;
     const extras = parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group);
     await mkdir(join(root, 'etc', 'systemd', 'network'), { recursive: true });
-    await writeFile(join(root, 'etc', 'systemd', 'network', '10-forklift-host0.network'), NETWORK_FILE(lease.address, network.prefixLength, network.gateway, lease.mac));
+    await writeFile(
+      join(root, 'etc', 'systemd', 'network', '10-forklift-host0.network'),
+      NETWORK_FILE(lease.address, network.prefixLength, network.gateway, lease.mac),
+    );
     // seen once in ~50 boots on a machine at load 25: `sshd -t` failed early in boot five times in a row and
     // systemd gave up on ssh.service; keep retrying instead (the SSH wait bounds it)
     await mkdir(join(root, 'etc', 'systemd', 'system', 'ssh.service.d'), { recursive: true });
-    await writeFile(join(root, 'etc', 'systemd', 'system', 'ssh.service.d', '10-forklift-retry.conf'), '[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nRestartSec=1\n');
+    await writeFile(
+      join(root, 'etc', 'systemd', 'system', 'ssh.service.d', '10-forklift-retry.conf'),
+      '[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nRestartSec=1\n',
+    );
     // systemd 252 provisions root's authorized_keys from the credential only when its tmpfiles rule exists
     const provision = await readFile(join(root, 'usr', 'lib', 'tmpfiles.d', 'provision.conf'), 'utf8').catch(() => '');
     if (!provision.includes('ssh.authorized_keys.root')) {

@@ -18,7 +18,10 @@ export async function ensurePodmanImage(ctx: ProviderContext, rootfs: string): P
   const ref = podmanImageRef(rootfs);
   const exists = async (): Promise<boolean> => (await run('podman', ['image', 'exists', ref], { reject: false })).exitCode === 0;
   if (await exists()) return ref;
-  const lock = await acquireLock(join(ctx.imagesDir, `${basename(rootfs)}.podman.lock`), { signal: ctx.signal, onWait: () => ctx.log(`waiting for another import of ${ref}`) });
+  const lock = await acquireLock(join(ctx.imagesDir, `${basename(rootfs)}.podman.lock`), {
+    signal: ctx.signal,
+    onWait: () => ctx.log(`waiting for another import of ${ref}`),
+  });
   try {
     if (await exists()) return ref;
     const started = performance.now();
@@ -26,9 +29,12 @@ export async function ensurePodmanImage(ctx: ProviderContext, rootfs: string): P
     // buffer: false: the stream is hundreds of MB; buffering it would hit maxBuffer and cut the tar short
     await execa('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { cancelSignal: ctx.signal, buffer: false }).pipe('podman', [
       'import',
-      '--change', 'CMD=["/sbin/init"]',
-      '--change', 'STOPSIGNAL=SIGRTMIN+3',
-      '--message', `forklift: ${basename(rootfs)}`,
+      '--change',
+      'CMD=["/sbin/init"]',
+      '--change',
+      'STOPSIGNAL=SIGRTMIN+3',
+      '--message',
+      `forklift: ${basename(rootfs)}`,
       '-',
       ref,
     ]);

@@ -54,7 +54,16 @@ function networkMode(options: PodmanServiceOptions): 'podman' | 'publish' {
 
 /** This service's containers as podman reports them (the real state). */
 async function containers(ctx: ProviderContext): Promise<ContainerInfo[]> {
-  const { stdout } = await run('podman', ['ps', '--all', '--filter', `label=${LABEL.home}=${homeLabel(ctx)}`, '--filter', `label=${LABEL.service}=${ctx.service.name}`, '--format', 'json']);
+  const { stdout } = await run('podman', [
+    'ps',
+    '--all',
+    '--filter',
+    `label=${LABEL.home}=${homeLabel(ctx)}`,
+    '--filter',
+    `label=${LABEL.service}=${ctx.service.name}`,
+    '--format',
+    'json',
+  ]);
   const list = JSON.parse(stdout || '[]') as { Names?: string[]; Labels?: Record<string, string>; State?: string }[];
   return list.map((item) => ({
     name: item.Names?.[0] ?? '',
@@ -65,9 +74,18 @@ async function containers(ctx: ProviderContext): Promise<ContainerInfo[]> {
 }
 
 /** The tags a container's node record carries beside machine and createdAt. */
-const podmanTags = (ctx: ProviderContext, id: string) => (meta: PodmanMeta): Record<string, string> => ({ container: meta.container ?? containerName(ctx, id), network: meta.network ?? '?' });
+const podmanTags =
+  (ctx: ProviderContext, id: string) =>
+  (meta: PodmanMeta): Record<string, string> => ({ container: meta.container ?? containerName(ctx, id), network: meta.network ?? '?' });
 
-async function makeContainer(ctx: ProviderContext, request: CreateRequest, image: string, rootfs: string, publicKey: string, options: PodmanServiceOptions): Promise<ListedNode> {
+async function makeContainer(
+  ctx: ProviderContext,
+  request: CreateRequest,
+  image: string,
+  rootfs: string,
+  publicKey: string,
+  options: PodmanServiceOptions,
+): Promise<ListedNode> {
   const machine = machineName(ctx, request.id);
   const name = containerName(ctx, request.id);
   const mode = networkMode(options);
@@ -88,11 +106,18 @@ async function makeContainer(ctx: ProviderContext, request: CreateRequest, image
     meta.port = await freeLoopbackPort();
   }
   await writeMeta(dir, meta);
-  const labels = [`${LABEL.home}=${homeLabel(ctx)}`, `${LABEL.service}=${ctx.service.name}`, `${LABEL.node}=${request.id}`, `${LABEL.group}=${request.group}`].flatMap((label) => ['--label', label]);
+  const labels = [
+    `${LABEL.home}=${homeLabel(ctx)}`,
+    `${LABEL.service}=${ctx.service.name}`,
+    `${LABEL.node}=${request.id}`,
+    `${LABEL.group}=${request.group}`,
+  ].flatMap((label) => ['--label', label]);
   await run('podman', [
     'create',
-    '--name', name,
-    '--hostname', request.id,
+    '--name',
+    name,
+    '--hostname',
+    request.id,
     ...labels,
     ...runtimeArgs(options),
     ...ulimitArgs(hardLimits()),
@@ -101,7 +126,19 @@ async function makeContainer(ctx: ProviderContext, request: CreateRequest, image
     image,
     '/sbin/init',
   ]);
-  await execa('tar', ['-C', seed, '-c', '--owner=0', '--group=0', '--numeric-owner', '--no-recursion', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub', 'root/.ssh', 'root/.ssh/authorized_keys']).pipe('podman', ['cp', '-', `${name}:/`]);
+  await execa('tar', [
+    '-C',
+    seed,
+    '-c',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--no-recursion',
+    'etc/ssh/ssh_host_ed25519_key',
+    'etc/ssh/ssh_host_ed25519_key.pub',
+    'root/.ssh',
+    'root/.ssh/authorized_keys',
+  ]).pipe('podman', ['cp', '-', `${name}:/`]);
   await run('podman', ['start', name]);
   if (mode === 'podman') {
     const { stdout } = await run('podman', ['inspect', '--format', '{{.NetworkSettings.IPAddress}}', name]);
@@ -145,7 +182,15 @@ export const provider: Provider = {
   async list(ctx, group) {
     const live = await containers(ctx);
     const stored = await storedNodes(ctx, group);
-    const listed = stored.map((node) => listedFromStored(ctx, node, 'podman', live.some((item) => item.node === node.id && item.running), podmanTags(ctx, node.id)));
+    const listed = stored.map((node) =>
+      listedFromStored(
+        ctx,
+        node,
+        'podman',
+        live.some((item) => item.node === node.id && item.running),
+        podmanTags(ctx, node.id),
+      ),
+    );
     // containers whose state directory is gone are half-made: list them so the core removes them
     for (const item of live) {
       if (stored.some((node) => node.id === item.node) || (group !== undefined && item.group !== group)) continue;

@@ -35,14 +35,16 @@ function isRoot(): boolean {
 function networkMode(options: QemuServiceOptions): 'bridge' | 'user' {
   const wanted = options.network ?? 'auto';
   if (wanted === 'auto') return isRoot() ? 'bridge' : 'user';
-  if (wanted === 'bridge' && !isRoot()) throw new UnavailableError('qemu network "bridge" needs root (a tap on the bridge): run as root or use "network": "user"');
+  if (wanted === 'bridge' && !isRoot())
+    throw new UnavailableError('qemu network "bridge" needs root (a tap on the bridge): run as root or use "network": "user"');
   return wanted;
 }
 
 async function chooseAccel(options: QemuServiceOptions): Promise<QemuAccel> {
   if (options.accel === 'tcg') return { accel: 'tcg', reason: 'the service asks for tcg' };
   const detected = await detectAccel();
-  if (options.accel === 'kvm' && detected.accel !== 'kvm') throw new UnavailableError(`the service asks for kvm but ${detected.reason}: use "accel": "auto" or "tcg"`);
+  if (options.accel === 'kvm' && detected.accel !== 'kvm')
+    throw new UnavailableError(`the service asks for kvm but ${detected.reason}: use "accel": "auto" or "tcg"`);
   return detected;
 }
 
@@ -149,7 +151,10 @@ async function makeVm(ctx: ProviderContext, request: CreateRequest, prepared: Pr
   const stopWatching = new AbortController();
   try {
     await Promise.race([
-      waitForSsh({ address: meta.address, port: meta.port, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey }, { timeoutMs, signal: ctx.signal }),
+      waitForSsh(
+        { address: meta.address, port: meta.port, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey },
+        { timeoutMs, signal: ctx.signal },
+      ),
       watchQemu(pid, dir, stopWatching.signal),
     ]);
   } finally {
@@ -225,4 +230,3 @@ export const provider: Provider = {
     for (const node of nodes) await destroyVm(ctx, String(node.handle?.dir ?? join(ctx.stateDir, 'nodes', node.node.id)), node.node.id);
   },
 };
-

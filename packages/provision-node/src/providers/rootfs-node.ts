@@ -47,11 +47,7 @@ export interface RootfsNodeKind {
 }
 
 /** What every rootfs node needs on the host: the rootfs, the apt proxy, host keys, links and the lock. */
-const ROOTFS_HOST_COMMANDS: HostCommand[] = [
-  { command: 'apt-cacher-ng', package: 'apt-cacher-ng' },
-  { command: 'ip', package: 'iproute2' },
-  ...ROOTFS_TOOLS,
-];
+const ROOTFS_HOST_COMMANDS: HostCommand[] = [{ command: 'apt-cacher-ng', package: 'apt-cacher-ng' }, { command: 'ip', package: 'iproute2' }, ...ROOTFS_TOOLS];
 
 // the shell moves itself into the node's own cgroups, then becomes the main process (same pid)
 const INTO_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs"; shift; done; shift; exec "$@"';
@@ -72,16 +68,28 @@ async function startMain(node: BegunNode, kind: RootfsNodeKind, argv: string[], 
   return child;
 }
 
-async function makeNode(ctx: ProviderContext, kind: RootfsNodeKind, node: BegunNode, rootfs: string, publicKey: string, timeoutMs: number): Promise<ListedNode> {
+async function makeNode(
+  ctx: ProviderContext,
+  kind: RootfsNodeKind,
+  node: BegunNode,
+  rootfs: string,
+  publicKey: string,
+  timeoutMs: number,
+): Promise<ListedNode> {
   const { request, meta, dir, lease } = node;
   const root = await prepareRoot(node, rootfs, kind.rootOptions?.(request));
   const { argv, env } = await kind.launch(ctx, node, root, publicKey);
   const child = await startMain(node, kind, argv, env);
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${kind.main} of ${request.id} exited ${code} (see ${join(dir, kind.logFile)})`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${kind.main} of ${request.id} exited ${code} (see ${join(dir, kind.logFile)})`))),
+  );
   exited.catch(() => undefined);
   try {
     await Promise.race([
-      waitForSsh({ address: lease.address, port: 22, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey! }, { timeoutMs, signal: ctx.signal }),
+      waitForSsh(
+        { address: lease.address, port: 22, user: 'root', privateKeyPath: join(ctx.keysDir, 'id_ed25519'), hostKey: meta.hostKey! },
+        { timeoutMs, signal: ctx.signal },
+      ),
       exited,
     ]);
   } catch (error) {
@@ -117,7 +125,10 @@ export function rootfsProvider(kind: RootfsNodeKind): Provider {
     canCreate: true,
     async prerequisites(ctx) {
       parseRootfsOptions(ctx.service);
-      if (process.getuid?.() !== 0) throw new UnavailableError(`the ${kind.name} provider needs root (${kind.needsRoot}): run provision-node as root${kind.withoutRoot ? `, or use ${kind.withoutRoot}` : ''}`);
+      if (process.getuid?.() !== 0)
+        throw new UnavailableError(
+          `the ${kind.name} provider needs root (${kind.needsRoot}): run provision-node as root${kind.withoutRoot ? `, or use ${kind.withoutRoot}` : ''}`,
+        );
       await ensureHostCommands([...kind.hostCommands, ...ROOTFS_HOST_COMMANDS], ctx.log, `the ${kind.name} provider`);
     },
     async list(ctx, group) {
@@ -129,7 +140,9 @@ export function rootfsProvider(kind: RootfsNodeKind): Provider {
       const rootfs = await ctx.ensureRootfs({ suite: options.suite, include: options.include });
       const { publicKey } = await ctx.sshKey();
       const begun = await beginNodes(ctx, requests);
-      const results = await Promise.allSettled(begun.map((node) => makeNode(ctx, kind, node, rootfs, publicKey, options.bootTimeoutMs ?? kind.defaultBootTimeoutMs)));
+      const results = await Promise.allSettled(
+        begun.map((node) => makeNode(ctx, kind, node, rootfs, publicKey, options.bootTimeoutMs ?? kind.defaultBootTimeoutMs)),
+      );
       const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed.length) {
         // half-made nodes go now rather than at the next call
