@@ -81,9 +81,11 @@ export async function waitUp(system: System, timeoutMs = 30_000): Promise<void> 
     const stat = await haproxyApi(system.lb, 'show stat');
     const rows = stat.split('\n').map((line) => line.split(','));
     const checked = rows.filter((f) => f[0] === `${APP}_blue` || f[0] === `${APP}_green`).filter((f) => f[1] !== 'BACKEND');
-    if (checked.length === 2 && checked.every((f) => f[17] === 'UP')) return;
+    // UP, and its last check passed (check_status L7OK): a server that is still UP after a failed check
+    // ("UP 1/2", L7STS) would fail promote-color's gate a moment later
+    if (checked.length === 2 && checked.every((f) => f[17] === 'UP' && /OK$/.test(f[36] ?? ''))) return;
     if (Date.now() > deadline)
-      throw new Error(`web servers not UP in HAProxy's checks after ${timeoutMs} ms: ${checked.map((f) => `${f[1]} ${f[17]}`).join(', ')}`);
+      throw new Error(`web servers not UP in HAProxy's checks after ${timeoutMs} ms: ${checked.map((f) => `${f[1]} ${f[17]} ${f[36]}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
