@@ -20,7 +20,8 @@ export function aptProxyUrl(gateway: string): string {
   return `http://${gateway}:${APT_PROXY_PORT}`;
 }
 
-async function waitForPort(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Whether `host:port` accepts a TCP connection within `timeoutMs` (tried every 50 ms). */
+export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -7,12 +7,10 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { provisionNodes } from '../src/index.js';
-import { APT_PROXY_PORT } from '../src/apt-proxy.js';
+import { APT_PROXY_PORT, waitForPort } from '../src/apt-proxy.js';
 import { bridgeConfig, ensureBridge } from '../src/bridge.js';
 import { DEBIAN_MIRROR } from '../src/rootfs.js';
 import { isAlive, stopProcess } from '../src/process.js';
@@ -21,23 +19,6 @@ import { forceClean, sshRun, testHome } from './helpers.js';
 t.setTimeout(25 * 60_000);
 
 const uidOf = async (pid: number): Promise<number> => Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1]);
-
-async function listening(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 t.test('apt proxy - runs as its own account; an older home keeps its cache; netns and nspawn nodes get packages', async (t) => {
   const account = /^apt-cacher-ng:x:(\d+):(\d+):/m.exec(await readFile('/etc/passwd', 'utf8'));
@@ -85,7 +66,7 @@ t.test('apt proxy - runs as its own account; an older home keeps its cache; netn
   old.unref();
   oldPid = old.pid;
   await writeFile(join(dir, 'apt-cacher-ng.pid'), `${oldPid}\n`);
-  if (!(await listening(gateway, APT_PROXY_PORT, 10_000)))
+  if (!(await waitForPort(gateway, APT_PROXY_PORT, 10_000)))
     throw new Error(`the old-style proxy did not start: ${await readFile(join(dir, 'apt-cacher-ng.out'), 'utf8')}`);
   t.equal(await uidOf(oldPid!), 0, 'before: the proxy of the older home runs as root');
 
