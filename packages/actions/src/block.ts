@@ -1,4 +1,4 @@
-import { ACTION_ID_PATTERN, InputError } from '@forklift/contract';
+import { ACTION_ID_PATTERN, InputError } from '@forklift/contract/lite';
 import { assigned, sh } from './sh.js';
 
 /** Action ids (the contract's pattern): they appear in marker lines and file names on the node. */

@@ -1,4 +1,4 @@
-import { InputError, type OsFacts } from '@forklift/contract';
+import { InputError, type OsFacts } from '@forklift/contract/lite';
 import type { Facts, OsFamily, OsTable } from './types.js';
 
 const FAMILY_OF: Record<string, OsFamily> = {

@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { builtinActions } from './builtin.js';
 import { defineAction } from './define.js';
 import type { AnyActionDefinition } from './types.js';

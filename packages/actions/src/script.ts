@@ -1,4 +1,4 @@
-import { InputError, type PlanAction } from '@forklift/contract';
+import { InputError, type PlanAction } from '@forklift/contract/lite';
 import { assertActionId, commentText, renderBlock } from './block.js';
 import { PRELUDE } from './prelude.js';
 import { getAction } from './registry.js';

@@ -1,4 +1,4 @@
-import { shellQuote } from '@forklift/contract';
+import { shellQuote } from '@forklift/contract/lite';
 
 /** Shell text inserted as is by `sh` (never user data). */
 export class RawShell {

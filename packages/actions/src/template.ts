@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 
 /** Values a template may reference: scalars, or nested objects reached with dotted names. */
 export type TemplateValues = { [key: string]: string | number | boolean | TemplateValues };

@@ -1,4 +1,4 @@
-import type { Facts, OsFamily } from '@forklift/contract';
+import type { Facts, OsFamily } from '@forklift/contract/lite';
 import type { z } from 'zod';
 
 /** OS families and facts are the contract's (shared with @forklift/spec). */

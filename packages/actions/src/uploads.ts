@@ -1,4 +1,4 @@
-import { InputError, NONCE_PATTERN, shellQuote, UPLOAD_NAME_PATTERN } from '@forklift/contract';
+import { InputError, NONCE_PATTERN, shellQuote, UPLOAD_NAME_PATTERN } from '@forklift/contract/lite';
 import type { PlanUploadEntry, UploadedFile, UploadOptions, UploadResolver } from './types.js';
 
 /** The per-script registry behind `ctx.upload`: names, shell words and the plan's `uploads` entries. */

@@ -1,4 +1,4 @@
-import { InputError, issueLine } from '@forklift/contract';
+import { InputError, issueLine } from '@forklift/contract/lite';
 import { getAction } from './registry.js';
 
 /**

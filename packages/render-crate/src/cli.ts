@@ -1,4 +1,4 @@
-import { runBin } from '@forklift/contract';
+import { runBin } from '@forklift/contract/lite';
 import { renderCrateTool } from './tool.js';
 
 await runBin(renderCrateTool);

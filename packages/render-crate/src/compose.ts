@@ -1,4 +1,4 @@
-import { InputError, STANDARD_PHASES } from '@forklift/contract';
+import { InputError, STANDARD_PHASES } from '@forklift/contract/lite';
 import type { PhaseBody, Settings, SettingsBody, Spec, SpecContext } from '@forklift/spec';
 
 /** The specs a spec stands for, inherited ones first in `extends` order (each object once). */

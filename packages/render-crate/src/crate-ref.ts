@@ -1,5 +1,5 @@
 // JSON5 specs use a crate of @forklift/crates by name: `extends: [{ crate: 'zookeeper', options: { heapMiB: 256 } }]`.
-import { InputError, UnavailableError } from '@forklift/contract';
+import { InputError, UnavailableError } from '@forklift/contract/lite';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

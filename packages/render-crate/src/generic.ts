@@ -1,4 +1,4 @@
-import { RECORD_VERSION, UsageError, type NodeRecord, type OsFacts } from '@forklift/contract';
+import { RECORD_VERSION, UsageError, type NodeRecord, type OsFacts } from '@forklift/contract/lite';
 
 /** Releases assumed for a generic node of each `--os`. */
 export const GENERIC_RELEASES: Record<string, string> = { debian: '12', fedora: '40', alpine: '3.20' };

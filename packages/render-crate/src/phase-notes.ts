@@ -1,6 +1,6 @@
 // Phases a spec defines that will not run: a custom phase runs only when asked for (`--phase NAME`),
 // so a misspelt standard phase (`configur`) would silently never run. Say so before anything runs.
-import { closest, STANDARD_PHASES } from '@forklift/contract';
+import { closest, STANDARD_PHASES } from '@forklift/contract/lite';
 import type { Spec } from '@forklift/spec';
 import { definedPhases, flattenSpec } from './compose.js';
 import { defaultPhases } from './render.js';

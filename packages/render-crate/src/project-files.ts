@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { LOCAL_FILE_LIMIT_BYTES, localTooBig, type ResolvedUpload, type UploadResolver } from '@forklift/actions';
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 
 /** Where a spec's controller-side files (`local`, `contentFrom`, `upload`, `passwordFrom`, `envFrom`) may come from. */
 export interface FileRoots {

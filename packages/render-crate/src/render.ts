@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { factsFromOs, getAction, notifyMap, renderPhaseScript, validateArgs, type ActionInstance, type Facts, type PlanUploadEntry } from '@forklift/actions';
-import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract';
+import { InputError, issueLine, phaseNameProblem, type NodeRecord, type PlanAction } from '@forklift/contract/lite';
 import { actionEntrySchema, selectNodes, type Spec } from '@forklift/spec';
 import { definedPhases, evaluateSettings, flattenSpec, phaseEntries } from './compose.js';
 import { ProjectFiles, type ControllerFiles } from './project-files.js';

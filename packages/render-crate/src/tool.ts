@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { packageVersion, parsePhaseFlags, UsageError, type RecordFields, type ToolDefinition } from '@forklift/contract';
+import { packageVersion, parsePhaseFlags, UsageError, type RecordFields, type ToolDefinition } from '@forklift/contract/lite';
 import { DEFAULT_GROUP, selectNodes, specGroup } from '@forklift/spec';
 import { genericNode, genericOs } from './generic.js';
 import { loadSpec } from './load.js';

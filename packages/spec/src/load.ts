@@ -1,5 +1,5 @@
 // The one spec loader: references to files, extends resolved recursively, every spec checked.
-import { InputError, issueLine } from '@forklift/contract';
+import { InputError, issueLine } from '@forklift/contract/lite';
 import { isAbsolute, relative } from 'node:path';
 import { readSpecFile } from './module.js';
 import { projectRootOf, resolveSpecPath } from './paths.js';

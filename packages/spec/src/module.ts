@@ -1,6 +1,6 @@
 // Reading one spec file: JSON5 as data, modules through import (TypeScript through tsx), with one
 // rule for what a module's spec is.
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import JSON5 from 'json5';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';

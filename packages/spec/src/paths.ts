@@ -1,5 +1,5 @@
 // Where a spec reference points: its file (by extension) and the project it belongs to.
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 

@@ -1,5 +1,5 @@
 // How a crate finds the nodes it talks to: by role, group or color among the render's node records.
-import type { NodeRecord } from '@forklift/contract';
+import type { NodeRecord } from '@forklift/contract/lite';
 
 /** Which peers to pick: every given field must match (none given: every running node). */
 export interface PeerSelector {

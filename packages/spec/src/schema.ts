@@ -1,6 +1,6 @@
 // The structure of a spec as written (TS or JSON5). Actions' own options are checked later, by the
 // action vocabulary (render-crate), which this package does not depend on.
-import { ACTION_ID_PATTERN, PHASE_NAME_PATTERN } from '@forklift/contract';
+import { ACTION_ID_PATTERN, PHASE_NAME_PATTERN } from '@forklift/contract/lite';
 import { z } from 'zod';
 
 /** Group names: they make node ids (`<group>-<n>`), host-side names and file names. @example GROUP_NAME_PATTERN.test('blue-web') // true */

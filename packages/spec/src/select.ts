@@ -1,5 +1,5 @@
 // Which of the piped nodes a spec is for — and how nodes provisioned without a group join a group spec.
-import { InputError, type NodeRecord } from '@forklift/contract';
+import { InputError, type NodeRecord } from '@forklift/contract/lite';
 import { isGroupSpec, type Spec } from './types.js';
 
 /** The group of nodes provisioned without one (`provision-node local 2`): a group spec downstream adopts them. */

@@ -1,6 +1,6 @@
 // Pallet's specs: a node spec says what a node looks like, a server spec what runs on it (phases of
 // actions, settings, the specs it extends), a group spec names a group of nodes and joins the two.
-import type { Facts, NodeRecord } from '@forklift/contract';
+import type { Facts, NodeRecord } from '@forklift/contract/lite';
 
 /** One action in a phase: `{ action: 'package', name: 'nginx' }`, optionally with an `id` (default `<action>-<n>`). */
 export interface ActionEntry {

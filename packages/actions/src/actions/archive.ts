@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineAction } from '../define.js';

@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { z } from 'zod';
 import { renderMetadata } from '../meta.js';
 import { defineAction } from '../define.js';

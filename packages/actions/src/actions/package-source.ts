@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { z } from 'zod';
 import { defineAction } from '../define.js';
 import { httpUrl, noNul } from '../schemas.js';

@@ -1,4 +1,4 @@
-import { InputError } from '@forklift/contract';
+import { InputError } from '@forklift/contract/lite';
 import { z } from 'zod';
 import { forOs } from '../facts.js';
 import { defineAction } from '../define.js';
