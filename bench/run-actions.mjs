@@ -6,13 +6,17 @@
 //   - the run-actions binary (process start, rendering the spec, one connection per node, facts + phase on one channel)
 //   - runActions (the library, in-process), with a per-node breakdown: connect, facts, waiting for the render,
 //     script, marker parsing
-//   - a bare ssh2 fan-out piping the same rendered scripts into `sh -s` (bench/run-actions-bare.mjs): the floor
+//   - a bare ssh2 fan-out piping the same rendered scripts into `sh -s` (bench/run-actions-bare.mjs): the floor;
+//     and the same fan-out under run-actions' remote wrapper (what the wrapper's guarantees cost)
 //   - Ansible (Debian's ansible: forks = N, pipelining, ControlPersist, same key, host keys checked)
 // then (with --algorithms) ssh2 key exchange and cipher choices against the nodes' sshd: N handshakes at once.
 // Prints the load average next to every figure. Tears its nodes down at the end, on failure and on SIGINT/SIGTERM
 // (its own FORKLIFT_HOME under a temporary directory: nothing lands in other homes).
 //
-//   node bench/run-actions.mjs [--sizes 50] [--provider local|netns] [--settle 30] [--no-ansible] [--algorithms] [--keep]
+//   node bench/run-actions.mjs [--sizes 50] [--provider local|netns] [--settle 30] [--rounds 3] [--no-ansible] [--algorithms] [--keep]
+//
+// --rounds R: the idempotent re-runs of the binary, the library, the bare fan-out (plain, under the wrapper, as a process)
+// run R rounds, the five in turn; figures are medians and each ratio is taken round by round.
 //
 // --settle S: seconds to wait after provisioning (the nodes' boot jobs) before measuring.
 //
@@ -39,6 +43,8 @@ if (!['local', 'netns'].includes(providerName)) throw new Error('--provider: loc
 const keep = args.includes('--keep');
 const withAnsible = !args.includes('--no-ansible');
 const withAlgorithms = args.includes('--algorithms');
+const rounds = Number(option('--rounds', '3'));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
 const settle = Number(option('--settle', '30'));
 const GROUP = 'bench-run-actions';
 const SERVICE = `bench-${providerName}`;
@@ -288,44 +294,98 @@ try {
     for (let i = 0; i < 5; i++) versions.push((await timed(process.execPath, [runActionsBin, '--version'])).ms);
     row.versionMs = median(versions);
 
-    // forklift: the run-actions binary, rendering the spec itself
+    // a first handshake with every node, for no tool: each sshd's first connection (its binary and libraries
+    // paged in) must not count against whichever tool happens to run first
+    await handshakes(nodes, SSH_ALGORITHMS);
+
+    // first runs, each tool with names of its own (so each does the work): the binary (rendering the spec
+    // itself), the library in-process, the bare fan-out of the same rendered scripts
     const flPrefix = `fl${size}`;
     writeFileSync(join(work, 'servers', `${flPrefix}.json5`), JSON.stringify(workloadSpec(flPrefix)));
-    row.loads.push(load());
-    const flFirst = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
-    const flSecond = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
     const flOk = (run) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
-    if (!flOk(flFirst) || !flOk(flSecond)) throw new Error(`run-actions failed: ${flFirst.stderr.slice(-500)} ${flSecond.stderr.slice(-500)}`);
-    const changedSecond = flSecond.stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
-    Object.assign(row, {
-      flFirst: flFirst.ms,
-      flSecond: flSecond.ms,
-      flCpu: [flFirst.cpu, flSecond.cpu],
-      flRssMb: Math.max(flFirst.rssKb, flSecond.rssKb) / 1024,
-      changedSecond,
-    });
-
-    // forklift in-process (library, ssh2 transport), same spec with other names
+    const binaryRun = async () => {
+      const run = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
+      if (!flOk(run)) throw new Error(`run-actions failed (exit ${run.code}): ${run.stderr.slice(-500)}`);
+      return run;
+    };
     const libPrefix = `lib${size}`;
     writeFileSync(join(work, 'servers', `${libPrefix}.json5`), JSON.stringify(workloadSpec(libPrefix)));
     const libSpec = await loadSpec(`servers/${libPrefix}`, { cwd: work });
-    row.loads.push(load());
-    row.libFirst = await libraryRun(nodes, libSpec);
-    row.libSecond = await libraryRun(nodes, libSpec);
-
-    // bare ssh2 fan-out piping the same rendered scripts
     const barePrefix = `bare${size}`;
     writeFileSync(join(work, 'servers', `${barePrefix}.json5`), JSON.stringify(workloadSpec(barePrefix)));
     const barePlans = await renderPlans(await loadSpec(`servers/${barePrefix}`, { cwd: work }), nodes, { cwd: work });
-    row.loads.push(load());
-    row.bareFirst = await bareFanOut(nodes, barePlans);
-    row.bareSecond = await bareFanOut(nodes, barePlans);
     // the same fan-out as a process of its own: the floor for the binary (node start and ssh2 loading included)
     const job = join(work, 'bare-job.json');
     writeFileSync(job, JSON.stringify({ nodes, plans: barePlans }));
-    const bareProcess = await timed(process.execPath, [join(root, 'bench', 'run-actions-bare.mjs'), job]);
-    if (bareProcess.code !== 0) throw new Error(`bare fan-out process failed: ${bareProcess.stderr.slice(-500)}`);
-    row.bareProcess = bareProcess.ms;
+    const bareProcessRun = async () => {
+      const run = await timed(process.execPath, [join(root, 'bench', 'run-actions-bare.mjs'), job]);
+      if (run.code !== 0) throw new Error(`bare fan-out process failed: ${run.stderr.slice(-500)}`);
+      return run.ms;
+    };
+
+    // the binary's fixed cost: node start, the CLI, render-crate (zod, the action registry), loading the spec and
+    // rendering it for no node — the same command with no node records on stdin
+    const startups = [];
+    for (let i = 0; i < 5; i++) startups.push((await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`])).ms);
+    row.startupMs = median(startups);
+
+    row.loads.push(load());
+    const flFirst = await binaryRun();
+    row.libFirst = await libraryRun(nodes, libSpec);
+    row.bareFirst = await bareFanOut(nodes, barePlans);
+
+    // re-runs: `--rounds` rounds, the four in turn in each round; the figures are medians over the rounds and
+    // each ratio is taken round by round (side by side), then its median and range
+    row.loads.push(load());
+    const reruns = { fl: [], lib: [], bare: [], bareWrapped: [], bareProcess: [] };
+    const flRuns = [];
+    for (let round = 0; round < rounds; round++) {
+      const fl = await binaryRun();
+      flRuns.push(fl);
+      reruns.fl.push(fl.ms);
+      const lib = await libraryRun(nodes, libSpec);
+      reruns.lib.push(lib);
+      const bare = await bareFanOut(nodes, barePlans);
+      reruns.bare.push(bare);
+      reruns.bareWrapped.push(await bareFanOut(nodes, barePlans, { wrapper: true }));
+      reruns.bareProcess.push(await bareProcessRun());
+    }
+    const middle = (runs) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
+    const changedSecond = flRuns[0].stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
+    const perRound = (a, b) => a.map((value, i) => value / b[i]);
+    const bareMs = reruns.bare.map((run) => run.ms);
+    Object.assign(row, {
+      flFirst: flFirst.ms,
+      flSecond: median(reruns.fl),
+      flCpu: [flFirst.cpu, median(flRuns.map((run) => run.cpu))],
+      flRssMb: Math.max(flFirst.rssKb, ...flRuns.map((run) => run.rssKb)) / 1024,
+      changedSecond,
+      libSecond: middle(reruns.lib),
+      bareSecond: middle(reruns.bare),
+      bareWrapped: middle(reruns.bareWrapped),
+      bareProcess: median(reruns.bareProcess),
+      rounds: {
+        fl: reruns.fl,
+        lib: reruns.lib.map((run) => run.ms),
+        bare: bareMs,
+        bareProcess: reruns.bareProcess,
+        bareWrapped: reruns.bareWrapped.map((run) => run.ms),
+        wrappedOverBare: perRound(
+          reruns.bareWrapped.map((run) => run.ms),
+          bareMs,
+        ),
+        libraryOverWrapped: perRound(
+          reruns.lib.map((run) => run.ms),
+          reruns.bareWrapped.map((run) => run.ms),
+        ),
+        binaryOverBare: perRound(reruns.fl, bareMs),
+        libraryOverBare: perRound(
+          reruns.lib.map((run) => run.ms),
+          bareMs,
+        ),
+        binaryOverBareProcess: perRound(reruns.fl, reruns.bareProcess),
+      },
+    });
 
     // Ansible
     if (withAnsible) {
@@ -349,6 +409,7 @@ try {
 
     log(`   load (1 min) before each tool: ${row.loads.join(' → ')}`);
     log(`   run-actions --version   ${ms(row.versionMs)} (median of 5: node start + the CLI's modules)`);
+    log(`   run-actions SPEC, no node ${ms(row.startupMs)} (median of 5: + render-crate, zod, the action registry, the spec)`);
     log(
       `   run-actions (binary)    first ${s(row.flFirst)}  re-run ${s(row.flSecond)}  CPU ${row.flCpu.map((c) => `${c.toFixed(2)} s`).join(' / ')}  peak RSS ${row.flRssMb.toFixed(0)} MB  (re-run: ${changedSecond} changed = the echo per node)`,
     );
@@ -359,6 +420,14 @@ try {
     log(`     per node, re-run: ${breakdown(row.libSecond.perNode, ['connect', 'facts', 'wait', 'script', 'parse'])}`);
     log(`   bare ssh2 fan-out       first ${s(row.bareFirst.ms)}  re-run ${s(row.bareSecond.ms)}`);
     log(`   bare fan-out (process)  re-run ${s(row.bareProcess)}  (node start + ssh2 + the fan-out)`);
+    const list = (values) => values.map((v) => (v / 1000).toFixed(2)).join(' ');
+    const spread = (values) => `${median(values).toFixed(2)}× (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
+    log(
+      `   re-runs, ${rounds} round(s): binary ${list(row.rounds.fl)} s; library ${list(row.rounds.lib)} s; bare ${list(row.rounds.bare)} s; bare under the wrapper ${list(row.rounds.bareWrapped)} s; bare process ${list(row.rounds.bareProcess)} s`,
+    );
+    log(
+      `   re-run ratios round by round, median (range): binary ÷ bare ${spread(row.rounds.binaryOverBare)}; library ÷ bare ${spread(row.rounds.libraryOverBare)}; binary ÷ bare process ${spread(row.rounds.binaryOverBareProcess)}; bare under the wrapper ÷ bare ${spread(row.rounds.wrappedOverBare)}; library ÷ bare under the wrapper ${spread(row.rounds.libraryOverWrapped)}`,
+    );
     log(`     per node, first:  ${breakdown(row.bareFirst.perNode, ['connectMs', 'scriptMs'])}`);
     log(`     per node, re-run: ${breakdown(row.bareSecond.perNode, ['connectMs', 'scriptMs'])}`);
     if (withAnsible) log(`   ansible-playbook        first ${s(row.anFirst)}  re-run ${s(row.anSecond)}  (re-run recap: ${row.anRecap})`);
@@ -395,13 +464,13 @@ const fmt = (value) => (value / 1000).toFixed(2);
 const ratio = (a, b) => (a / b).toFixed(2);
 console.log(`\nprovider ${providerName}; load (1 min) before each tool: see each row`);
 console.log(
-  '| nodes | load | run-actions first / re-run (s) | library first / re-run (s) | bare ssh2 first / re-run (s) | bare as a process, re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare: binary ; library ; binary ÷ bare process (re-run) | peak RSS |',
+  "| nodes | load | run-actions first / re-run (s, re-runs: median of the rounds) | library first / re-run (s) | bare ssh2 first / re-run (s) | bare as a process, re-run (s) | Ansible first / re-run (s) | Ansible ÷ run-actions (first, re-run) | run-actions ÷ bare: binary ; library ; binary ÷ bare process (re-run ratios: median of the rounds' ratios) | peak RSS |",
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const an = r.anFirst ? `${fmt(r.anFirst)} / ${fmt(r.anSecond)}` : '—';
   const anRatio = r.anFirst ? `${ratio(r.anFirst, r.flFirst)}× , ${ratio(r.anSecond, r.flSecond)}×` : '—';
   console.log(
-    `| ${r.size} | ${r.loads.join(' → ')} | ${fmt(r.flFirst)} / ${fmt(r.flSecond)} | ${fmt(r.libFirst.ms)} / ${fmt(r.libSecond.ms)} | ${fmt(r.bareFirst.ms)} / ${fmt(r.bareSecond.ms)} | ${fmt(r.bareProcess)} | ${an} | ${anRatio} | ${ratio(r.flFirst, r.bareFirst.ms)}× / ${ratio(r.flSecond, r.bareSecond.ms)}× ; ${ratio(r.libFirst.ms, r.bareFirst.ms)}× / ${ratio(r.libSecond.ms, r.bareSecond.ms)}× ; ${ratio(r.flSecond, r.bareProcess)}× | ${r.flRssMb.toFixed(0)} MB |`,
+    `| ${r.size} | ${r.loads.join(' → ')} | ${fmt(r.flFirst)} / ${fmt(r.flSecond)} | ${fmt(r.libFirst.ms)} / ${fmt(r.libSecond.ms)} | ${fmt(r.bareFirst.ms)} / ${fmt(r.bareSecond.ms)} | ${fmt(r.bareProcess)} | ${an} | ${anRatio} | ${ratio(r.flFirst, r.bareFirst.ms)}× / ${median(r.rounds.binaryOverBare).toFixed(2)}× ; ${ratio(r.libFirst.ms, r.bareFirst.ms)}× / ${median(r.rounds.libraryOverBare).toFixed(2)}× ; ${median(r.rounds.binaryOverBareProcess).toFixed(2)}× | ${r.flRssMb.toFixed(0)} MB |`,
   );
 }
