@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { sshOnNode } from '@forklift/testkit';
 import { killCgroups, nodeCgroups } from '../src/cgroups.js';
 import { mountsUnder, unmountUnder } from '../src/mounts.js';
 import { proxyMountPoint } from '../src/apt-proxy.js';
@@ -93,31 +94,7 @@ export async function forceClean(home: string): Promise<void> {
 
 /** Run a command on a node with OpenSSH, trusting only the host key pinned in its record. */
 export async function sshRun(node: Record<string, unknown>, command: string, dir: string): Promise<string> {
-  const knownHosts = join(dir, `known_hosts-${String(node.id)}`);
-  await writeFile(knownHosts, `${String(node.address)} ${String(node.hostKey)}\n`);
-  const { stdout } = await execFileAsync(
-    'ssh',
-    [
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'GlobalKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=10',
-      '-i',
-      String(node.privateKey),
-      '-p',
-      String(node.port),
-      `${String(node.user)}@${String(node.address)}`,
-      command,
-    ],
-    { timeout: 60_000 },
-  );
-  return stdout;
+  return sshOnNode(node, command, { knownHostsDir: dir, timeoutMs: 60_000 });
 }
 
 /** Run provision-node in-process through the contract's main() (no process start-up): exit code, records, stderr. */

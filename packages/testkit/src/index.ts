@@ -4,3 +4,4 @@ export { freePort } from './free-port.js';
 export { generateKey, publicKeyOf } from './keys.js';
 export { runBinary, spawnBinary, binPath, toNdjson, REPO_ROOT, type BinaryOptions, type BinaryResult, type SpawnedBinary } from './run-binary.js';
 export { undeclaredFields } from './record-drift.js';
+export { pinnedSshArgs, sshOnNode } from './node-ssh.js';

@@ -2,16 +2,12 @@
 // every package the crates install comes through one apt-cacher-ng and one cache (a package fetched by the
 // first test is served locally to all the others, in this run and the next), and the nodes of one file are
 // provisioned once and shared by its cases.
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { NodeRecord } from '@forklift/contract';
 import { provisionNodes } from '@forklift/provision-node';
 import type { NodeSpec } from '@forklift/spec';
-import { runBinary, toNdjson, type BinaryResult } from '@forklift/testkit';
-
-const execFileAsync = promisify(execFile);
+import { runBinary, sshOnNode, toNdjson, type BinaryResult } from '@forklift/testkit';
 
 /**
  * The forklift home of crate tests: `$FORKLIFT_CRATES_TEST_HOME`, default `/var/cache/forklift/crates-test-home`.
@@ -116,33 +112,5 @@ export function describeRun(run: Run): string {
  * @example await onNode(node, 'echo ruok | nc -q1 127.0.0.1 2181')
  */
 export async function onNode(node: NodeRecord, command: string, options: { timeoutMs?: number } = {}): Promise<string> {
-  const dir = join(CRATES_TEST_HOME, 'known-hosts');
-  mkdirSync(dir, { recursive: true });
-  const knownHosts = join(dir, `${node.group}-${node.id}`);
-  writeFileSync(knownHosts, `${node.address} ${String(node.hostKey)}\n`);
-  const { stdout } = await execFileAsync(
-    'ssh',
-    [
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'GlobalKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=10',
-      '-o',
-      'LogLevel=ERROR',
-      '-i',
-      String(node.privateKey),
-      '-p',
-      String(node.port),
-      `${node.user}@${node.address}`,
-      command,
-    ],
-    { timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
-  );
-  return stdout;
+  return sshOnNode(node, command, { knownHostsDir: join(CRATES_TEST_HOME, 'known-hosts'), timeoutMs: options.timeoutMs });
 }
