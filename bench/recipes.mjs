@@ -62,17 +62,37 @@ git(work, 'add', 'BENCH.md');
 git(work, 'commit', '-q', '-m', 'bench feature');
 git(work, 'checkout', '-q', 'develop');
 
+// SIGINT/SIGTERM: passed on to the recipe that runs (it tears down what it started), then the bench stops
+// after it and its finally block removes its nodes and temporary repository; a second signal exits at once.
+let current;
+let interrupted;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = signal;
+    current?.kill(signal);
+  });
+}
+
 function recipe(name, args) {
+  if (interrupted) throw new Error(`interrupted (${interrupted})`);
   return new Promise((done) => {
     const load = loadavg()[0];
     const started = Date.now();
     const child = spawn(process.execPath, [join(root, 'recipes', `${name}.mjs`), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    current = child;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
-      const summary = stdout.trim() ? JSON.parse(stdout.trim().split('\n').pop()) : undefined;
+      current = undefined;
+      let summary;
+      try {
+        summary = stdout.trim() ? JSON.parse(stdout.trim().split('\n').pop()) : undefined;
+      } catch {
+        summary = undefined; // cut short: no summary record
+      }
       done({ name, args, code, wallMs: Date.now() - started, load, summary, stderr });
     });
   });
@@ -108,6 +128,7 @@ try {
     git(work, 'pull', '-q', '--ff-only', 'origin', 'develop');
     const upStarted = Date.now();
     const make = ['-C', work, `BIN=${join(root, 'node_modules', '.bin')}`, `RECIPES=${join(root, 'recipes')}`];
+    if (interrupted) throw new Error(`interrupted (${interrupted})`);
     const up = spawnSync('make', [...make, 'up'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     if (up.status !== 0) throw new Error('make up failed');
     console.log(`\nmake up (production, blue) — wall ${((Date.now() - upStarted) / 1000).toFixed(1)} s`);
