@@ -4,7 +4,7 @@ import type { WebDriver } from 'selenium-webdriver';
 import { resolveBinaries, type BinaryOptions } from './binaries.js';
 import { chromiumArgs, createProfile, removeProfile } from './chromium-profile.js';
 import { exitedEarly, LaunchedProcesses, tail } from './launched-processes.js';
-import { runAsFor } from './run-as.js';
+import { browserAccount, runAsFor, type RunAs } from './run-as.js';
 import { waitForDevToolsPort, waitForDriverPort } from './start-ports.js';
 import { attachWebDriver } from './webdriver-session.js';
 
@@ -13,9 +13,11 @@ export interface LaunchOptions extends BinaryOptions {
   /** More chromium command-line flags. */
   args?: string[];
   /**
-   * When started as root, the unprivileged uid (and gid) chromium and chromedriver run as (default
-   * $FORKLIFT_BROWSER_UID, else 65534, nobody): their DevTools and WebDriver ports take no password, so any
-   * local user could drive them, and chromedriver can start any program as its browser.
+   * When started as root, the unprivileged uid chromium and chromedriver run as (default
+   * $FORKLIFT_BROWSER_UID, else 65534, nobody), with its primary group from /etc/passwd, no supplementary
+   * groups and an allow-listed environment: their DevTools and WebDriver ports take no password, so any
+   * local user could drive them, and chromedriver can start any program as its browser. A uid without a
+   * passwd entry is refused (UnavailableError, exit 69).
    */
   runAsUid?: number;
 }
@@ -56,10 +58,19 @@ function killAtExit(kill: () => void): () => void {
  */
 export async function launchChromium(options: LaunchOptions = {}): Promise<Session> {
   const { chromiumPath, driverPath } = resolveBinaries(options);
-  const userDataDir = createProfile();
   // the injected environment is the whole environment (the CLI passes its own): nothing read past it;
-  // as root the browser and the driver run unprivileged, with the profile as home
-  const { prefix, env } = runAsFor(options.runAsUid, options.env ?? process.env, userDataDir);
+  // as root the browser and the driver run unprivileged, with the profile as home and an allow-listed environment
+  const given = options.env ?? process.env;
+  const account = browserAccount(options.runAsUid, given);
+  const userDataDir = createProfile();
+  let runAs: RunAs;
+  try {
+    runAs = runAsFor(account, given, userDataDir, options.headed === true);
+  } catch (error) {
+    removeProfile(userDataDir);
+    throw error;
+  }
+  const { prefix, env } = runAs;
   const processes = new LaunchedProcesses(env, prefix);
   const browserProcess = processes.start(chromiumPath, chromiumArgs(userDataDir, options));
   const browserOutput = tail(browserProcess.stderr);

@@ -1,9 +1,21 @@
-import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnavailableError } from '@forklift/contract';
 
 /** The uid browser-drive drops to when started as root (nobody). */
 export const DEFAULT_BROWSER_UID = 65534;
+
+/** Where the browser's account is looked up: its primary group is the gid of its entry there. */
+const PASSWD = '/etc/passwd';
+
+/** The unprivileged account the browser and the driver run as, and the command that drops root to it. */
+export interface BrowserAccount {
+  uid: number;
+  /** The primary group of the account's passwd entry. */
+  gid: number;
+  /** `setpriv --reuid=UID --regid=GID --clear-groups --`. */
+  prefix: string[];
+}
 
 /** Who the browser and the driver run as: the command prefix that drops root, and the environment they get. */
 export interface RunAs {
@@ -13,41 +25,85 @@ export interface RunAs {
   env: Record<string, string | undefined>;
 }
 
-/**
- * The command prefix that runs the browser and the driver unprivileged when this process is root
- * (`setpriv --reuid --regid --clear-groups`), or none.
- */
-function unprivilegedPrefix(runAsUid: number | undefined, env: Record<string, string | undefined>): { prefix: string[]; uid?: number } {
-  if (process.getuid?.() !== 0) return { prefix: [] };
-  const fromEnv = env.FORKLIFT_BROWSER_UID !== undefined && /^[1-9][0-9]*$/.test(env.FORKLIFT_BROWSER_UID) ? Number(env.FORKLIFT_BROWSER_UID) : undefined;
-  const uid = runAsUid ?? fromEnv ?? DEFAULT_BROWSER_UID;
-  if (uid === 0) return { prefix: [] };
-  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
-  if (!setpriv)
-    throw new UnavailableError(`browser-drive runs the browser as uid ${uid} when started as root, which needs setpriv: apt-get install util-linux`, {
-      code: 'no-setpriv',
-    });
-  return { prefix: [setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'], uid };
+/** The primary gid of `uid`'s first entry in /etc/passwd, or undefined when it has none. */
+function primaryGid(uid: number): number | undefined {
+  for (const line of readFileSync(PASSWD, 'utf8').split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 4 || fields[2] !== String(uid)) continue;
+    if (!/^[0-9]+$/.test(fields[3]!)) return undefined;
+    return Number(fields[3]);
+  }
+  return undefined;
 }
 
-/** chown a fresh profile directory (and what is in it) to the browser's uid. */
-function chownTree(dir: string, uid: number): void {
-  chownSync(dir, uid, uid);
+/**
+ * The account the browser and the driver run as when this process is root (default nobody; `runAsUid`,
+ * else $FORKLIFT_BROWSER_UID, chooses another; 0 keeps root), or undefined when they run as this process.
+ * Found before anything is started or created: no setpriv, or a uid without a passwd entry, is exit 69.
+ * @example browserAccount(undefined, process.env) // { uid: 65534, gid: 65534, prefix: ['/usr/bin/setpriv', ...] } as root
+ */
+export function browserAccount(runAsUid: number | undefined, env: Record<string, string | undefined>): BrowserAccount | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const fromEnv = env.FORKLIFT_BROWSER_UID !== undefined && /^[1-9][0-9]*$/.test(env.FORKLIFT_BROWSER_UID) ? Number(env.FORKLIFT_BROWSER_UID) : undefined;
+  const uid = runAsUid ?? fromEnv ?? DEFAULT_BROWSER_UID;
+  if (uid === 0) return undefined;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+  if (!setpriv)
+    throw new UnavailableError(`started as root, the browser runs as uid ${uid}, which needs setpriv: apt-get install util-linux`, {
+      code: 'no-setpriv',
+    });
+  const gid = primaryGid(uid);
+  if (gid === undefined)
+    throw new UnavailableError(
+      `started as root, the browser runs as uid ${uid}, which has no entry in ${PASSWD} to take its primary group from: create that account or choose another with FORKLIFT_BROWSER_UID or runAsUid`,
+      { code: 'no-browser-account' },
+    );
+  return { uid, gid, prefix: [setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'] };
+}
+
+/** chown a fresh profile directory (and what is in it) to the browser's account. */
+function chownTree(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) chownTree(path, uid);
-    else chownSync(path, uid, uid);
+    if (entry.isDirectory()) chownTree(path, uid, gid);
+    else chownSync(path, uid, gid);
   }
 }
 
+/** What the browser and the driver may take from the caller's environment when they run as another account. */
+const INHERITED = /^(PATH|LANG|LANGUAGE|LC_[A-Z_]+|TZ|FONTCONFIG_FILE|FONTCONFIG_PATH|FONTCONFIG_SYSROOT)$/;
+/** Taken too with a window: which display to talk to (the display itself must let that account in). */
+const INHERITED_HEADED = /^(DISPLAY|WAYLAND_DISPLAY|XAUTHORITY)$/;
+
 /**
- * As root: the browser and the driver run unprivileged (their ports take no password), with the profile
- * as their home, chowned to them. Otherwise they run as this process, with `given` as it is.
- * @example const { prefix, env } = runAsFor(undefined, process.env, profileDir)
+ * The environment of a browser running as another account: any process of that account can read it in
+ * /proc/PID/environ, so it gets the allow-listed variables only (never the caller's tokens, secret paths or
+ * agent sockets), with its own profile as HOME and a private directory in it as TMPDIR.
  */
-export function runAsFor(runAsUid: number | undefined, given: Record<string, string | undefined>, userDataDir: string): RunAs {
-  const { prefix, uid } = unprivilegedPrefix(runAsUid, given);
-  if (uid === undefined) return { prefix, env: given };
-  chownTree(userDataDir, uid);
-  return { prefix, env: { ...given, HOME: userDataDir, XDG_CONFIG_HOME: join(userDataDir, '.config'), XDG_CACHE_HOME: join(userDataDir, '.cache') } };
+function allowListedEnv(given: Record<string, string | undefined>, userDataDir: string, headed: boolean): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== undefined && (INHERITED.test(name) || (headed && INHERITED_HEADED.test(name)))) env[name] = value;
+  }
+  return {
+    ...env,
+    HOME: userDataDir,
+    TMPDIR: join(userDataDir, 'tmp'),
+    XDG_CONFIG_HOME: join(userDataDir, '.config'),
+    XDG_CACHE_HOME: join(userDataDir, '.cache'),
+  };
+}
+
+/**
+ * As root (`account` from browserAccount): the browser and the driver run unprivileged (their ports take no
+ * password), with the profile as their home, chowned to them, and an allow-listed environment. Otherwise they
+ * run as this process, with `given` as it is.
+ * @example const { prefix, env } = runAsFor(browserAccount(undefined, process.env), process.env, profileDir, false)
+ */
+export function runAsFor(account: BrowserAccount | undefined, given: Record<string, string | undefined>, userDataDir: string, headed: boolean): RunAs {
+  if (account === undefined) return { prefix: [], env: given };
+  mkdirSync(join(userDataDir, 'tmp'), { mode: 0o700 });
+  chownTree(userDataDir, account.uid, account.gid);
+  return { prefix: account.prefix, env: allowListedEnv(given, userDataDir, headed) };
 }

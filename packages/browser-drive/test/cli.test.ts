@@ -115,13 +115,16 @@ function processesWithMarker(marker: string): number[] {
 
 t.test('browser-drive - when it exits, every process it started is gone (renderers, zygotes, crash handlers included)', async (t) => {
   for (let round = 1; round <= 3; round += 1) {
-    const marker = `FORKLIFT_BROWSER_DRIVE_TEST=${process.pid}-${round}`;
+    // a directory that does not exist at the end of PATH: harmless, and PATH is one of the few variables a browser
+    // run as another account still gets from the caller (it is inherited by every process of the run)
+    const path = `${process.env.PATH}:/nonexistent/browser-drive-test-${process.pid}-${round}`;
+    const marker = `PATH=${path}`;
     // the built binary (no tsx, whose esbuild helper would carry the marker too)
     const child = spawn(
       process.execPath,
       [BIN, join(scripts, 'failing.json5'), '--base-url', server.url, '--screenshots', join(work, `shots-gone-${round}`), '--timeout', '3'],
       {
-        env: { ...process.env, NODE_OPTIONS: '', FORKLIFT_BROWSER_DRIVE_TEST: `${process.pid}-${round}` },
+        env: { ...process.env, NODE_OPTIONS: '', PATH: path },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
