@@ -1,6 +1,6 @@
 // The framework's own actions run for real under dash and bash in a scratch directory:
 // changed on the first run, ok on the second, a plan afterwards reports nothing; plan mode changes nothing.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -21,7 +21,7 @@ function freshRoot(): { root: string; stateDir: string } {
 }
 
 /** Apply twice then plan: changed, ok, ok (in that shell). */
-function converge(t: Tap.Test, steps: Step[], stateDir: string, shell: 'dash' | 'bash'): void {
+function converge(t: Test, steps: Step[], stateDir: string, shell: 'dash' | 'bash'): void {
   const first = runScript(renderActions(steps, { stateDir }), shell);
   t.equal(first.code, 0, `first run exits 0 (${first.stderr.trim()})`);
   for (const id of Object.keys(first.statuses)) t.equal(first.statuses[id], 'changed', `${id}: first run changed`);
@@ -33,13 +33,6 @@ function converge(t: Tap.Test, steps: Step[], stateDir: string, shell: 'dash' | 
   t.equal(plan.code, 0, 'plan exits 0');
   for (const id of Object.keys(plan.statuses)) t.equal(plan.statuses[id], 'ok', `${id}: plan after converging reports no change`);
   t.same(plan.diffs, {}, 'plan after converging shows no diff');
-}
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Tap {
-    type Test = typeof t;
-  }
 }
 
 for (const shell of ['dash', 'bash'] as const) {

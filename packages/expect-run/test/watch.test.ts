@@ -5,12 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { binPath, REPO_ROOT } from '@forklift/testkit';
 
 type Rec = Record<string, unknown>;
 
-async function project(t: typeof import('tap').default): Promise<string> {
+async function project(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'expect-run-watch-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
@@ -25,7 +25,7 @@ async function project(t: typeof import('tap').default): Promise<string> {
   return dir;
 }
 
-function startWatch(t: typeof import('tap').default, dir: string) {
+function startWatch(t: Test, dir: string) {
   const child = spawn(process.execPath, [binPath('expect-run'), '--watch'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],

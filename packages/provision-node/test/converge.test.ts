@@ -1,7 +1,7 @@
 // The converge logic with a recording fake provider (no nodes, no root, no network): which nodes are
 // cleaned, destroyed and created, in what order, with which ids, and that concurrent converges of one
 // service are serialised by its lock. Fast: well under 2 s.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,7 @@ function fakeProvider(initial: FakeNode[] = [], options: { createDelayMs?: numbe
   return { provider, calls, nodes, requests };
 }
 
-async function fakeContext(t: typeof import('tap').default): Promise<ProviderContext> {
+async function fakeContext(t: Test): Promise<ProviderContext> {
   const home = await mkdtemp(join(tmpdir(), 'fl-converge-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
   return providerContext({

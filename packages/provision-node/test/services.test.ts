@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { binPath, runBinary } from '@forklift/testkit';
 import { runTool } from './helpers.js';
 
-async function project(t: typeof import('tap').default, files: Record<string, string>): Promise<{ cwd: string; env: Record<string, string> }> {
+async function project(t: Test, files: Record<string, string>): Promise<{ cwd: string; env: Record<string, string> }> {
   const cwd = await mkdtemp(join(tmpdir(), 'fl-services-'));
   t.teardown(() => rm(cwd, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) {

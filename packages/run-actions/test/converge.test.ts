@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { freePort, runBinary, startSshd, toNdjson } from '@forklift/testkit';
 import { ofKind, testPlan } from './helpers.js';
 
 // every script runs on THIS machine as root through the loopback sshd: confine it to a scratch dir
-function scratch(t: Tap.Test): string {
+function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-actions-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

@@ -2,7 +2,7 @@
 // exit code, the last lines of its stderr) and every unreachable node with its reason; --plan ends with
 // a one-line summary and, on a terminal, shows the diffs in colour; --diff shows them when applying;
 // -q and -v; NO_COLOR and FORCE_COLOR; the warning for a misspelt phase.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { ofKind, testPlan } from './helpers.js';
 const ESC = '\u001b[';
 
 // every script runs on THIS machine as root through the loopback sshd: confine it to a scratch dir
-function scratch(t: Tap.Test): string {
+function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-actions-human-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
@@ -44,7 +44,7 @@ function project(dir: string, target: string, phases: Record<string, unknown> = 
  * Run a command with stderr on a pseudo-terminal (script(1)): stdin and stdout are files, what the
  * terminal shows comes back (script turns LF into CRLF; undone here).
  */
-function onTerminal(t: Tap.Test, command: string, env: Record<string, string> = {}): { code: number | null; terminal: string; stdout: string } {
+function onTerminal(t: Test, command: string, env: Record<string, string> = {}): { code: number | null; terminal: string; stdout: string } {
   const dir = scratch(t);
   const stdout = join(dir, 'stdout');
   const probe = spawnSync('script', ['--version']);

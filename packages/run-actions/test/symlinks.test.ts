@@ -1,7 +1,7 @@
 // Writes that never follow symlinks (issue 12 items 1-3) on a real systemd node: an unprivileged user of the
 // node (mallory) plants links where root's actions will write, and a racing reader watches for a file that is
 // world-readable before its mode is set. Each case is run-actions applying a spec, as in production.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ async function apply(actions: string): Promise<{ code: number | null; results: A
 }
 
 /** The victims: a root file and a root directory that must come out of every case untouched. */
-async function victimsUntouched(tt: Tap.Test): Promise<void> {
+async function victimsUntouched(tt: Test): Promise<void> {
   const state = await onNode(node, `stat -c '%U:%G %a' ${VICTIM_FILE} ${VICTIM_DIR}; cat ${VICTIM_FILE}; ls -A ${VICTIM_DIR}`);
   tt.equal(state.stdout, 'root:root 600\nroot:root 755\nroot only\n', 'the root file and directory are untouched');
 }

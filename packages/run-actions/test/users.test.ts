@@ -1,11 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdtempSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBinary, startSshd, toNdjson } from '@forklift/testkit';
 import { ofKind, testPlan } from './helpers.js';
 
-function scratch(t: Tap.Test): string {
+function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-actions-users-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

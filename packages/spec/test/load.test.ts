@@ -1,12 +1,12 @@
 // The one spec loader: files of every extension, the default-export rule, the group rule, the node spec
 // vocabulary, extends (references, objects, crates by name) and the project a spec belongs to.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSpecShape, loadSpec, projectRootOf, resolveSpecPath, SPEC_EXTENSIONS, type ServerSpec } from '../src/index.js';
 
-async function project(t: typeof import('tap').default, files: Record<string, string>): Promise<string> {
+async function project(t: Test, files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'fl-spec-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) {
