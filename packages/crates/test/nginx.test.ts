@@ -2,7 +2,7 @@
 // the app's port from the app-server crate, gzip and /labels/, `nginx -t` before the reload, errors.
 import t from 'tap';
 import type { NodeRecord } from '@forklift/contract';
-import { groupSpec, renderPlans } from '@forklift/render-crate';
+import { groupSpec, renderPlans, type ActionEntry, type SpecContext } from '@forklift/render-crate';
 import { appServer, nginx, nginxOptions, nginxSite } from '../src/index.js';
 
 function node(id: string, address: string, fields: Partial<NodeRecord> = {}): NodeRecord {
@@ -63,7 +63,7 @@ t.test('nginx - topology (a): one node with every role proxies to itself; appPor
   });
   const spec = groupSpec({ group: 'wine-cellar', extends: [app, nginx({ app: 'wine-cellar' })] });
   // render only the nginx part's site text: the settings of the app-server crate reach nginx's phase
-  const { phases } = spec.extends![1] as { phases: { configure: (ctx: unknown) => Array<{ id: string; content?: string }> } };
+  const { phases } = spec.extends![1] as { phases: { configure: (ctx: SpecContext) => ActionEntry[] } };
   const actions = phases.configure({
     node: one,
     nodes: [one],

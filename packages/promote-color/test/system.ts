@@ -98,12 +98,11 @@ export async function startSystem(name: string, log: (line: string) => void): Pr
   const home = mkdtempSync(join(tmpdir(), `${name}-`));
   const env = { FORKLIFT_HOME: home, FORKLIFT_IMAGE_CACHE: process.env.FORKLIFT_IMAGE_CACHE || '/var/cache/forklift/images' };
   const nodes: NodeRecord[] = [];
-  const system = { home, env, nodes } as System;
   for (const { group, ...labels } of GROUPS) {
     nodes.push(...(await provisionNodes({ service: 'local', count: 1, group, ...labels, roles: [...labels.roles], home, env, log })));
   }
   const [lb, blue, green] = nodes as [NodeRecord, NodeRecord, NodeRecord];
-  Object.assign(system, { lb, blue, green, stdin: nodes.map((n) => JSON.stringify(n)).join('\n') + '\n' });
+  const system: System = { home, env, nodes, lb, blue, green, stdin: nodes.map((n) => JSON.stringify(n)).join('\n') + '\n' };
   const nodeBinary = readFileSync(process.execPath);
   const app = readFileSync(join(HERE, 'app', 'color-app.mjs'));
   await Promise.all(

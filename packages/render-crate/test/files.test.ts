@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, type NodeRecord } from '@forklift/contract';
-import { renderPlans } from '../src/index.js';
+import { renderPlans, type ActionEntry } from '../src/index.js';
 import { runCli } from './helpers.js';
 
 const node: NodeRecord = {
@@ -36,7 +36,7 @@ function project(t: { teardown(fn: () => void): void }) {
   return { dir, root, outside };
 }
 
-const kinds: Array<[string, (ref: string) => Record<string, unknown>]> = [
+const kinds: Array<[string, (ref: string) => ActionEntry]> = [
   ['local', (ref) => ({ action: 'file', path: '/etc/x', local: ref })],
   ['contentFrom', (ref) => ({ action: 'file', path: '/etc/x', contentFrom: ref })],
   ['upload', (ref) => ({ action: 'file', path: '/etc/x', upload: ref })],
