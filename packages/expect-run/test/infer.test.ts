@@ -55,7 +55,14 @@ const table: Array<[string, unknown, unknown, string]> = [
   ['class - String accepts a primitive string', String, 'x', ''],
   ['class - String refuses a number', String, 3, 'expected an instance of String, was: 3'],
   ['class - Date', Date, new Date(0), ''],
-  ['error class + function - throws that error', TypeError, () => null.valueOf(), ''],
+  [
+    'error class + function - throws that error',
+    TypeError,
+    () => {
+      throw new TypeError('not a function');
+    },
+    '',
+  ],
   ['error class + function - did not throw', TypeError, () => null, 'did not throw TypeError'],
   [
     'error class + function - threw another error',
@@ -103,7 +110,7 @@ t.test('predicate - an anonymous function is shown by its source text', async (t
 });
 
 t.test('fromEach - each item is checked under its index', async (t) => {
-  const verdict = evaluate(
+  const verdict = await evaluate(
     isEven,
     fromEach([1, 2, 3], (n) => n * 2 + (n === 3 ? 1 : 0)),
     1000,
