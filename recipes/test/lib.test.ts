@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MINI, RECIPES } from './helpers.js';
-// @ts-expect-error a plain ES module without types
 import { formatDuration, formatRecord, pipelineProblem } from '../lib/recipe.mjs';
 
 const summary = (tool: string, ok: boolean, counts: Record<string, number> = {}) => ({ v: 1, kind: 'summary', tool, ok, counts, durationMs: 1 });
@@ -25,7 +24,7 @@ t.test('pipelineProblem - an upstream summary with ok:false fails even when the 
 t.test('pipelineProblem - a stage exiting non-zero fails; 64, 65, 69, 70, 130, 143 are kept, others are 1', async (t) => {
   t.same(pipelineProblem([], 1), { exitCode: 1, message: 'a stage exited 1' });
   t.same(pipelineProblem([], 3), { exitCode: 1, message: 'a stage exited 3' });
-  for (const code of [64, 65, 69, 70, 130, 143]) t.equal(pipelineProblem([], code).exitCode, code);
+  for (const code of [64, 65, 69, 70, 130, 143]) t.equal(pipelineProblem([], code)?.exitCode, code);
   t.same(pipelineProblem([{ v: 1, kind: 'error', code: 'unreachable', message: 'connect timeout', node: 'web-1' }], 1), {
     exitCode: 1,
     message: 'a stage exited 1: web-1: connect timeout',

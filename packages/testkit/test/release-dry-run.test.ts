@@ -9,9 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { REPO_ROOT } from '../src/index.js';
-// @ts-expect-error: a plain ES module script of the repository (no types)
 import { forkliftClosure, helpOfBins, installAlone, packAll, publishedPackages } from '../../../scripts/release-dry-run.mjs';
-// @ts-expect-error: as above
 import { startLockfileRegistry } from '../../../scripts/lockfile-registry.mjs';
 
 interface Packed {

@@ -5,7 +5,6 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'tap-parser';
-// @ts-expect-error a plain .mjs script of the repository, without types
 import { countTap } from '../../../scripts/tap-count.mjs';
 
 interface Count {
