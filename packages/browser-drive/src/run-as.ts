@@ -1,6 +1,6 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UnavailableError } from '@forklift/contract';
+import { UnavailableError, UsageError } from '@forklift/contract';
 
 /** The uid browser-drive drops to when started as root (nobody). */
 export const DEFAULT_BROWSER_UID = 65534;
@@ -37,6 +37,22 @@ function primaryGid(uid: number): number | undefined {
 }
 
 /**
+ * $FORKLIFT_BROWSER_UID as a uid (unset or empty: undefined). Anything but a uid other than 0 is a usage error
+ * (exit 64), never silently replaced by the default: a typo must not decide which account runs the browser, and
+ * root is only kept by the library's explicit `runAsUid: 0`.
+ * @example browserUidFromEnv({ FORKLIFT_BROWSER_UID: '5' }) // 5
+ */
+export function browserUidFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const value = env.FORKLIFT_BROWSER_UID;
+  if (value === undefined || value === '') return undefined;
+  if (/^[1-9][0-9]{0,9}$/.test(value) && Number(value) <= 0xfffffffe) return Number(value);
+  throw new UsageError(
+    `FORKLIFT_BROWSER_UID ${JSON.stringify(value.slice(0, 40))}: not the uid of an account other than root (a number from 1; unset it for nobody)`,
+    { code: 'bad-browser-uid' },
+  );
+}
+
+/**
  * The account the browser and the driver run as when this process is root (default nobody; `runAsUid`,
  * else $FORKLIFT_BROWSER_UID, chooses another; 0 keeps root), or undefined when they run as this process.
  * Found before anything is started or created: no setpriv, or a uid without a passwd entry, is exit 69.
@@ -44,8 +60,7 @@ function primaryGid(uid: number): number | undefined {
  */
 export function browserAccount(runAsUid: number | undefined, env: Record<string, string | undefined>): BrowserAccount | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const fromEnv = env.FORKLIFT_BROWSER_UID !== undefined && /^[1-9][0-9]*$/.test(env.FORKLIFT_BROWSER_UID) ? Number(env.FORKLIFT_BROWSER_UID) : undefined;
-  const uid = runAsUid ?? fromEnv ?? DEFAULT_BROWSER_UID;
+  const uid = runAsUid ?? browserUidFromEnv(env) ?? DEFAULT_BROWSER_UID;
   if (uid === 0) return undefined;
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
   if (!setpriv)

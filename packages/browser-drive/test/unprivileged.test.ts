@@ -265,3 +265,28 @@ t.test('browser-drive as root - a FORKLIFT_BROWSER_UID with no passwd entry: exi
   );
   t.same(result.descendants.filter(isAlive), [], 'no process of the run is left');
 });
+
+t.test('browser-drive as root - a FORKLIFT_BROWSER_UID that is not an account other than root: exit 64, one line, nothing started or left', async (t) => {
+  if (process.getuid?.() !== 0) throw new Error('this test checks what happens when browser-drive is started as root: run it as root');
+  for (const value of ['abc', '0', '-5', '5x', ' 5', '99999999999']) {
+    const tmp = mkdtempSync(join(tmpdir(), 'browser-drive-bad-uid-'));
+    t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+    chmodSync(tmp, 0o755);
+    const result = await runCli([join(PAGES_DIR, 'scripts', 'hello.json5')], { env: { FORKLIFT_BROWSER_UID: value, TMPDIR: tmp } });
+    t.equal(result.code, 64, `FORKLIFT_BROWSER_UID=${JSON.stringify(value)}: exit 64 (${result.stderr.trim()})`);
+    const lines = result.stderr.trim().split('\n');
+    t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
+    t.match(lines[0], `FORKLIFT_BROWSER_UID ${JSON.stringify(value)}: not the uid of an account other than root`, 'it names the variable and its value');
+    t.same(
+      result.records.filter((record) => record.kind === 'step' && record.status === 'passed'),
+      [],
+      'no step ran',
+    );
+    t.same(
+      readdirSync(tmp).filter((name) => name.startsWith('browser-drive-')),
+      [],
+      'no profile left behind',
+    );
+    t.same(result.descendants.filter(isAlive), [], 'no process of the run is left');
+  }
+});
