@@ -41,6 +41,10 @@ Options:
                        else /usr/bin/chromium)
   --chromedriver PATH  driver binary (default $FORKLIFT_CHROMEDRIVER or /usr/bin/chromedriver)
 
+Started as root, the browser and the driver run as nobody (FORKLIFT_BROWSER_UID=UID picks another
+account: a uid from 1 with an entry in /etc/passwd) with that account's group and an allow-listed
+environment, never the caller's.
+
 Steps: ${STEP_VERBS.join(', ')}`,
   async run(ctx) {
     const browserName = String(ctx.flags.browser ?? 'chrome');
