@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeRecord } from '@forklift/contract';
 import { provisionNodes } from '@forklift/provision-node';
+import { pinnedSshArgs } from '@forklift/testkit';
 import { isAlive } from '../src/processes.js';
 import { PAGES_DIR } from './page-server.js';
 import { runCli } from './run-cli.js';
@@ -22,33 +23,10 @@ let env: Record<string, string>;
 let node: NodeRecord | undefined;
 let httpdPid: string | undefined;
 
-function sshArgs(target: NodeRecord, command: string): string[] {
-  const knownHosts = join(home, 'known_hosts');
-  writeFileSync(knownHosts, `${target.address} ${target.hostKey}\n`);
-  return [
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'ConnectTimeout=10',
-    '-i',
-    String(target.privateKey),
-    '-p',
-    String(target.port),
-    `${target.user}@${target.address}`,
-    command,
-  ];
-}
-
 /** Run a command on the node, feeding it a local file or a tar of a directory on stdin. */
 function ssh(target: NodeRecord, command: string, input?: { file?: string; tarDir?: string }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', sshArgs(target, command), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', pinnedSshArgs(target, command, home), { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
