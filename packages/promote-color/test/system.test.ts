@@ -315,6 +315,8 @@ t.test('promote-color - a green answering 500: the gate before the first stage h
   await sh(s.green, 'rm -f /run/color-app/fail');
   const stat = await haproxyApi(s.lb, 'show stat');
   t.match(stat, /shop,FRONTEND/);
+  // green healthy again in HAProxy's checks (two good checks after the failures) before the next test promotes it
+  await waitUp(s);
 });
 
 t.test('promote-color - a non-root login with passwordless sudo: socat and the state files through sudo -n', async (t) => {
