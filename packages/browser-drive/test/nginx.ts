@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@forklift/testkit';
 
 /** An nginx serving a directory on 127.0.0.1, started by the test and killed by its PID. */
 export interface Nginx {
@@ -11,22 +11,26 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Start /usr/sbin/nginx (one process: no master, no daemon) with its own prefix and config. */
+/**
+ * Start /usr/sbin/nginx (one process: no master, no daemon) with its own prefix and config, on a free port. The
+ * port is free when chosen but another process may take it before nginx binds it (tests run side by side):
+ * then nginx exits with "Address already in use" and it is started again on another port (5 tries).
+ */
 export async function startNginx(root: string): Promise<Nginx> {
   if (!existsSync('/usr/sbin/nginx')) throw new Error('nginx is not installed: apt-get install nginx');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNginxOnce(root, await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 5) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startNginxOnce(root: string, port: number): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), 'browser-drive-nginx-'));
-  const port = await freePort();
   const conf = join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
@@ -59,14 +63,16 @@ http {
   };
   const deadline = Date.now() + 15_000;
   for (;;) {
+    // our nginx, not whatever else might answer on that port: the page it serves is the root's index.html
     const up = await fetch(`http://127.0.0.1:${port}/index.html`).then(
-      (response) => response.ok,
+      async (response) => response.ok && (await response.text()) === readFileSync(join(root, 'index.html'), 'utf8'),
       () => false,
     );
     if (up) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
       await stop();
+      if (/Address already in use/.test(log)) throw new PortTaken(`127.0.0.1:${port} was taken before nginx bound it`);
       throw new Error(`nginx did not come up on 127.0.0.1:${port}: ${log.trim()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
