@@ -31,6 +31,11 @@ export type PackageArgs = z.output<typeof packageSchema>;
 interface PackageManager {
   /** sh defining `fl_pkg_installed NAME` (true when installed) and `fl_pkg_outdated NAME` (true when the index has a newer version). */
   functions: string;
+  /**
+   * sh run once before the checks with every package name of the phase as its arguments (`set --`), when the
+   * manager can answer for all of them in one process: `fl_pkg_installed` then reads its answer instead of asking again.
+   */
+  query?: string;
   /** Refresh the package index. */
   refresh: string;
   /** sh changing everything at once from `$fl_pkg_add` (install or upgrade) and `$fl_pkg_del` (remove). */
@@ -39,9 +44,15 @@ interface PackageManager {
 
 // Word splitting of $fl_pkg_add/$fl_pkg_del is wanted: they only hold validated package names.
 const APT: PackageManager = {
+  // one dpkg-query for every package of the phase: a word `STATUS:NAME` per package, once with its name as given
+  // with an architecture (`libc6:amd64`) and once without, so either spelling finds its own status; a name dpkg
+  // does not know has no word (not installed). The words cannot run into each other: names have no spaces.
+  // (`|| true` outside the substitution: inside it, sh would fork once more to run dpkg-query before `true`)
+  query: "fl_pkg_state=$(dpkg-query -W -f='${db:Status-Status}:${binary:Package} ${db:Status-Status}:${Package} ' -- \"$@\" 2>/dev/null) || true\n",
   functions:
     'fl_pkg_installed() {\n' +
-    '  [ "$(dpkg-query -W -f=\'${db:Status-Status}\' "$1" 2>/dev/null || true)" = installed ]\n' +
+    '  case " $fl_pkg_state " in *" installed:$1 "*) return 0 ;; esac\n' +
+    '  return 1\n' +
     '}\n' +
     'fl_pkg_outdated() {\n' +
     '  fl_policy=$(apt-cache policy "$1")\n' +
@@ -115,6 +126,7 @@ function renderAggregate(items: ReadonlyArray<AggregateItem<PackageArgs>>, ctx: 
   const manager = forOs(PACKAGE_MANAGERS, ctx.facts);
   const anyLatest = items.some((item) => item.args.ensure === 'latest');
   let out = manager.functions + "fl_pkg_add=''\nfl_pkg_del=''\nfl_pkg_fresh=0\n";
+  if (manager.query) out += sh`set -- ${items.flatMap((item) => item.args.name)}\n` + manager.query;
   if (anyLatest) {
     // "latest" compares with the index, so apply mode refreshes it first (this is the phase's one refresh).
     out += `if fl_apply; then\n  ${manager.refresh}\n  fl_pkg_fresh=1\nfi\n`;
