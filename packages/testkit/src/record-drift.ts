@@ -3,7 +3,7 @@
 // field can slip into a record without anyone declaring it; this check finds every such field.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './run-binary.js';
+import { REPO_ROOT } from './repo-root.js';
 
 type Schema = Record<string, unknown> | boolean;
 

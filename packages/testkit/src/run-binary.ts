@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { undeclaredFields } from './record-drift.js';
+import { REPO_ROOT } from './repo-root.js';
 
 /** What a finished binary run gave: exit code, parsed stdout records, raw stdout and stderr. */
 export interface BinaryResult {
@@ -38,8 +38,7 @@ export interface SpawnedBinary {
   result: Promise<BinaryResult>;
 }
 
-/** The repository root (testkit lives in packages/testkit/{src,dist}). */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { REPO_ROOT };
 
 /** Path of a forklift package's bin shim: `binPath('run-actions')`, or a path as given when it contains a slash. */
 export function binPath(name: string): string {
