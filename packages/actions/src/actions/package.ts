@@ -48,7 +48,7 @@ const APT: PackageManager = {
   // with an architecture (`libc6:amd64`) and once without, so either spelling finds its own status; a name dpkg
   // does not know has no word (not installed). The words cannot run into each other: names have no spaces.
   // (`|| true` outside the substitution: inside it, sh would fork once more to run dpkg-query before `true`)
-  query: "fl_pkg_state=$(dpkg-query -W -f='${db:Status-Status}:${binary:Package} ${db:Status-Status}:${Package} ' -- \"$@\" 2>/dev/null) || true\n",
+  query: 'fl_pkg_state=$(dpkg-query -W -f=\'${db:Status-Status}:${binary:Package} ${db:Status-Status}:${Package} \' -- "$@" 2>/dev/null) || true\n',
   functions:
     'fl_pkg_installed() {\n' +
     '  case " $fl_pkg_state " in *" installed:$1 "*) return 0 ;; esac\n' +
