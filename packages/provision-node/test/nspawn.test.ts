@@ -1,7 +1,11 @@
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { runBinary } from '@forklift/testkit';
-import { forceClean, leftovers, sshRun, testHome } from './helpers.js';
+import { forceClean, leftovers, machineOf, sshRun, testHome } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
 
 // the first test of a CI run may build the rootfs (about a minute idle, much longer on a loaded machine)
 t.setTimeout(25 * 60_000);
@@ -65,4 +69,29 @@ t.test('nspawn local service - 3 nodes answer SSH, scale to 1 destroys the two n
   t.equal(zero.exitCode, 0, 'scale to 0 exits 0', { stderr: zero.stderr });
   t.equal(zero.records.filter((record) => record.kind === 'node').length, 0, 'no node record after 0');
   t.same(await leftovers(home, [...machines]), [], 'no mounts, links, cgroups, processes or leases left');
+});
+
+t.test('nspawn local service - a veth left by an earlier node of the same name does not stop the node', async (t) => {
+  const { home, env } = await testHome('nspawn-stale-veth');
+  const machine = machineOf(home, 'local', 'web-1');
+  const stale = `vb-${machine}`;
+  t.teardown(async () => {
+    await runBinary('provision-node', ['local', '0', '--group', 'web'], { env, timeoutMs: 120_000 }).catch(() => undefined);
+    await execFileAsync('ip', ['link', 'del', stale]).catch(() => undefined);
+    await forceClean(home);
+    await rm(home, { recursive: true, force: true });
+  });
+  // what the kernel sometimes leaves for a while after a node is destroyed: its host-side veth, named after the machine
+  await execFileAsync('ip', ['link', 'add', stale, 'type', 'veth', 'peer', 'name', `vp-${machine}`]);
+
+  const up = await runBinary('provision-node', ['local', '1', '--group', 'web'], { env, timeoutMs: 580_000 });
+  t.equal(up.exitCode, 0, 'provision-node local 1 exits 0', { stderr: up.stderr });
+  t.match(up.stderr, `removed ${stale}`, 'it says it removed the stale link');
+  const node = up.records.find((record) => record.kind === 'node');
+  t.equal((node?.tags as Record<string, string> | undefined)?.machine, machine, 'the node is the machine the link was named after');
+  t.match(await sshRun(node!, 'hostname', home), /^web-1\n$/, 'and it answers SSH');
+
+  const zero = await runBinary('provision-node', ['local', '0', '--group', 'web'], { env, timeoutMs: 120_000 });
+  t.equal(zero.exitCode, 0, 'scale to 0 exits 0', { stderr: zero.stderr });
+  t.same(await leftovers(home, [machine]), [], 'no mounts, links, cgroups, processes or leases left');
 });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoredNode } from '../node-store.js';
@@ -61,6 +61,21 @@ async function diagnose(nspawnPid: number): Promise<string> {
 const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, mac: string): string =>
   `[Match]\nName=host0\n\n[Link]\nMACAddress=${mac}\n\n[Network]\nAddress=${address}/${prefixLength}\nGateway=${gateway}\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
 
+/**
+ * The host end of a node's veth is `vb-MACHINE` (nspawn's name; MACHINE is unique to this home, service and node
+ * id). When a node is destroyed, the kernel can keep its network namespace — and so that veth — for a while after
+ * every process of it is gone; a node created again with the same id then fails with `Failed to add new veth
+ * interfaces ... File exists`. Such a link has no machine behind it (this node is being created): delete it.
+ */
+async function removeStaleVeth(machine: string, log: (line: string) => void): Promise<void> {
+  const name = `vb-${machine}`.slice(0, 15);
+  if (!existsSync(`/sys/class/net/${name}`)) return;
+  const result = await run('ip', ['link', 'del', name], { reject: false });
+  log(
+    `removed ${name}, the veth of an earlier node ${machine} the kernel had not let go of yet${result.exitCode === 0 ? '' : ` (ip link del failed: ${result.stderr.trim()})`}`,
+  );
+}
+
 /** nspawn: real systemd nodes on this host, one overlay of the cached Debian rootfs each, on the home's bridge. */
 export const provider = rootfsProvider({
   name: 'nspawn',
@@ -76,9 +91,10 @@ export const provider = rootfsProvider({
     await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + requests.length), ctx.log);
   },
   rootOptions: (request) => ({ nfsExport: parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group).nfsExport }),
-  async launch(_ctx, node, root, publicKey) {
+  async launch(ctx, node, root, publicKey) {
     const { request, meta, lease } = node;
     const { network } = lease;
+    await removeStaleVeth(meta.machine, ctx.log);
     const extras = parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group);
     await mkdir(join(root, 'etc', 'systemd', 'network'), { recursive: true });
     await writeFile(
