@@ -59,8 +59,12 @@ ask srvr 2>/dev/null | grep -Eq '^Mode: (standalone|leader|follower)$'
 
 const SET_SCRIPT = `#!/bin/sh
 # managed by forklift (crate zookeeper): forklift-zk-set PORT PATH VALUE makes the znode PATH hold VALUE,
-# creating missing parents empty; forklift-zk-get PORT PATH prints its value (nothing when it cannot tell).
+# creating missing parents empty; forklift-zk-get PORT PATH prints its value (nothing when it cannot tell);
+# forklift-zk-get PORT PATH VALUE prints nothing and exits 0 when the znode holds VALUE (one line), 1 otherwise.
 # zkCli's JVM is kept small; a call that never got a session (a slow start on a busy node) is tried again.
+# zkCli prints its watcher's connection event from another thread than the data: the event can come before or
+# after the value, so the value is never found by its position in the output. A check looks for VALUE as a
+# whole line; a read drops the lines zkCli prints around it.
 set -eu
 port=$1 path=$2
 zk() {
@@ -72,9 +76,14 @@ zk() {
   echo "zkCli $1 $path: no session with 127.0.0.1:$port" >&2
   return 1
 }
+noise='^(WATCHER::|WatchedEvent state:.*|Connecting to .*|Node does not exist: .*|log4j:.*|.*VM warning: .*|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:.*)$'
 case "$0" in
 *get)
-  zk get "$path" | sed -n '/^WatchedEvent state:SyncConnected/,$p' | sed 1d | grep -v '^Node does not exist' || true
+  if [ "$#" -ge 3 ]; then
+    zk get "$path" | grep -qxF -- "$3"
+    exit $?
+  fi
+  zk get "$path" | grep -Ev -e "$noise" -e '^$' || true
   exit 0 ;;
 esac
 value=$3
@@ -86,7 +95,7 @@ while [ "\${rest#*/}" != "$rest" ]; do
   zk create "$parent" >/dev/null
 done
 if zk create "$path" "$value" | grep -q 'Node already exists'; then zk set "$path" "$value" >/dev/null; fi
-[ "$(zk get "$path" | sed -n '/^WatchedEvent state:SyncConnected/,$p' | sed 1d)" = "$value" ] || { echo "znode $path does not hold the value after setting it" >&2; exit 1; }
+zk get "$path" | grep -qxF -- "$value" || { echo "znode $path does not hold the value after setting it" >&2; exit 1; }
 `;
 
 /** The ensemble this node belongs to: the running nodes with the role, sorted by id; [] renders standalone. */
@@ -205,7 +214,7 @@ export const zookeeper = defineCrate({
                 action: 'exec',
                 id: `zookeeper-znode-${index + 1}`,
                 script: `/usr/local/sbin/forklift-zk-set ${args} ${shellQuote(value)}`,
-                unless: `[ "$(/usr/local/sbin/forklift-zk-get ${args})" = ${shellQuote(value)} ]`,
+                unless: `/usr/local/sbin/forklift-zk-get ${args} ${shellQuote(value)}`,
               });
             });
           }
