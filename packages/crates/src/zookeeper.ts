@@ -76,7 +76,7 @@ zk() {
   echo "zkCli $1 $path: no session with 127.0.0.1:$port" >&2
   return 1
 }
-noise='^(WATCHER::|WatchedEvent state:.*|Connecting to .*|Node does not exist: .*|log4j:.*|.*VM warning: .*|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:.*)$'
+noise='^(WATCHER::|WatchedEvent state:.*|Connecting to .*|Node does not exist: .*|SLF4J: .*|log4j:.*|.*VM warning: .*|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:.*)$'
 case "$0" in
 *get)
   if [ "$#" -ge 3 ]; then
