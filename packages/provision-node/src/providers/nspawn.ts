@@ -67,11 +67,11 @@ const NETWORK_FILE = (address: string, prefixLength: number, gateway: string, ma
  * every process of it is gone; a node created again with the same id then fails with `Failed to add new veth
  * interfaces ... File exists`. Such a link has no machine behind it (this node is being created): delete it.
  */
-async function removeStaleVeth(machine: string, log: (line: string) => void): Promise<void> {
+async function removeStaleVeth(machine: string, log?: (line: string) => void): Promise<void> {
   const name = `vb-${machine}`.slice(0, 15);
   if (!existsSync(`/sys/class/net/${name}`)) return;
   const result = await run('ip', ['link', 'del', name], { reject: false });
-  log(
+  log?.(
     `removed ${name}, the veth of an earlier node ${machine} the kernel had not let go of yet${result.exitCode === 0 ? '' : ` (ip link del failed: ${result.stderr.trim()})`}`,
   );
 }
@@ -89,6 +89,11 @@ export const provider = rootfsProvider({
     // a bad node spec extra stops the call before any node is begun
     for (const request of requests) parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group);
     await ensureInotifyInstances(128 + INOTIFY_PER_NODE * (hostNspawnCount() + requests.length), ctx.log);
+  },
+  // once the node's processes are gone its veth goes with its network namespace — unless the kernel keeps that
+  // namespace a while longer: then the link is ours to remove now, not left on the host after the node
+  async destroyExtra(_ctx, machine) {
+    await removeStaleVeth(machine);
   },
   rootOptions: (request) => ({ nfsExport: parseNspawnExtras(request.nodeSpec.provider?.nspawn, request.group).nfsExport }),
   async launch(ctx, node, root, publicKey) {
