@@ -240,19 +240,20 @@ t.test("browser-drive as root - the default account nobody runs with nobody's pr
   }
 });
 
-t.test('browser-drive as root - a FORKLIFT_BROWSER_UID with no passwd entry: exit 69, one line, nothing started or left', async (t) => {
-  if (process.getuid?.() !== 0) throw new Error('this test checks what happens when browser-drive is started as root: run it as root');
-  let uid = 42_420;
-  while (passwdEntry((fields) => Number(fields[2]) === uid)) uid += 1;
-  const tmp = mkdtempSync(join(tmpdir(), 'browser-drive-no-account-'));
+/**
+ * browser-drive as root with FORKLIFT_BROWSER_UID=`value`: it stops with `code` and one line matching `message`
+ * before anything starts — no step ran, no profile is left in TMPDIR (reachable by any account, so only the
+ * account can stop the run), no process of the run is alive.
+ */
+async function refusedBeforeStart(t: Test, value: string, code: number, message: string | RegExp, what: string): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'browser-drive-refused-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  // reachable by any account, so that only the missing passwd entry can stop the run
   chmodSync(tmp, 0o755);
-  const result = await runCli([join(PAGES_DIR, 'scripts', 'hello.json5')], { env: { FORKLIFT_BROWSER_UID: String(uid), TMPDIR: tmp } });
-  t.equal(result.code, 69, result.stderr);
+  const result = await runCli([join(PAGES_DIR, 'scripts', 'hello.json5')], { env: { FORKLIFT_BROWSER_UID: value, TMPDIR: tmp } });
+  t.equal(result.code, code, `FORKLIFT_BROWSER_UID=${JSON.stringify(value)}: exit ${code} (${result.stderr.trim()})`);
   const lines = result.stderr.trim().split('\n');
   t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
-  t.match(lines[0], new RegExp(`uid ${uid}.*/etc/passwd`), 'it names the uid and where it was looked up');
+  t.match(lines[0], message, what);
   t.same(
     result.records.filter((record) => record.kind === 'step' && record.status === 'passed'),
     [],
@@ -264,29 +265,24 @@ t.test('browser-drive as root - a FORKLIFT_BROWSER_UID with no passwd entry: exi
     'no profile left behind',
   );
   t.same(result.descendants.filter(isAlive), [], 'no process of the run is left');
+}
+
+t.test('browser-drive as root - a FORKLIFT_BROWSER_UID with no passwd entry: exit 69, one line, nothing started or left', async (t) => {
+  if (process.getuid?.() !== 0) throw new Error('this test checks what happens when browser-drive is started as root: run it as root');
+  let uid = 42_420;
+  while (passwdEntry((fields) => Number(fields[2]) === uid)) uid += 1;
+  await refusedBeforeStart(t, String(uid), 69, new RegExp(`uid ${uid}.*/etc/passwd`), 'it names the uid and where it was looked up');
 });
 
 t.test('browser-drive as root - a FORKLIFT_BROWSER_UID that is not an account other than root: exit 64, one line, nothing started or left', async (t) => {
   if (process.getuid?.() !== 0) throw new Error('this test checks what happens when browser-drive is started as root: run it as root');
   for (const value of ['abc', '0', '-5', '5x', ' 5', '99999999999']) {
-    const tmp = mkdtempSync(join(tmpdir(), 'browser-drive-bad-uid-'));
-    t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-    chmodSync(tmp, 0o755);
-    const result = await runCli([join(PAGES_DIR, 'scripts', 'hello.json5')], { env: { FORKLIFT_BROWSER_UID: value, TMPDIR: tmp } });
-    t.equal(result.code, 64, `FORKLIFT_BROWSER_UID=${JSON.stringify(value)}: exit 64 (${result.stderr.trim()})`);
-    const lines = result.stderr.trim().split('\n');
-    t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`);
-    t.match(lines[0], `FORKLIFT_BROWSER_UID ${JSON.stringify(value)}: not the uid of an account other than root`, 'it names the variable and its value');
-    t.same(
-      result.records.filter((record) => record.kind === 'step' && record.status === 'passed'),
-      [],
-      'no step ran',
+    await refusedBeforeStart(
+      t,
+      value,
+      64,
+      `FORKLIFT_BROWSER_UID ${JSON.stringify(value)}: not the uid of an account other than root`,
+      'it names the variable and its value',
     );
-    t.same(
-      readdirSync(tmp).filter((name) => name.startsWith('browser-drive-')),
-      [],
-      'no profile left behind',
-    );
-    t.same(result.descendants.filter(isAlive), [], 'no process of the run is left');
   }
 });
