@@ -7,7 +7,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '@forklift/contract';
 import { runBinary, spawnBinary } from '@forklift/testkit';
-import { machineOf, sshRun as sshRunPinned } from './helpers.js';
+import { machineOf, sshRun } from './helpers.js';
 import { provisionNodes } from '../src/provision.js';
 import { LABEL } from '../src/providers/podman.js';
 import { parsePodmanOptions } from '../src/providers/podman-options.js';
@@ -17,32 +17,6 @@ const SERVICE = 'podtest';
 function podmanContainers(service = SERVICE): string[] {
   const out = execFileSync('podman', ['ps', '--all', '--filter', `label=${LABEL.service}=${service}`, '--format', '{{.Names}}'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
-}
-
-function sshRun(node: { address: string; port: number; user: string; privateKey?: string; hostKey?: string }, dir: string, command: string): string {
-  const knownHosts = join(dir, 'known_hosts');
-  const host = node.port === 22 ? node.address : `[${node.address}]:${node.port}`;
-  execFileSync('sh', ['-c', 'printf "%s %s\\n" "$1" "$2" > "$3"', 'sh', host, node.hostKey!, knownHosts]);
-  return execFileSync(
-    'ssh',
-    [
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'HostKeyAlgorithms=ssh-ed25519',
-      '-i',
-      node.privateKey!,
-      '-p',
-      String(node.port),
-      `${node.user}@${node.address}`,
-      command,
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
 }
 
 t.test('podman provider - one node comes up, answers SSH with its pinned host key, and is removed', async (t) => {
@@ -71,10 +45,10 @@ t.test('podman provider - one node comes up, answers SSH with its pinned host ke
   t.match(node.hostKey, /^ssh-ed25519 [A-Za-z0-9+/=]+$/, 'the host key is pinned');
   t.same(podmanContainers().length, 1, 'one container exists');
 
-  const out = sshRun(
-    node as never,
-    home,
+  const out = await sshRun(
+    node,
     'hostname; systemctl is-system-running --wait || true; systemctl is-active ssh; . /etc/os-release; echo "$ID $VERSION_ID"',
+    home,
   );
   const lines = out.trim().split('\n');
   t.equal(lines[0], 'pods-1', 'the node has its id as hostname');
@@ -145,7 +119,7 @@ t.test('podman kill -9 of provision-node while creating - the next call removes 
     nodes.map((node) => node.id),
     'no half-made node directory is left',
   );
-  t.match(await sshRunPinned(nodes[0]!, 'hostname', home), new RegExp(`^${String(nodes[0]!.id)}\\n$`), 'the node answers SSH with its pinned key');
+  t.match(await sshRun(nodes[0]!, 'hostname', home), new RegExp(`^${String(nodes[0]!.id)}\\n$`), 'the node answers SSH with its pinned key');
 
   const zero = await runBinary('provision-node', [service, '0', '--group', 'k'], { env, cwd, timeoutMs: 120_000 });
   t.equal(zero.exitCode, 0, 'teardown exits 0', { stderr: zero.stderr });
