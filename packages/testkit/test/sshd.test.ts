@@ -1,31 +1,10 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { execa } from 'execa';
-import { binPath, runBinary, startSshd, toNdjson, type TestSshd } from '../src/index.js';
+import { binPath, pinnedSshArgs, runBinary, startSshd, toNdjson, type TestSshd } from '../src/index.js';
 
-async function ssh(sshd: TestSshd, command: string) {
-  const knownHosts = join(sshd.dir, 'known_hosts_client');
-  await writeFile(knownHosts, `[127.0.0.1]:${sshd.node.port} ${sshd.node.hostKey}\n`);
-  return execa(
-    'ssh',
-    [
-      '-i',
-      sshd.node.privateKey!,
-      '-p',
-      String(sshd.node.port),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      `${sshd.node.user}@127.0.0.1`,
-      command,
-    ],
-    { reject: false, timeout: 20_000 },
-  );
+function ssh(sshd: TestSshd, command: string) {
+  return execa('ssh', pinnedSshArgs(sshd.node, command, sshd.dir), { reject: false, timeout: 20_000 });
 }
 
 function alive(pid: number): boolean {
