@@ -17,6 +17,7 @@ export type { OsFamily, Facts } from './facts.js';
 export { forkliftCatTool } from './cat.js';
 export { CONTRACT_VERSION } from './version.js';
 export { packageVersion } from './package-version.js';
+export { readPasswd, type PasswdEntry } from './passwd.js';
 export type {
   OsFacts,
   NodeRecord,
