@@ -1,6 +1,6 @@
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { UnavailableError, UsageError } from '@forklift/contract';
+import { readPasswd, UnavailableError, UsageError } from '@forklift/contract';
 
 /** The uid browser-drive drops to when started as root (nobody). */
 export const DEFAULT_BROWSER_UID = 65534;
@@ -27,13 +27,8 @@ export interface RunAs {
 
 /** The primary gid of `uid`'s first entry in /etc/passwd, or undefined when it has none. */
 function primaryGid(uid: number): number | undefined {
-  for (const line of readFileSync(PASSWD, 'utf8').split('\n')) {
-    const fields = line.split(':');
-    if (fields.length < 4 || fields[2] !== String(uid)) continue;
-    if (!/^[0-9]+$/.test(fields[3]!)) return undefined;
-    return Number(fields[3]);
-  }
-  return undefined;
+  const gid = readPasswd(PASSWD).find((entry) => entry.uid === String(uid))?.gid;
+  return gid !== undefined && /^[0-9]+$/.test(gid) ? Number(gid) : undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import { lchown, lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'nod
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UnavailableError } from '@forklift/contract';
+import { readPasswd, UnavailableError, type PasswdEntry } from '@forklift/contract';
 import { isAlive, processCommandLine, readPidFile, stopProcess } from './process.js';
 import { DEBIAN_MIRROR } from './rootfs.js';
 
@@ -48,15 +48,13 @@ export function aptProxyPid(dir: string): number | undefined {
 export const APT_PROXY_USER = 'apt-cacher-ng';
 
 function accountIds(name: string): { uid: number; gid: number } | undefined {
+  let entry: PasswdEntry | undefined;
   try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const fields = line.split(':');
-      if (fields[0] === name && fields.length >= 4) return { uid: Number(fields[2]), gid: Number(fields[3]) };
-    }
+    entry = readPasswd().find((candidate) => candidate.name === name);
   } catch {
-    // no passwd: fall through
+    return undefined; // no passwd
   }
-  return undefined;
+  return entry === undefined ? undefined : { uid: Number(entry.uid), gid: Number(entry.gid) };
 }
 
 /** The real uid of a running process, or undefined when it is gone. */
