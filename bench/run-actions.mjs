@@ -24,7 +24,7 @@
 // prerequisites. The nodes' rootfs includes python3 (Ansible's modules need it): built once into the image cache.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { tmpdir, loadavg, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bareFanOut, connectBare } from './run-actions-bare.mjs';
@@ -67,6 +67,22 @@ function log(line) {
   process.stderr.write(line + '\n');
 }
 const load = () => loadavg()[0].toFixed(2);
+/** The whole machine's CPU so far (every core, the nodes' sshd and shells included), in jiffies: busy and idle. */
+function machineCpu() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
+  return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait };
+}
+const HZ = 100; // USER_HZ: /proc/stat counts in 1/100 s on Linux
+/** Run `work` and note what the whole machine spent meanwhile: { result, coreSeconds, busyShare }. */
+async function withMachineCpu(work) {
+  const before = machineCpu();
+  const result = await work();
+  const after = machineCpu();
+  const busy = after.busy - before.busy;
+  const idle = after.idle - before.idle;
+  return { result, coreSeconds: busy / HZ, busyShare: busy / Math.max(1, busy + idle) };
+}
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
@@ -297,6 +313,10 @@ try {
     // a first handshake with every node, for no tool: each sshd's first connection (its binary and libraries
     // paged in) must not count against whichever tool happens to run first
     await handshakes(nodes, SSH_ALGORITHMS);
+    // how busy the whole machine is while N handshakes run at once (the nodes' sshd included): when both cores are
+    // busy, nothing a tool does overlaps with them and every ms of its own CPU adds to the wall time
+    const saturation = await withMachineCpu(() => handshakes(nodes, SSH_ALGORITHMS));
+    row.handshakeCpu = { wall: saturation.result.wall, coreSeconds: saturation.coreSeconds, busyShare: saturation.busyShare };
 
     // first runs, each tool with names of its own (so each does the work): the binary (rendering the spec
     // itself), the library in-process, the bare fan-out of the same rendered scripts
@@ -338,18 +358,26 @@ try {
     // each ratio is taken round by round (side by side), then its median and range
     row.loads.push(load());
     const reruns = { fl: [], lib: [], bare: [], bareWrapped: [], bareProcess: [] };
+    // the whole machine's CPU (core-seconds: this process, the nodes' sshd and shells) per re-run of each tool
+    const machine = { fl: [], lib: [], bare: [], bareWrapped: [], bareProcess: [] };
+    const noted = async (key, work) => {
+      const { result, coreSeconds } = await withMachineCpu(work);
+      machine[key].push(coreSeconds);
+      return result;
+    };
     const flRuns = [];
     for (let round = 0; round < rounds; round++) {
-      const fl = await binaryRun();
+      const fl = await noted('fl', binaryRun);
       flRuns.push(fl);
       reruns.fl.push(fl.ms);
-      const lib = await libraryRun(nodes, libSpec);
+      const lib = await noted('lib', () => libraryRun(nodes, libSpec));
       reruns.lib.push(lib);
-      const bare = await bareFanOut(nodes, barePlans);
+      const bare = await noted('bare', () => bareFanOut(nodes, barePlans));
       reruns.bare.push(bare);
-      reruns.bareWrapped.push(await bareFanOut(nodes, barePlans, { wrapper: true }));
-      reruns.bareProcess.push(await bareProcessRun());
+      reruns.bareWrapped.push(await noted('bareWrapped', () => bareFanOut(nodes, barePlans, { wrapper: true })));
+      reruns.bareProcess.push(await noted('bareProcess', bareProcessRun));
     }
+    row.machineCpu = Object.fromEntries(Object.entries(machine).map(([key, values]) => [key, median(values)]));
     const middle = (runs) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
     const changedSecond = flRuns[0].stdout.split('\n').filter((line) => line.includes('"kind":"result"') && line.includes('"status":"changed"')).length;
     const perRound = (a, b) => a.map((value, i) => value / b[i]);
@@ -427,6 +455,12 @@ try {
     );
     log(
       `   re-run ratios round by round, median (range): binary ÷ bare ${spread(row.rounds.binaryOverBare)}; library ÷ bare ${spread(row.rounds.libraryOverBare)}; binary ÷ bare process ${spread(row.rounds.binaryOverBareProcess)}; bare under the wrapper ÷ bare ${spread(row.rounds.wrappedOverBare)}; library ÷ bare under the wrapper ${spread(row.rounds.libraryOverWrapped)}`,
+    );
+    log(
+      `   whole machine's CPU per re-run (median core-seconds, the nodes included): binary ${row.machineCpu.fl.toFixed(2)}; library ${row.machineCpu.lib.toFixed(2)}; bare ${row.machineCpu.bare.toFixed(2)}; bare under the wrapper ${row.machineCpu.bareWrapped.toFixed(2)}; bare process ${row.machineCpu.bareProcess.toFixed(2)}`,
+    );
+    log(
+      `   ${size} handshakes at once: ${ms(row.handshakeCpu.wall)}, ${row.handshakeCpu.coreSeconds.toFixed(2)} core-s, the machine ${(100 * row.handshakeCpu.busyShare).toFixed(0)}% busy (${cpus().length} cores)`,
     );
     log(`     per node, first:  ${breakdown(row.bareFirst.perNode, ['connectMs', 'scriptMs'])}`);
     log(`     per node, re-run: ${breakdown(row.bareSecond.perNode, ['connectMs', 'scriptMs'])}`);
