@@ -1,6 +1,6 @@
 // One definition each, across every package's sources: the spec extensions, the validation-issue line,
-// the phase-name and action-id patterns, and the binaries' versions. A second copy fails this test,
-// naming the file and line and where the one definition lives.
+// the phase-name and action-id patterns, the binaries' versions and the passwd file reader. A second copy
+// fails this test, naming the file and line and where the one definition lives.
 import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -58,6 +58,13 @@ const RULES: Rule[] = [
     defined: /export function packageVersion\(/,
     pattern: /VERSION\s*=\s*['"]\d|version:\s*['"]\d/,
   },
+  // the controller's accounts (the nodes' are read by the actions' shell code, on the node)
+  {
+    what: 'a passwd file reader',
+    home: 'packages/contract/src/passwd.ts',
+    defined: /export function readPasswd\(/,
+    pattern: /readFile(Sync)?\([^)]*(passwd|PASSWD)/,
+  },
 ];
 
 function sources(dir: string, out: string[] = []): string[] {
@@ -107,6 +114,7 @@ t.test('one definition - the check finds a second copy of each (it cannot pass b
     { path: 'packages/x/src/d.ts', text: 'const ID = /^[A-Za-z0-9_.-]+$/;' },
     { path: 'packages/x/src/e.ts', text: "export const X_VERSION = '0.1.0';" },
     { path: 'packages/x/src/f.ts', text: "if (issue.code === 'unrecognized_keys') return 'unknown';" },
+    { path: 'packages/x/src/h.ts', text: "for (const line of readFileSync('/etc/passwd', 'utf8').split('\\n')) lookup(line);" },
     {
       path: 'packages/x/src/g.ts',
       text: "/** @example crate({ version: '1.0.0' }) */\n// the list is ['.ts', '.mts', '.json5'] as the docs say\nexport const ok = 1;",
