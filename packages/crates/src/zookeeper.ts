@@ -151,15 +151,47 @@ function environment(options: ZookeeperOptions): string {
   ].join('\n');
 }
 
+/** The package that stands in for `default-jre` on a ZooKeeper node (see JRE_SHIM_SCRIPT). */
+const JRE_SHIM_PACKAGE = 'forklift-zookeeper-jre';
+
 /**
- * Apache ZooKeeper from Debian (zookeeperd) with its heap and data directory set, myid and the ensemble from the
- * nodes with role `zk` (1, 3, 5 or 7), a health check (`ruok` answered `imok` and a serving Mode) that the
+ * Debian's `zookeeper` depends on `default-jre`, the desktop JRE, which brings GTK, X11, Mesa and LLVM to a server.
+ * ZooKeeper needs the headless JRE only. This script builds and installs a small package that provides
+ * `default-jre` (the equivs way), so apt then installs zookeeperd next to `default-jre-headless` without the desktop
+ * JRE. It has no dependencies of its own, so it installs before any package of the phase: the phase's packages
+ * are installed together where the first package action stands (a crate composed before this one on the same node
+ * may put them ahead of it, and then Debian's default-jre comes too; nothing is removed). It works in a directory of
+ * its own (mktemp, removed on exit); nothing is fetched.
+ */
+const JRE_SHIM_SCRIPT = [
+  'set -e',
+  'd=$(mktemp -d)',
+  'trap \'rm -rf "$d"\' EXIT',
+  'mkdir -m 0755 "$d/p" "$d/p/DEBIAN"',
+  'cat >"$d/p/DEBIAN/control" <<\'EOF\'',
+  `Package: ${JRE_SHIM_PACKAGE}`,
+  'Version: 1.0',
+  'Architecture: all',
+  'Maintainer: forklift <root@localhost>',
+  'Provides: default-jre',
+  "Description: the headless JRE for Debian's zookeeper (forklift zookeeper crate)",
+  " Debian's zookeeper depends on default-jre, which brings GTK, X11 and Mesa to a",
+  ' server. This package provides default-jre: the zookeeper crate installs default-jre-headless.',
+  'EOF',
+  'dpkg-deb --root-owner-group --build "$d/p" "$d/shim.deb" >/dev/null',
+  'dpkg -i "$d/shim.deb"',
+].join('\n');
+
+/**
+ * Apache ZooKeeper from Debian (zookeeperd) on the headless JRE, with its heap and data directory set, myid and the
+ * ensemble from the nodes with role `zk` (1, 3, 5 or 7), a health check (`ruok` answered `imok` and a serving Mode) that the
  * converge waits for, and configuration znodes set from the spec.
  * @example zookeeper({ heapMiB: 256, znodes: { '/wine-cellar/config': { greeting: 'hello' } } })
  */
 export const zookeeper = defineCrate({
   name: 'zookeeper',
-  summary: "Apache ZooKeeper (Debian's zookeeperd): heap, data dir, myid and ensemble (1 or 3 nodes with role zk), a ruok health check, znodes from the spec",
+  summary:
+    "Apache ZooKeeper (Debian's zookeeperd on the headless JRE): heap, data dir, myid and ensemble (1 or 3 nodes with role zk), a ruok health check, znodes from the spec",
   schema: zookeeperOptions,
   build: (options) =>
     serverSpec({
@@ -171,6 +203,14 @@ export const zookeeper = defineCrate({
           const conf = (name: string) => `${ZOOKEEPER_CONF_DIR}/${name}`;
           const watched = ['zookeeper-cfg', 'zookeeper-environment', 'zookeeper-myid', 'zookeeper-alternative'];
           const entries: Array<Record<string, unknown> & { action: string }> = [
+            // a package standing in for the desktop JRE Debian's zookeeper depends on, then the headless JRE
+            {
+              action: 'exec',
+              id: 'zookeeper-jre-shim',
+              script: JRE_SHIM_SCRIPT,
+              unless: `[ "$(dpkg-query -W -f='\${Status}' ${JRE_SHIM_PACKAGE} 2>/dev/null)" = 'install ok installed' ]`,
+            },
+            { action: 'package', id: 'zookeeper-jre', name: 'default-jre-headless' },
             { action: 'package', id: 'zookeeper-package', name: 'zookeeperd' },
             { action: 'directory', id: 'zookeeper-conf-dir', path: ZOOKEEPER_CONF_DIR, mode: '0755' },
             // log4j settings stay Debian's: copied once from the package's example configuration

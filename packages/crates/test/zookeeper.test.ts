@@ -41,6 +41,14 @@ t.test('zookeeper - one node converges: imok, heap and data dir set, the znode h
   );
   const value = await onNode(node, '/usr/local/sbin/forklift-zk-get 2181 /wine-cellar/config');
   t.same(JSON.parse(value), { greeting: 'hello from the spec' }, 'the configuration znode holds the JSON from the spec');
+  // the headless JRE only: the desktop one (GTK, X11, Mesa) is not on the server
+  const status = (name: string) => onNode(node, `dpkg-query -W -f='\${Status}' ${name} 2>/dev/null || true`);
+  t.equal(await status('forklift-zookeeper-jre'), 'install ok installed', 'the package standing in for default-jre is installed');
+  t.equal(await status('default-jre-headless'), 'install ok installed', 'the headless JRE is installed');
+  for (const desktop of ['default-jre', 'openjdk-17-jre', 'libgtk-3-0', 'libgl1'])
+    t.notMatch(await status(desktop), /install ok installed/, `${desktop} is not installed`);
+  const runningJava = await onNode(node, 'dpkg -S "$(readlink -f /proc/$(pgrep -o -u zookeeper java)/exe)"');
+  t.match(runningJava, /^openjdk-\d+-jre-headless:/, "ZooKeeper's java is the headless JRE's");
 });
 
 t.test('zookeeper - converge again: 0 changed; --plan: 0 changes', async (t) => {
