@@ -99,7 +99,7 @@ try {
   watcher.kill('SIGINT');
   await new Promise((resolve) => watcher.once('close', resolve));
   watcher = undefined;
-  console.log(`--watch re-run after a save (${ROUNDS} saves, includes the 80 ms debounce):`);
+  console.log(`--watch re-run after a save (${ROUNDS} saves, includes the 150 ms debounce (80 ms before 2026-12-05)):`);
   console.log(`  median ${median(latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (target < 500 ms)`);
 } finally {
   if (watcher) watcher.kill('SIGKILL');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { binPath, REPO_ROOT } from '@forklift/testkit';
+import { watchTests } from '../src/watch.js';
 
 type Rec = Record<string, unknown>;
 
@@ -116,4 +117,39 @@ t.test('watch - a change to an imported module re-runs only the affected test fi
   const summary = watch.records.at(-1)!;
   t.match(summary, { kind: 'summary', tool: 'expect-run', ok: true, counts: { runs: 5, tests: 1, passed: 1 } });
   t.equal(watch.records.filter((record) => record.kind === 'summary').length, 1, 'one summary, at the end');
+});
+
+t.test('watch - a burst read late is still one run: saves that arrived while the process was not running count before the quiet time ends', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'expect-run-burst-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'a.expect.ts');
+  writeFileSync(file, 'save 0\n');
+  const runs: number[] = [];
+  const controller = new AbortController();
+  const busy = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  const watching = watchTests({ files: [file], dirs: [dir] }, 1, {
+    discover: () => ({ files: [file], dirs: [dir] }),
+    dependencies: () => new Set([file]),
+    runFiles: async (_files, run) => {
+      runs.push(run);
+    },
+    log: () => undefined,
+    signal: controller.signal,
+    debounceMs: 50,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // the first save is read (its quiet time starts); then this process holds the loop for longer than the quiet
+  // time while the burst goes on, as a loaded machine does: its timer is due before the rest of the burst is read
+  writeFileSync(file, 'save 1\n');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  busy(10);
+  writeFileSync(file, 'save 2\n');
+  busy(150);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  controller.abort();
+  t.equal(await watching, 2, 'the last run is number 2');
+  t.same(runs, [2], 'one run for the burst');
 });
