@@ -137,6 +137,17 @@ function workloadSpec(prefix) {
   };
 }
 
+/** Write the workload with names of its own (`prefix`) as `servers/PREFIX.json5`; returns the spec reference. */
+function writeWorkload(prefix) {
+  writeFileSync(join(work, 'servers', `${prefix}.json5`), JSON.stringify(workloadSpec(prefix)));
+  return `servers/${prefix}`;
+}
+
+/** The plans of the workload with names of its own for `nodes`, rendered in-process: what the bare fan-out runs. */
+async function workloadPlans(prefix, nodes) {
+  return renderPlans(await loadSpec(writeWorkload(prefix), { cwd: work }), nodes, { cwd: work });
+}
+
 function ansibleFiles(nodes, prefix) {
   const dir = join(work, `ansible-${prefix}`);
   mkdirSync(dir, { recursive: true });
@@ -320,20 +331,15 @@ try {
 
     // first runs, each tool with names of its own (so each does the work): the binary (rendering the spec
     // itself), the library in-process, the bare fan-out of the same rendered scripts
-    const flPrefix = `fl${size}`;
-    writeFileSync(join(work, 'servers', `${flPrefix}.json5`), JSON.stringify(workloadSpec(flPrefix)));
+    const flSpec = writeWorkload(`fl${size}`);
     const flOk = (run) => run.code === 0 && run.stdout.includes('"kind":"result"') && !run.stdout.includes('"status":"failed"');
     const binaryRun = async () => {
-      const run = await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`], { stdin: nodeLines });
+      const run = await timed(process.execPath, [runActionsBin, flSpec], { stdin: nodeLines });
       if (!flOk(run)) throw new Error(`run-actions failed (exit ${run.code}): ${run.stderr.slice(-500)}`);
       return run;
     };
-    const libPrefix = `lib${size}`;
-    writeFileSync(join(work, 'servers', `${libPrefix}.json5`), JSON.stringify(workloadSpec(libPrefix)));
-    const libSpec = await loadSpec(`servers/${libPrefix}`, { cwd: work });
-    const barePrefix = `bare${size}`;
-    writeFileSync(join(work, 'servers', `${barePrefix}.json5`), JSON.stringify(workloadSpec(barePrefix)));
-    const barePlans = await renderPlans(await loadSpec(`servers/${barePrefix}`, { cwd: work }), nodes, { cwd: work });
+    const libSpec = await loadSpec(writeWorkload(`lib${size}`), { cwd: work });
+    const barePlans = await workloadPlans(`bare${size}`, nodes);
     // the same fan-out as a process of its own: the floor for the binary (node start and ssh2 loading included)
     const job = join(work, 'bare-job.json');
     writeFileSync(job, JSON.stringify({ nodes, plans: barePlans }));
@@ -346,14 +352,12 @@ try {
     // the binary's fixed cost: node start, the CLI, render-crate (zod, the action registry), loading the spec and
     // rendering it for no node — the same command with no node records on stdin
     const startups = [];
-    for (let i = 0; i < 5; i++) startups.push((await timed(process.execPath, [runActionsBin, `servers/${flPrefix}`])).ms);
+    for (let i = 0; i < 5; i++) startups.push((await timed(process.execPath, [runActionsBin, flSpec])).ms);
     row.startupMs = median(startups);
 
     // a first run for no tool (names of its own, not measured): the nodes page in useradd and the rest of what a
     // first run starts (one overlay image under all 50), so the tool measured first does not pay that for the others
-    const warmPrefix = `warm${size}`;
-    writeFileSync(join(work, 'servers', `${warmPrefix}.json5`), JSON.stringify(workloadSpec(warmPrefix)));
-    await bareFanOut(nodes, await renderPlans(await loadSpec(`servers/${warmPrefix}`, { cwd: work }), nodes, { cwd: work }));
+    await bareFanOut(nodes, await workloadPlans(`warm${size}`, nodes));
 
     row.loads.push(load());
     const flFirst = await binaryRun();
